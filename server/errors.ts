@@ -1,0 +1,47 @@
+// Domain errors. Each carries the gRPC status it maps to: this file is the one place where a failure
+// becomes a status code. Messages are one line and say what to do next.
+import { Status } from "nice-grpc-common";
+
+export { Status };
+
+export class GopsError extends Error {
+  override readonly name = "GopsError";
+  constructor(
+    readonly code: Status,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const isGopsError = (e: unknown): e is GopsError => e instanceof GopsError;
+
+export const invalidArgument = (msg: string) => new GopsError(Status.INVALID_ARGUMENT, msg);
+export const processNotFound = (pid: number) =>
+  new GopsError(Status.NOT_FOUND, `no process with pid ${pid} on this host (list them with 'gopsctl ps')`);
+export const notGo = (pid: number, why: string) =>
+  new GopsError(Status.FAILED_PRECONDITION, `pid ${pid} is not a Go program (${why})`);
+export const noAgent = (pid: number, why: string) =>
+  new GopsError(
+    Status.FAILED_PRECONDITION,
+    `pid ${pid} has no usable gops agent: ${why} (the program must call agent.Listen from github.com/google/gops/agent)`,
+  );
+export const permissionDenied = (what: string) =>
+  new GopsError(Status.PERMISSION_DENIED, `${what}: permission denied (run gopsd as root or as the process's user)`);
+export const agentUnavailable = (addr: string, why: string) =>
+  new GopsError(Status.UNAVAILABLE, `gops agent at ${addr} is unreachable: ${why}`);
+export const agentDeadline = (addr: string, what: string, ms: number) =>
+  new GopsError(
+    Status.DEADLINE_EXCEEDED,
+    `gops agent at ${addr} did not finish ${what} within ${fmtMs(ms)}; the connection was closed (the agent may be wedged or busy)`,
+  );
+export const busy = (pid: number, what: string) =>
+  new GopsError(Status.RESOURCE_EXHAUSTED, `pid ${pid} is busy: ${what}; retry when it has finished`);
+export const cancelled = (what: string) => new GopsError(Status.CANCELLED, `${what} was cancelled`);
+export const agentProtocol = (addr: string, why: string) =>
+  new GopsError(Status.INTERNAL, `gops agent at ${addr} sent an unexpected reply: ${why}`);
+
+function fmtMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
