@@ -1,6 +1,7 @@
 // Domain errors. Each carries the gRPC status it maps to: this file is the one place where a failure
 // becomes a status code. Messages are one line and say what to do next.
 import { Status } from "nice-grpc-common";
+import { formatDurationMs } from "../common/duration.js";
 
 export { Status };
 
@@ -34,14 +35,16 @@ export const agentUnavailable = (addr: string, why: string) =>
 export const agentDeadline = (addr: string, what: string, ms: number) =>
   new GopsError(
     Status.DEADLINE_EXCEEDED,
-    `gops agent at ${addr} did not finish ${what} within ${fmtMs(ms)}; the connection was closed (the agent may be wedged or busy)`,
+    `gops agent at ${addr} did not finish ${what} within ${formatDurationMs(ms)}; the connection was closed (the agent may be wedged or busy)`,
   );
 export const busy = (pid: number, what: string) =>
   new GopsError(Status.RESOURCE_EXHAUSTED, `pid ${pid} is busy: ${what}; retry when it has finished`);
+export const agentReplyTooLarge = (addr: string, what: string, maxBytes: number) =>
+  new GopsError(
+    Status.RESOURCE_EXHAUSTED,
+    `gops agent at ${addr} sent more than ${maxBytes} bytes for ${what}; the connection was closed (raise the limit if this is expected)`,
+  );
 export const cancelled = (what: string) => new GopsError(Status.CANCELLED, `${what} was cancelled`);
 export const agentProtocol = (addr: string, why: string) =>
   new GopsError(Status.INTERNAL, `gops agent at ${addr} sent an unexpected reply: ${why}`);
 
-function fmtMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
-}

@@ -405,7 +405,8 @@ export interface MemStats {
   lastGc: string;
   gcPauseTotalNs: number;
   gcPauseNs: number;
-  gcPauseEndUnixNs: number;
+  /** Unix ms when the latest pause ended (0 if there has been no GC). The agent prints ns, above 2^53. */
+  gcPauseEndUnixMs: number;
   numGc: number;
   numForcedGc: number;
   gcCpuFraction: number;
@@ -2501,7 +2502,7 @@ function createBaseMemStats(): MemStats {
     lastGc: "",
     gcPauseTotalNs: 0,
     gcPauseNs: 0,
-    gcPauseEndUnixNs: 0,
+    gcPauseEndUnixMs: 0,
     numGc: 0,
     numForcedGc: 0,
     gcCpuFraction: 0,
@@ -2590,8 +2591,8 @@ export const MemStats: MessageFns<MemStats> = {
     if (message.gcPauseNs !== 0) {
       writer.uint32(208).uint64(message.gcPauseNs);
     }
-    if (message.gcPauseEndUnixNs !== 0) {
-      writer.uint32(216).uint64(message.gcPauseEndUnixNs);
+    if (message.gcPauseEndUnixMs !== 0) {
+      writer.uint32(216).int64(message.gcPauseEndUnixMs);
     }
     if (message.numGc !== 0) {
       writer.uint32(224).uint32(message.numGc);
@@ -2837,7 +2838,7 @@ export const MemStats: MessageFns<MemStats> = {
               break;
             }
 
-            message.gcPauseEndUnixNs = longToNumber(reader.uint64());
+            message.gcPauseEndUnixMs = longToNumber(reader.int64());
             continue;
           }
           case 28: {
@@ -3004,10 +3005,10 @@ export const MemStats: MessageFns<MemStats> = {
         : isSet(object.gc_pause_ns)
         ? globalThis.Number(object.gc_pause_ns)
         : 0,
-      gcPauseEndUnixNs: isSet(object.gcPauseEndUnixNs)
-        ? globalThis.Number(object.gcPauseEndUnixNs)
-        : isSet(object.gc_pause_end_unix_ns)
-        ? globalThis.Number(object.gc_pause_end_unix_ns)
+      gcPauseEndUnixMs: isSet(object.gcPauseEndUnixMs)
+        ? globalThis.Number(object.gcPauseEndUnixMs)
+        : isSet(object.gc_pause_end_unix_ms)
+        ? globalThis.Number(object.gc_pause_end_unix_ms)
         : 0,
       numGc: isSet(object.numGc)
         ? globalThis.Number(object.numGc)
@@ -3117,8 +3118,8 @@ export const MemStats: MessageFns<MemStats> = {
     if (message.gcPauseNs !== 0) {
       obj.gcPauseNs = Math.round(message.gcPauseNs);
     }
-    if (message.gcPauseEndUnixNs !== 0) {
-      obj.gcPauseEndUnixNs = Math.round(message.gcPauseEndUnixNs);
+    if (message.gcPauseEndUnixMs !== 0) {
+      obj.gcPauseEndUnixMs = Math.round(message.gcPauseEndUnixMs);
     }
     if (message.numGc !== 0) {
       obj.numGc = Math.round(message.numGc);
@@ -3169,7 +3170,7 @@ export const MemStats: MessageFns<MemStats> = {
     message.lastGc = object.lastGc ?? "";
     message.gcPauseTotalNs = object.gcPauseTotalNs ?? 0;
     message.gcPauseNs = object.gcPauseNs ?? 0;
-    message.gcPauseEndUnixNs = object.gcPauseEndUnixNs ?? 0;
+    message.gcPauseEndUnixMs = object.gcPauseEndUnixMs ?? 0;
     message.numGc = object.numGc ?? 0;
     message.numForcedGc = object.numForcedGc ?? 0;
     message.gcCpuFraction = object.gcCpuFraction ?? 0;

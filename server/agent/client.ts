@@ -1,0 +1,176 @@
+// The gops agent client: one TCP connection per call, the request in one write right after connect, the
+// reply is every byte until EOF (reference §2.1). It does not know how the address was found; the caller
+// (port-file lookup + socket ownership check) decides whether to dial at all.
+//
+// Every exit path destroys the socket: EOF, deadline, abort, maxBytes, socket error, and a consumer that
+// stops iterating early. A call that never starts iterating never connects.
+import net from "node:net";
+import {
+  agentDeadline,
+  agentProtocol,
+  agentReplyTooLarge,
+  agentUnavailable,
+  cancelled,
+  invalidArgument,
+  type GopsError,
+} from "../errors.js";
+import { encodeRequest } from "./codec.js";
+import { describeSignal, isKnownSignal } from "./signals.js";
+
+export interface AgentAddress {
+  host: string;
+  port: number;
+}
+
+export interface AgentCallOptions {
+  signal?: AbortSignal;
+  /** Limit on the TCP connect. */
+  connectTimeoutMs: number;
+  /** Limit on the whole call, counted from the start of the connect. */
+  deadlineMs: number;
+  /** Fail (RESOURCE_EXHAUSTED) as soon as the reply grows beyond this many bytes. */
+  maxBytes?: number;
+}
+
+// Received bytes not yet taken by the consumer above which the socket is paused (TCP back-pressure reaches
+// the agent); reading resumes once the consumer has drained them.
+const HIGH_WATER_BYTES = 1 << 20;
+
+export function formatAgentAddress(addr: AgentAddress): string {
+  return addr.host.includes(":") ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+}
+
+/**
+ * Sends `sig` (and `arg`, for SetGCPercent) and yields the reply's chunks as they arrive until EOF.
+ * An empty reply to a known signal is an agentProtocol error (the agent sends nothing back for signals it
+ * does not serve); for an unknown byte it is the expected answer, which makes it usable as a probe.
+ */
+export async function* streamAgent(
+  addr: AgentAddress,
+  sig: number,
+  arg: Buffer | undefined,
+  opts: AgentCallOptions,
+): AsyncGenerator<Buffer, void, undefined> {
+  const where = formatAgentAddress(addr);
+  const what = describeSignal(sig);
+  const request = encodeRequest(sig, arg);
+  checkOptions(opts);
+  if (opts.signal?.aborted) throw cancelled(`${what} to gops agent at ${where}`);
+
+  const chunks: Buffer[] = [];
+  let buffered = 0;
+  let received = 0;
+  let ended = false;
+  let failure: GopsError | undefined;
+  let wake: (() => void) | undefined;
+  const notify = () => {
+    const w = wake;
+    wake = undefined;
+    w?.();
+  };
+
+  const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+  const fail = (e: GopsError) => {
+    failure ??= e;
+    socket.destroy();
+    notify();
+  };
+  const connectTimer = setTimeout(
+    () => fail(agentUnavailable(where, `no TCP connection within ${fmtMs(opts.connectTimeoutMs)}`)),
+    opts.connectTimeoutMs,
+  );
+  const deadlineTimer = setTimeout(() => fail(agentDeadline(where, what, opts.deadlineMs)), opts.deadlineMs);
+  const onAbort = () => fail(cancelled(`${what} to gops agent at ${where}`));
+  opts.signal?.addEventListener("abort", onAbort, { once: true });
+
+  try {
+    socket.once("connect", () => {
+      clearTimeout(connectTimer);
+      socket.write(request);
+    });
+    socket.on("data", (chunk: Buffer) => {
+      received += chunk.length;
+      if (opts.maxBytes !== undefined && received > opts.maxBytes) {
+        fail(agentReplyTooLarge(where, what, opts.maxBytes));
+        return;
+      }
+      chunks.push(chunk);
+      buffered += chunk.length;
+      if (buffered > HIGH_WATER_BYTES) socket.pause();
+      notify();
+    });
+    socket.once("end", () => {
+      ended = true;
+      clearTimeout(deadlineTimer);
+      notify();
+    });
+    socket.on("error", (err: NodeJS.ErrnoException) => fail(agentUnavailable(where, describeSocketError(err))));
+    socket.once("close", () => {
+      if (!ended) fail(agentUnavailable(where, `connection closed before the reply to ${what} ended`));
+    });
+
+    for (;;) {
+      if (failure) throw failure;
+      const chunk = chunks.shift();
+      if (chunk !== undefined) {
+        buffered -= chunk.length;
+        if (buffered === 0 && socket.isPaused()) socket.resume();
+        yield chunk;
+        continue;
+      }
+      if (ended) break;
+      await new Promise<void>((resolve) => (wake = resolve));
+    }
+    if (received === 0 && isKnownSignal(sig)) {
+      throw agentProtocol(where, `empty reply to ${what} (the agent does not serve this signal)`);
+    }
+  } finally {
+    clearTimeout(connectTimer);
+    clearTimeout(deadlineTimer);
+    opts.signal?.removeEventListener("abort", onAbort);
+    socket.destroy();
+  }
+}
+
+/** streamAgent collected into one Buffer. */
+export async function callAgent(
+  addr: AgentAddress,
+  sig: number,
+  arg: Buffer | undefined,
+  opts: AgentCallOptions,
+): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const chunk of streamAgent(addr, sig, arg, opts)) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+function checkOptions(opts: AgentCallOptions): void {
+  const positive = (name: string, v: number | undefined) => {
+    if (v !== undefined && !(Number.isInteger(v) && v > 0)) {
+      throw invalidArgument(`agent call option ${name} must be a positive integer, got ${v}`);
+    }
+  };
+  positive("connectTimeoutMs", opts.connectTimeoutMs);
+  positive("deadlineMs", opts.deadlineMs);
+  positive("maxBytes", opts.maxBytes);
+}
+
+function describeSocketError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case "ECONNREFUSED":
+      return "connection refused (nothing listens on that port; the port file may be stale)";
+    case "ECONNRESET":
+      return "connection reset by the agent";
+    case "EPIPE":
+      return "the agent closed the connection while the request was being sent";
+    case "EHOSTUNREACH":
+    case "ENETUNREACH":
+      return `no route to the agent (${err.code})`;
+    default:
+      return err.code ? `${err.code}: ${err.message}` : err.message;
+  }
+}
+
+function fmtMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}

@@ -1,0 +1,148 @@
+// One call at a time per agent (the gops agent is strictly serial: a second connection waits in its accept
+// queue behind the first, with no deadline). Calls for the same key run in FIFO order; captures are
+// exclusive: a second capture for a key while one is running or queued fails at once with busy, instead of
+// waiting 30 s or, on the real agent, hanging because the CPU profiler is already in use.
+//
+// A queued call that outlives its queue deadline or whose AbortSignal fires leaves the queue without ever
+// touching the agent. A key with nothing running and nothing queued is deleted.
+import { busy, cancelled, type GopsError } from "./errors.js";
+
+export interface GovernorCallOptions {
+  /** What the call does, for messages: "memstats", "a heap profile". */
+  what: string;
+  /** How long the call may wait for its turn before failing with busy. */
+  queueTimeoutMs: number;
+  signal?: AbortSignal;
+  /**
+   * Marks the call as a capture, an exclusive kind. `label` names it in the busy message another capture
+   * gets ("a CPU profile"); `expectedMs` is how long it normally runs, to tell that caller when to retry.
+   */
+  capture?: { label: string; expectedMs?: number };
+}
+
+interface Ticket {
+  readonly opts: GovernorCallOptions;
+  /** When the call got its turn; undefined while queued. */
+  startedAt?: number;
+  grant?: () => void;
+  dispose?: () => void;
+}
+
+interface Lane {
+  running?: Ticket;
+  readonly queue: Ticket[];
+}
+
+export class Governor {
+  private readonly lanes = new Map<number, Lane>();
+
+  /** Runs fn when it is this key's turn; the slot is released when fn settles. */
+  async run<T>(key: number, opts: GovernorCallOptions, fn: () => Promise<T>): Promise<T> {
+    const release = await this.acquire(key, opts);
+    try {
+      return await fn();
+    } finally {
+      release();
+    }
+  }
+
+  /**
+   * Streams fn's items when it is this key's turn. The slot is held until the consumer has read to the end,
+   * stopped iterating (break/return), or the stream threw. Nothing is queued until the first next().
+   */
+  async *stream<T>(key: number, opts: GovernorCallOptions, fn: () => AsyncIterable<T>): AsyncGenerator<T, void, undefined> {
+    const release = await this.acquire(key, opts);
+    try {
+      yield* fn();
+    } finally {
+      release();
+    }
+  }
+
+  /** Keys with a call running or queued (for tests and diagnostics). */
+  activeKeys(): number[] {
+    return [...this.lanes.keys()];
+  }
+
+  /** Number of calls waiting (not running) for a key. */
+  queued(key: number): number {
+    return this.lanes.get(key)?.queue.length ?? 0;
+  }
+
+  /**
+   * Waits for the key's slot; resolves with the function that gives it back (idempotent). Rejects at once
+   * with busy for a second capture, with cancelled if the signal is already aborted.
+   */
+  acquire(key: number, opts: GovernorCallOptions): Promise<() => void> {
+    if (opts.signal?.aborted) return Promise.reject(cancelled(opts.what));
+    const lane = this.lanes.get(key) ?? { queue: [] };
+    if (opts.capture) {
+      const conflict = [lane.running, ...lane.queue].find((t) => t?.opts.capture);
+      if (conflict) return Promise.reject(busy(key, describeCapture(conflict)));
+    }
+    this.lanes.set(key, lane);
+    const ticket: Ticket = { opts };
+    const release = this.releaser(key, lane, ticket);
+    if (!lane.running) {
+      this.start(lane, ticket);
+      return Promise.resolve(release);
+    }
+    return new Promise<() => void>((resolve, reject) => {
+      const leave = (err: GopsError) => {
+        const i = lane.queue.indexOf(ticket);
+        if (i >= 0) lane.queue.splice(i, 1);
+        ticket.dispose?.();
+        this.dropIfIdle(key, lane);
+        reject(err);
+      };
+      const timer = setTimeout(() => {
+        const behind = lane.running ? ` behind ${lane.running.opts.what}` : "";
+        leave(busy(key, `${opts.what} waited ${fmtMs(opts.queueTimeoutMs)} for its turn${behind}`));
+      }, opts.queueTimeoutMs);
+      const onAbort = () => leave(cancelled(opts.what));
+      opts.signal?.addEventListener("abort", onAbort, { once: true });
+      ticket.dispose = () => {
+        clearTimeout(timer);
+        opts.signal?.removeEventListener("abort", onAbort);
+      };
+      ticket.grant = () => resolve(release);
+      lane.queue.push(ticket);
+    });
+  }
+
+  private start(lane: Lane, ticket: Ticket): void {
+    ticket.dispose?.();
+    ticket.startedAt = Date.now();
+    lane.running = ticket;
+    ticket.grant?.();
+  }
+
+  private releaser(key: number, lane: Lane, ticket: Ticket): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      if (lane.running !== ticket) return;
+      lane.running = undefined;
+      const next = lane.queue.shift();
+      if (next) this.start(lane, next);
+      else this.dropIfIdle(key, lane);
+    };
+  }
+
+  private dropIfIdle(key: number, lane: Lane): void {
+    if (!lane.running && lane.queue.length === 0 && this.lanes.get(key) === lane) this.lanes.delete(key);
+  }
+}
+
+function describeCapture(t: Ticket): string {
+  const c = t.opts.capture!;
+  if (t.startedAt === undefined) return `${c.label} is already queued for this process`;
+  if (c.expectedMs === undefined) return `${c.label} is already running`;
+  const leftMs = Math.max(0, c.expectedMs - (Date.now() - t.startedAt));
+  return `${c.label} is already running (about ${Math.ceil(leftMs / 1000)}s left)`;
+}
+
+function fmtMs(ms: number): string {
+  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
+}
