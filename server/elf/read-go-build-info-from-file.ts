@@ -1,0 +1,32 @@
+// The I/O edge: Go build info of an executable on disk (or /proc/<pid>/exe). A handful of small
+// positioned reads on one descriptor; the descriptor is always closed.
+import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { BuildInfoError } from "./build-info-error.js";
+import { type GoBuildInfo, readGoBuildInfo } from "./go-build-info.js";
+
+/**
+ * Throws BuildInfoError for files that are not ELF, carry no build info or are corrupt (the message names
+ * the file); errors of open/fstat/read (ENOENT, EACCES, ...) are thrown unchanged.
+ */
+export function readGoBuildInfoFromFile(path: string): GoBuildInfo {
+  const fd = openSync(path, "r");
+  try {
+    const stat = fstatSync(fd);
+    if (!stat.isFile()) throw new BuildInfoError("not-elf", "not a regular file");
+    return readGoBuildInfo((position, length) => {
+      const buf = Buffer.allocUnsafe(length);
+      let done = 0;
+      while (done < length) {
+        const n = readSync(fd, buf, done, length - done, position + done);
+        if (n === 0) break;
+        done += n;
+      }
+      return buf.subarray(0, done);
+    }, stat.size);
+  } catch (e) {
+    if (e instanceof BuildInfoError) throw new BuildInfoError(e.kind, `${path}: ${e.message}`);
+    throw e;
+  } finally {
+    closeSync(fd);
+  }
+}
