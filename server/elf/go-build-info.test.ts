@@ -10,7 +10,6 @@ import { fileURLToPath } from "node:url";
 import {
   BuildInfoError,
   type BuildInfoErrorKind,
-  type GoBuildInfo,
   formatGoVersionM,
   readGoBuildInfo,
   readGoBuildInfoFromFile,
