@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Checks the Debian packages the tests need: golang-go (/usr/bin/go, go1.19 or newer),
+# openssh-server (/usr/sbin/sshd) and openssh-client (ssh-keygen). As root it installs the
+# missing ones; otherwise it names them with the install command and exits 1.
+set -euo pipefail
+
+go_ok() {
+  [[ -x /usr/bin/go ]] || return 1
+  local version
+  version=$(/usr/bin/go env GOVERSION 2>/dev/null) || return 1
+  [[ $version =~ ^go1\.([0-9]+) ]] || return 1
+  (( BASH_REMATCH[1] >= 19 ))
+}
+
+missing_packages() {
+  local missing=()
+  go_ok || missing+=(golang-go)
+  [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
+  command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+  echo "${missing[*]}"
+}
+
+missing=$(missing_packages)
+[[ -z $missing ]] && exit 0
+
+if (( EUID != 0 )); then
+  echo "missing test prerequisites: $missing; install them with: sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing" >&2
+  exit 1
+fi
+
+echo "ensure-prereqs: installing $missing" >&2
+apt-get update
+# shellcheck disable=SC2086 # one word per package
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
+
+missing=$(missing_packages)
+if [[ -n $missing ]]; then
+  echo "ensure-prereqs: still missing after apt-get install: $missing (golang-go must provide go1.19 or newer at /usr/bin/go)" >&2
+  exit 1
+fi
