@@ -1,0 +1,39 @@
+// Writing a capture (profile, trace) to disk: into a temporary file in the destination directory, renamed into
+// place only when the whole capture has arrived; removed on any error or abort, so a file with the final name is
+// always complete.
+import { randomBytes } from "node:crypto";
+import { open, rename, unlink } from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+
+/** `<pid>-<kind>-<YYYYMMDD-HHMMSS><ext>` in local time, e.g. `4132-cpu-20261126-110257.pprof.gz`. */
+export function defaultCaptureName(pid: number, kind: string, now: Date, ext: string): string {
+  const two = (n: number) => String(n).padStart(2, "0");
+  const date = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}`;
+  const time = `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
+  return `${pid}-${kind}-${date}-${time}${ext}`;
+}
+
+/** Writes every chunk to `path` atomically; returns the number of bytes. An empty capture is an error. */
+export async function writeCaptureFile(path: string, chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<number> {
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString("hex")}.partial`);
+  const file = await open(temp, "wx", 0o644);
+  let bytes = 0;
+  try {
+    try {
+      for await (const chunk of chunks) {
+        signal.throwIfAborted();
+        for (let off = 0; off < chunk.length; ) off += (await file.write(chunk, off)).bytesWritten;
+        bytes += chunk.length;
+      }
+      signal.throwIfAborted();
+      if (bytes === 0) throw new Error("the capture is empty: the agent sent no bytes");
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+  return bytes;
+}

@@ -1,0 +1,36 @@
+// What every command module gets and provides (DESIGN rule 8: commands are thin, dependencies injected).
+import type { Writable } from "node:stream";
+import type { Diagnostics } from "../client/index.js";
+import type { FlagName, GlobalOptions } from "./parse-argv.js";
+
+export interface CommandContext {
+  /** Created on first use (help never touches it). */
+  readonly diagnostics: Diagnostics;
+  stdout: Writable;
+  stderr: Writable;
+  /** stdout is a terminal: text views instead of JSON. */
+  isTTY: boolean;
+  /** --json was given. */
+  json: boolean;
+  /** Aborted by SIGINT or the call deadline; passed to every call. */
+  signal: AbortSignal;
+  cwd: string;
+  now: () => Date;
+}
+
+export interface CommandSpec<O> {
+  name: string;
+  aliases?: readonly string[];
+  /** Arguments after the name, e.g. "<pid> [period]". */
+  args: string;
+  summary: string;
+  /** Command-specific flags it accepts besides the global ones (host, json, timeout, help, version). */
+  flags?: readonly FlagName[];
+  /** Turns positionals (after the command name) and flags into options; throws UsageError. */
+  parse(args: readonly string[], options: GlobalOptions): O;
+  /** Default per-call deadline when --timeout is not given; undefined = none. */
+  defaultTimeoutMs(opts: O): number | undefined;
+  run(opts: O, ctx: CommandContext): Promise<void>;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;

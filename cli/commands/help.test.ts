@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { fakeContext } from "../fake-context.js";
+import { run } from "./help.js";
+import { COMMANDS, findCommand } from "./index.js";
+
+test("the overview lists every command, the pid shortcut, the flags and the exit codes", async () => {
+  const f = fakeContext({});
+  await run({ topic: undefined, commands: COMMANDS }, f.ctx);
+  const text = f.stdout.text();
+  for (const c of COMMANDS) assert.match(text, new RegExp(`^  ${c.name} `, "m"), c.name);
+  assert.match(text, /^  <pid> \[period\] +same as process <pid> \[period\]$/m);
+  for (const flag of ["--host ADDR", "--json", "--timeout DUR", "-o, --output FILE", "--all", "-h, --help", "--version"]) assert.ok(text.includes(flag), flag);
+  assert.match(text, /GOPSCTL_HOST/);
+  assert.match(text, /130 interrupted/);
+  assert.equal(f.calls.length, 0, "help never calls gopsd");
+});
+
+test("a command's help shows its usage, aliases and only the flags it takes", async () => {
+  const f = fakeContext({});
+  await run({ topic: findCommand("proc"), commands: COMMANDS }, f.ctx);
+  const text = f.stdout.text();
+  assert.match(text, /^usage: gopsctl \[flags\] process <pid> \[period\]$/m);
+  assert.match(text, /^aliases: pid, proc$/m);
+  assert.match(text, /^shortcut: gopsctl <pid> \[period\]$/m);
+  assert.doesNotMatch(text, /--output|--all/);
+
+  const g = fakeContext({});
+  await run({ topic: findCommand("pprof-cpu"), commands: COMMANDS }, g.ctx);
+  assert.match(g.stdout.text(), /^usage: gopsctl \[flags\] pprof-cpu <pid> \[-o FILE\]$/m);
+  assert.match(g.stdout.text(), /-o, --output FILE/);
+  assert.doesNotMatch(g.stdout.text(), /--all/);
+});

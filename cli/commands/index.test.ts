@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { UsageError } from "../errors.js";
+import { parseArgv } from "../parse-argv.js";
+import { COMMANDS, findCommand, resolveCommand } from "./index.js";
+
+const resolve = (...argv: string[]) => resolveCommand(parseArgv(argv, {}));
+const usage = (argv: string[], message: RegExp) =>
+  assert.throws(() => resolve(...argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(" "));
+
+test("no command lists processes, like gops", () => {
+  const inv = resolve();
+  assert.equal(inv.spec.name, "ps");
+  assert.deepEqual(inv.opts, { all: false });
+  assert.deepEqual(resolve("--all").opts, { all: true });
+  assert.deepEqual(resolve("ps", "--all").opts, { all: true });
+});
+
+test("a pid first is the process shortcut; process has the aliases pid and proc", () => {
+  for (const argv of [["4132", "2s"], ["process", "4132", "2s"], ["pid", "4132", "2s"], ["proc", "4132", "2s"]]) {
+    const inv = resolve(...argv);
+    assert.equal(inv.spec.name, "process");
+    assert.deepEqual(inv.opts, { pid: 4132, periodMs: 2000 });
+  }
+  assert.deepEqual(resolve("4132").opts, { pid: 4132, periodMs: 0 });
+  usage(["0"], /^invalid pid "0"$/);
+  usage(["-3"], /^invalid pid "-3"$/);
+  usage(["4132", "-1s"], /must not be negative/);
+});
+
+test("every command is reachable by name", () => {
+  for (const c of COMMANDS) assert.equal(findCommand(c.name), c);
+  assert.equal(findCommand("nope"), undefined);
+});
+
+test("command arguments become options", () => {
+  assert.deepEqual(resolve("stack", "7").opts, { pid: 7 });
+  assert.deepEqual(resolve("setgc", "7", "off").opts, { pid: 7, percent: -1 });
+  assert.deepEqual(resolve("setgc", "7", "250").opts, { pid: 7, percent: 250 });
+  assert.deepEqual(resolve("pprof-cpu", "7", "-o", "cpu.out").opts, { pid: 7, output: "cpu.out" });
+  assert.deepEqual(resolve("trace", "7").opts, { pid: 7, output: undefined });
+});
+
+test("an unknown command is a usage error listing the commands", () => {
+  usage(["frobnicate"], /^unknown command "frobnicate" \(commands: ps, process, tree, stack, gc, setgc, memstats, stats, version, buildinfo, trace, pprof-cpu, pprof-heap, help\)$/);
+});
+
+test("usage errors of commands", () => {
+  usage(["stack"], /^missing PID$/);
+  usage(["stack", "x"], /^invalid pid "x"$/);
+  usage(["gc", "1", "2"], /^too many arguments: "2"$/);
+  usage(["setgc", "1"], /^missing gc percentage$/);
+  usage(["setgc", "1", "-2"], /^invalid gc percentage "-2"/);
+  usage(["ps", "1"], /^ps takes no arguments/);
+  usage(["tree", "x"], /^tree takes no arguments/);
+});
+
+test("command-specific flags are refused where they do not apply", () => {
+  usage(["stack", "1", "-o", "x"], /^flag --output does not apply to stack$/);
+  usage(["gc", "1", "--all"], /^flag --all does not apply to gc$/);
+  usage(["-o", "x"], /^flag --output does not apply to ps$/);
+  assert.equal(resolve("tree", "--all", "--json", "--host", "h:1").spec.name, "tree");
+});
+
+test("deadlines: 30s by default, none for captures, --timeout overrides, 0 = none", () => {
+  assert.equal(resolve("stack", "1").timeoutMs, 30_000);
+  assert.equal(resolve("ps").timeoutMs, 30_000);
+  assert.equal(resolve("pprof-cpu", "1").timeoutMs, undefined);
+  assert.equal(resolve("trace", "1").timeoutMs, undefined);
+  assert.equal(resolve("pprof-heap", "1").timeoutMs, undefined);
+  assert.equal(resolve("pprof-cpu", "1", "--timeout", "45s").timeoutMs, 45_000);
+  assert.equal(resolve("stack", "1", "--timeout", "0").timeoutMs, undefined);
+  assert.equal(resolve("stack", "1", "--timeout", "2").timeoutMs, 2000);
+  // sampling CPU for the period is part of the call
+  assert.equal(resolve("process", "1", "20s").timeoutMs, 50_000);
+});
+
+test("-h anywhere shows help, about the command when one is named", () => {
+  const inv = resolve("stack", "-h");
+  assert.equal(inv.spec.name, "help");
+  assert.equal((inv.opts as { topic: { name: string } }).topic.name, "stack");
+  assert.equal((resolve("42", "--help").opts as { topic: { name: string } }).topic.name, "process");
+  assert.equal((resolve("--help").opts as { topic: unknown }).topic, undefined);
+  assert.equal((resolve("help", "memstats").opts as { topic: { name: string } }).topic.name, "memstats");
+  usage(["help", "nope"], /^no help for unknown command "nope"$/);
+});

@@ -1,0 +1,84 @@
+// The command table and the step from a parsed command line to one command invocation.
+import type { CommandSpec } from "../command.js";
+import { UsageError } from "../errors.js";
+import type { FlagName, ParsedArgv } from "../parse-argv.js";
+import { spec as buildinfo } from "./buildinfo.js";
+import { spec as gc } from "./gc.js";
+import { helpSpec } from "./help.js";
+import { spec as memstats } from "./memstats.js";
+import { spec as pprofCpu } from "./pprof-cpu.js";
+import { spec as pprofHeap } from "./pprof-heap.js";
+import { spec as processCommand } from "./process.js";
+import { spec as ps } from "./ps.js";
+import { spec as setgc } from "./setgc.js";
+import { spec as stack } from "./stack.js";
+import { spec as stats } from "./stats.js";
+import { spec as trace } from "./trace.js";
+import { spec as tree } from "./tree.js";
+import { spec as version } from "./version.js";
+
+const help = helpSpec(
+  () => COMMANDS,
+  (name) => findCommand(name),
+);
+
+export const COMMANDS: readonly CommandSpec<unknown>[] = [
+  ps,
+  processCommand,
+  tree,
+  stack,
+  gc,
+  setgc,
+  memstats,
+  stats,
+  version,
+  buildinfo,
+  trace,
+  pprofCpu,
+  pprofHeap,
+  help,
+];
+
+/** A command name, alias, or a pid (the `gopsctl <pid>` shortcut for process). */
+export function findCommand(name: string): CommandSpec<unknown> | undefined {
+  if (/^-?\d+$/.test(name)) return processCommand;
+  return COMMANDS.find((c) => c.name === name || (c.aliases ?? []).includes(name));
+}
+
+export interface Invocation {
+  spec: CommandSpec<unknown>;
+  opts: unknown;
+  /** Per-call deadline; undefined = none. */
+  timeoutMs: number | undefined;
+}
+
+const GLOBAL_FLAGS: readonly FlagName[] = ["host", "json", "timeout", "help", "version"];
+
+export function resolveCommand(parsed: ParsedArgv): Invocation {
+  const [first, ...rest] = parsed.positionals;
+  if (parsed.options.help) {
+    const topic = first === undefined ? undefined : findCommand(first);
+    return { spec: help, opts: help.parse(topic === undefined ? [] : [topic.name], parsed.options), timeoutMs: undefined };
+  }
+  let spec: CommandSpec<unknown>;
+  let args: string[];
+  if (first === undefined) {
+    [spec, args] = [ps, []];
+  } else if (/^-?\d+$/.test(first)) {
+    [spec, args] = [processCommand, parsed.positionals];
+  } else {
+    const found = findCommand(first);
+    if (found === undefined) {
+      throw new UsageError(`unknown command "${first}" (commands: ${COMMANDS.map((c) => c.name).join(", ")})`);
+    }
+    [spec, args] = [found, rest];
+  }
+  for (const flag of parsed.given) {
+    if (!GLOBAL_FLAGS.includes(flag) && !(spec.flags ?? []).includes(flag)) {
+      throw new UsageError(`flag --${flag} does not apply to ${spec.name}`);
+    }
+  }
+  const opts = spec.parse(args, parsed.options);
+  const timeout = parsed.options.timeoutMs;
+  return { spec, opts, timeoutMs: timeout === undefined ? spec.defaultTimeoutMs(opts) : timeout === 0 ? undefined : timeout };
+}

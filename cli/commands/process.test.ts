@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { AgentState, GetProcessResponse } from "../../proto/index.js";
+import { fakeContext } from "../fake-context.js";
+import { formatConnection, formatElapsed, processLabels, run } from "./process.js";
+
+const response = GetProcessResponse.fromPartial({
+  process: {
+    pid: 4132,
+    ppid: 4130,
+    name: "foops",
+    user: "alice",
+    memoryPercent: 0.12345,
+    cpuPercent: 432.1,
+    isGo: true,
+    agent: { state: AgentState.AGENT_STATE_LISTENING },
+  },
+  threads: 12,
+  cmdline: ["/usr/bin/foops", "-listen", ":8080"],
+  elapsedSeconds: 3723.9,
+  connections: [
+    { type: "tcp", localAddress: "127.0.0.1:56765", remoteAddress: ":0", state: "LISTEN" },
+    { type: "udp", localAddress: "0.0.0.0:53", remoteAddress: ":0", state: "" },
+  ],
+  buildInfo: { goVersion: "go1.19.8", path: "example.com/foops" },
+});
+
+test("on a terminal: the gops lines in gops' order", async () => {
+  const f = fakeContext({ getProcess: async () => response });
+  await run({ pid: 4132, periodMs: 0 }, f.ctx);
+  assert.equal(
+    f.stdout.text(),
+    [
+      "parent PID:\t4130",
+      "threads:\t12",
+      "memory usage:\t0.123%",
+      "cpu usage:\t432.100%",
+      "username:\talice",
+      "cmd+args:\t/usr/bin/foops -listen :8080",
+      "elapsed time:\t01:02:03",
+      "local/remote:\t127.0.0.1:56765 <-> :0 (LISTEN)",
+      "local/remote:\t0.0.0.0:53 <-> :0",
+      "",
+    ].join("\n"),
+  );
+  assert.deepEqual(f.calls[0]!.request, { pid: 4132, cpuSampleMs: 0 });
+});
+
+test("with a period: the sample is requested and shown with a Go duration label", async () => {
+  const sampled = { ...response, hasSampledCpu: true, sampledCpuPercent: 5.5, cpuSampleMs: 60_000 };
+  const f = fakeContext({ getProcess: async () => sampled });
+  await run({ pid: 4132, periodMs: 60_000 }, f.ctx);
+  assert.deepEqual(f.calls[0]!.request, { pid: 4132, cpuSampleMs: 60_000 });
+  assert.match(f.stdout.text(), /^cpu usage:\t432\.100%\ncpu usage \(1m0s\):\t5\.500%\nusername:/m);
+});
+
+test("lines whose value is unknown are left out", () => {
+  const bare = GetProcessResponse.fromPartial({ process: { pid: 1, ppid: 0 }, elapsedSeconds: 5 });
+  assert.equal(processLabels(bare, 0), "memory usage:\t0.000%\ncpu usage:\t0.000%\nelapsed time:\t00:05\n");
+  assert.equal(processLabels(GetProcessResponse.fromPartial({}), 0), "");
+});
+
+test("JSON (piped or --json) carries the typed response without Buffers", async () => {
+  const f = fakeContext({ getProcess: async () => ({ ...response, hasSampledCpu: true, sampledCpuPercent: 5.5, cpuSampleMs: 2000 }) }, { isTTY: false });
+  await run({ pid: 4132, periodMs: 2000 }, f.ctx);
+  const out = JSON.parse(f.stdout.text());
+  assert.equal(out.pid, 4132);
+  assert.equal(out.process.agent.state, "LISTENING");
+  assert.equal(out.threads, 12);
+  assert.deepEqual(out.sampledCpu, { percent: 5.5, periodMs: 2000 });
+  assert.equal(out.connections.length, 2);
+  assert.equal(out.buildInfo.path, "example.com/foops");
+  const none = fakeContext({ getProcess: async () => response }, { json: true });
+  await run({ pid: 4132, periodMs: 0 }, none.ctx);
+  assert.equal(JSON.parse(none.stdout.text()).sampledCpu, null);
+});
+
+test("elapsed time is ps-style [[DD-]hh:]mm:ss", () => {
+  assert.equal(formatElapsed(0), "00:00");
+  assert.equal(formatElapsed(59.9), "00:59");
+  assert.equal(formatElapsed(61), "01:01");
+  assert.equal(formatElapsed(3600), "01:00:00");
+  assert.equal(formatElapsed(86_400 + 3661), "01-01:01:01");
+  assert.equal(formatElapsed(123 * 86_400), "123-00:00:00");
+});
+
+test("connections: local <-> remote (STATE)", () => {
+  assert.equal(formatConnection({ type: "tcp6", localAddress: "[::1]:80", remoteAddress: "[::1]:5000", state: "ESTABLISHED" }), "[::1]:80 <-> [::1]:5000 (ESTABLISHED)");
+  assert.equal(formatConnection({ type: "unix", localAddress: "/run/x.sock", remoteAddress: "", state: "" }), "/run/x.sock");
+  assert.equal(formatConnection({ type: "unix", localAddress: "/run/y.sock", remoteAddress: "", state: "LISTEN" }), "/run/y.sock (LISTEN)");
+});

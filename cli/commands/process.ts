@@ -1,0 +1,82 @@
+// `gopsctl <pid> [period]` / `gopsctl process|pid|proc <pid> [period]`: the gops view of any process.
+import type { Connection, GetProcessResponse } from "../../proto/index.js";
+import { parsePeriod, parsePid } from "../arguments.js";
+import { DEFAULT_TIMEOUT_MS, type CommandContext, type CommandSpec } from "../command.js";
+import { formatGoDuration } from "../duration.js";
+import { UsageError } from "../errors.js";
+import { printView, processJson, renderLabels } from "../output/index.js";
+
+export interface ProcessOptions {
+  pid: number;
+  /** CPU sampling period; 0 = no sample. */
+  periodMs: number;
+}
+
+export const spec: CommandSpec<ProcessOptions> = {
+  name: "process",
+  aliases: ["pid", "proc"],
+  args: "<pid> [period]",
+  summary: "show a process (any process); with a period (2s, 1m, or seconds) also sample its CPU use",
+  parse(args) {
+    if (args.length > 2) throw new UsageError(`too many arguments: "${args[2]}"`);
+    return { pid: parsePid(args[0]), periodMs: parsePeriod(args[1]) };
+  },
+  // The sample itself takes the period.
+  defaultTimeoutMs: (opts) => DEFAULT_TIMEOUT_MS + opts.periodMs,
+  run,
+};
+
+export async function run(opts: ProcessOptions, ctx: CommandContext): Promise<void> {
+  const res = await ctx.diagnostics.getProcess({ pid: opts.pid, cpuSampleMs: opts.periodMs }, { signal: ctx.signal });
+  await printView(ctx, { json: processViewJson(opts.pid, res), text: () => processLabels(res, opts.periodMs) });
+}
+
+/** The gops lines, in gops' order; a line is left out when its value is unknown. */
+export function processLabels(res: GetProcessResponse, periodMs: number): string {
+  const p = res.process;
+  const pairs: [string, string][] = [];
+  if (p !== undefined && p.ppid > 0) pairs.push(["parent PID", String(p.ppid)]);
+  if (res.threads > 0) pairs.push(["threads", String(res.threads)]);
+  if (p !== undefined) {
+    pairs.push(["memory usage", `${p.memoryPercent.toFixed(3)}%`]);
+    pairs.push(["cpu usage", `${p.cpuPercent.toFixed(3)}%`]);
+  }
+  if (res.hasSampledCpu) {
+    pairs.push([`cpu usage (${formatGoDuration(res.cpuSampleMs > 0 ? res.cpuSampleMs : periodMs)})`, `${res.sampledCpuPercent.toFixed(3)}%`]);
+  }
+  if (p !== undefined && p.user !== "") pairs.push(["username", p.user]);
+  if (res.cmdline.length > 0) pairs.push(["cmd+args", res.cmdline.join(" ")]);
+  if (p !== undefined) pairs.push(["elapsed time", formatElapsed(res.elapsedSeconds)]);
+  for (const c of res.connections) pairs.push(["local/remote", formatConnection(c)]);
+  return renderLabels(pairs);
+}
+
+/** ps-style etime: [[DD-]hh:]mm:ss. */
+export function formatElapsed(seconds: number): string {
+  const total = Math.floor(seconds);
+  const two = (n: number) => String(n).padStart(2, "0");
+  const days = Math.floor(total / 86_400);
+  const hours = Math.floor((total % 86_400) / 3600);
+  const mmss = `${two(Math.floor((total % 3600) / 60))}:${two(total % 60)}`;
+  if (days > 0) return `${two(days)}-${two(hours)}:${mmss}`;
+  if (hours > 0) return `${two(hours)}:${mmss}`;
+  return mmss;
+}
+
+export function formatConnection(c: Connection): string {
+  const base = c.remoteAddress === "" ? c.localAddress : `${c.localAddress} <-> ${c.remoteAddress}`;
+  return c.state === "" ? base : `${base} (${c.state})`;
+}
+
+function processViewJson(pid: number, res: GetProcessResponse) {
+  return {
+    pid,
+    process: res.process === undefined ? null : processJson(res.process),
+    threads: res.threads,
+    cmdline: res.cmdline,
+    elapsedSeconds: res.elapsedSeconds,
+    sampledCpu: res.hasSampledCpu ? { percent: res.sampledCpuPercent, periodMs: res.cpuSampleMs } : null,
+    connections: res.connections,
+    buildInfo: res.buildInfo ?? null,
+  };
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { AgentState, ListProcessesResponse, ScanProblemKind } from "../../proto/index.js";
+import { fakeContext } from "../fake-context.js";
+import { problemFooter, run, shortGoVersion } from "./ps.js";
+
+const listing = ListProcessesResponse.fromPartial({
+  host: "web-1",
+  scanned: 120,
+  processes: [
+    { pid: 4132, ppid: 4130, name: "foops", exe: "/usr/bin/foops", isGo: true, goVersion: "go1.19.8", agent: { state: AgentState.AGENT_STATE_LISTENING, address: "127.0.0.1:35367", port: 35367 } },
+    { pid: 88, ppid: 1, name: "stale", exe: "/opt/stale", isGo: true, goVersion: "devel +990dac2723 Mon Jan 1", agent: { state: AgentState.AGENT_STATE_STALE, detail: "nothing listens" } },
+  ],
+  problemCounts: [
+    { kind: ScanProblemKind.SCAN_PROBLEM_KIND_KERNEL_THREAD, count: 60 },
+    { kind: ScanProblemKind.SCAN_PROBLEM_KIND_PERMISSION_DENIED, count: 2 },
+    { kind: ScanProblemKind.SCAN_PROBLEM_KIND_CORRUPT, count: 1 },
+    { kind: ScanProblemKind.SCAN_PROBLEM_KIND_NO_BUILD_INFO, count: 30 },
+  ],
+  problems: [{ pid: 1, kind: ScanProblemKind.SCAN_PROBLEM_KIND_PERMISSION_DENIED, detail: "EACCES" }],
+});
+
+test("on a terminal: a gops-like table sorted by pid, * for a listening agent, footer on stderr", async () => {
+  const f = fakeContext({ listProcesses: async () => listing });
+  await run({ all: false }, f.ctx);
+  assert.equal(
+    f.stdout.text(),
+    [
+      "PID   PPID  NAME   *  VERSION            PATH",
+      "88    1     stale     devel +990dac2723  /opt/stale",
+      "4132  4130  foops  *  go1.19.8           /usr/bin/foops",
+      "",
+    ].join("\n"),
+  );
+  assert.equal(f.stderr.text(), "3 processes could not be inspected (permission denied: 2, corrupt: 1); run as root or see --json\n");
+  assert.deepEqual(f.calls.map((c) => [c.method, c.request, c.signal]), [["listProcesses", { all: false }, f.ctx.signal]]);
+});
+
+test("--all is passed on", async () => {
+  const f = fakeContext({ listProcesses: async () => ListProcessesResponse.fromPartial({}) });
+  await run({ all: true }, f.ctx);
+  assert.deepEqual(f.calls[0]!.request, { all: true });
+  assert.equal(f.stdout.text(), "PID  PPID  NAME  *  VERSION  PATH\n");
+  assert.equal(f.stderr.text(), "");
+});
+
+test("piped: JSON with enum names and no footer duplication when --json is given", async () => {
+  for (const opts of [{ isTTY: false }, { isTTY: true, json: true }]) {
+    const f = fakeContext({ listProcesses: async () => listing }, opts);
+    await run({ all: false }, f.ctx);
+    const out = JSON.parse(f.stdout.text());
+    assert.equal(out.host, "web-1");
+    assert.equal(out.scanned, 120);
+    assert.deepEqual(out.processes.map((p: { pid: number }) => p.pid), [88, 4132]);
+    assert.deepEqual(out.processes[1].agent, { state: "LISTENING", portFile: "", address: "127.0.0.1:35367", port: 35367, detail: "" });
+    assert.equal(out.processes[1].ppid, 4130);
+    assert.equal(out.processes[1].cpuPercent, 0, "zero values are present");
+    assert.deepEqual(out.problemCounts[1], { kind: "PERMISSION_DENIED", count: 2 });
+    assert.deepEqual(out.problems, [{ pid: 1, kind: "PERMISSION_DENIED", detail: "EACCES" }]);
+    assert.equal(f.stderr.text(), opts.json === true ? "" : "3 processes could not be inspected (permission denied: 2, corrupt: 1); run as root or see --json\n");
+  }
+});
+
+test("the footer counts only processes that could not be inspected", () => {
+  const c = (kind: ScanProblemKind, count: number) => ({ kind, count });
+  assert.equal(problemFooter([]), undefined);
+  assert.equal(problemFooter([c(ScanProblemKind.SCAN_PROBLEM_KIND_KERNEL_THREAD, 9), c(ScanProblemKind.SCAN_PROBLEM_KIND_EXITED, 1), c(ScanProblemKind.SCAN_PROBLEM_KIND_NOT_ELF, 3)]), undefined);
+  assert.equal(problemFooter([c(ScanProblemKind.SCAN_PROBLEM_KIND_IO_ERROR, 1)]), "1 process could not be inspected (I/O error: 1); see --json");
+});
+
+test("development toolchain versions are shortened like gops does", () => {
+  assert.equal(shortGoVersion("devel +990dac2723 Mon Jan 1 12:00:00 2024"), "devel +990dac2723");
+  assert.equal(shortGoVersion("go1.22.1"), "go1.22.1");
+  assert.equal(shortGoVersion("go1.21.4 X:arenas"), "go1.21.4 X:arenas");
+  assert.equal(shortGoVersion("devel go1.23-abc"), "devel go1.23-abc");
+});
+
+test("a remote error propagates unchanged", async () => {
+  const boom = new Error("boom");
+  const f = fakeContext({ listProcesses: async () => Promise.reject(boom) });
+  await assert.rejects(run({ all: false }, f.ctx), (e) => e === boom);
+  assert.equal(f.stdout.text(), "");
+});
+

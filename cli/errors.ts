@@ -1,0 +1,23 @@
+// Errors the CLI raises itself. Their exit codes are decided in exit-codes.ts, like every other error's.
+import { formatDurationMs } from "../common/duration.js";
+
+/** Bad command line: unknown command or flag, missing or malformed argument. Exit code 2. */
+export class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** The user pressed Ctrl-C (SIGINT) while a call was running. Exit code 130. */
+export class InterruptedError extends Error {
+  override readonly name = "InterruptedError";
+  constructor() {
+    super("interrupted");
+  }
+}
+
+/** The --timeout deadline (or the command's default one) expired before the call finished. Exit code 6. */
+export class CallTimeoutError extends Error {
+  override readonly name = "CallTimeoutError";
+  constructor(readonly timeoutMs: number) {
+    super(`no answer within ${formatDurationMs(timeoutMs)} (raise the deadline with --timeout)`);
+  }
+}

@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ClientError, Status } from "nice-grpc-common";
+import { GopsError } from "../server/errors.js";
+import { CallTimeoutError, InterruptedError, UsageError } from "./errors.js";
+import { describeFailure, ExitCode, exitCodeFor, exitCodeForStatus } from "./exit-codes.js";
+
+test("gRPC statuses map to the documented exit codes", () => {
+  const table: [Status, number][] = [
+    [Status.NOT_FOUND, 3],
+    [Status.FAILED_PRECONDITION, 4],
+    [Status.UNAVAILABLE, 5],
+    [Status.DEADLINE_EXCEEDED, 6],
+    [Status.RESOURCE_EXHAUSTED, 7],
+    [Status.UNAUTHENTICATED, 8],
+    [Status.PERMISSION_DENIED, 8],
+    [Status.CANCELLED, 130],
+    [Status.INTERNAL, 1],
+    [Status.UNKNOWN, 1],
+    [Status.INVALID_ARGUMENT, 1],
+    [Status.UNIMPLEMENTED, 1],
+  ];
+  for (const [status, code] of table) {
+    assert.equal(exitCodeForStatus(status), code, Status[status]);
+    assert.equal(exitCodeFor(new ClientError("/gops.v1.DiagnosticsService/Stack", status, "x")), code, `client ${Status[status]}`);
+    assert.equal(exitCodeFor(new GopsError(status, "x")), code, `local ${Status[status]}`);
+  }
+});
+
+test("the CLI's own errors", () => {
+  assert.equal(exitCodeFor(new UsageError("bad")), ExitCode.USAGE);
+  assert.equal(exitCodeFor(new InterruptedError()), 130);
+  assert.equal(exitCodeFor(new CallTimeoutError(30_000)), 6);
+  assert.equal(exitCodeFor(new Error("disk full")), 1);
+  assert.equal(exitCodeFor("a string"), 1);
+});
+
+test("messages: the server's details for remote errors, the message for local ones", () => {
+  assert.deepEqual(describeFailure(new ClientError("/p/M", Status.NOT_FOUND, "no process with pid 9")), {
+    exitCode: 3,
+    message: "no process with pid 9",
+  });
+  assert.deepEqual(describeFailure(new ClientError("/p/M", Status.UNAVAILABLE, "")), { exitCode: 5, message: "UNAVAILABLE from /p/M" });
+  assert.deepEqual(describeFailure(new GopsError(Status.RESOURCE_EXHAUSTED, "pid 9 is busy")), { exitCode: 7, message: "pid 9 is busy" });
+  assert.deepEqual(describeFailure(new CallTimeoutError(30_000)), {
+    exitCode: 6,
+    message: "no answer within 30s (raise the deadline with --timeout)",
+  });
+  assert.equal(describeFailure(new Error("two\n  lines\n")).message, "two; lines");
+});
+
+test("when the call's signal was aborted by Ctrl-C or the deadline, that is the failure, not the echo", () => {
+  const abortError = Object.assign(new Error("The operation has been aborted"), { name: "AbortError" });
+  const interrupted = new AbortController();
+  interrupted.abort(new InterruptedError());
+  assert.deepEqual(describeFailure(abortError, interrupted.signal), { exitCode: 130, message: "interrupted" });
+  const timedOut = new AbortController();
+  timedOut.abort(new CallTimeoutError(1500));
+  assert.equal(describeFailure(new GopsError(Status.CANCELLED, "x was cancelled"), timedOut.signal).exitCode, 6);
+  // a signal aborted for another reason does not hide the real error
+  const other = new AbortController();
+  other.abort(new Error("something else"));
+  assert.equal(describeFailure(new GopsError(Status.NOT_FOUND, "gone"), other.signal).exitCode, 3);
+  assert.equal(describeFailure(new GopsError(Status.NOT_FOUND, "gone"), new AbortController().signal).exitCode, 3);
+});

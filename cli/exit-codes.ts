@@ -1,0 +1,78 @@
+// The one place an error becomes an exit status and a one-line message (DESIGN rule 3).
+import { ClientError, Status } from "nice-grpc-common";
+import { GopsError } from "../server/errors.js";
+import { CallTimeoutError, InterruptedError, UsageError } from "./errors.js";
+
+export const ExitCode = {
+  OK: 0,
+  ERROR: 1,
+  USAGE: 2,
+  NOT_FOUND: 3,
+  FAILED_PRECONDITION: 4,
+  UNAVAILABLE: 5,
+  DEADLINE_EXCEEDED: 6,
+  RESOURCE_EXHAUSTED: 7,
+  NOT_ALLOWED: 8,
+  INTERRUPTED: 130,
+} as const;
+
+export function exitCodeForStatus(code: Status): number {
+  switch (code) {
+    case Status.OK:
+      return ExitCode.OK;
+    case Status.NOT_FOUND:
+      return ExitCode.NOT_FOUND;
+    case Status.FAILED_PRECONDITION:
+      return ExitCode.FAILED_PRECONDITION;
+    case Status.UNAVAILABLE:
+      return ExitCode.UNAVAILABLE;
+    case Status.DEADLINE_EXCEEDED:
+      return ExitCode.DEADLINE_EXCEEDED;
+    case Status.RESOURCE_EXHAUSTED:
+      return ExitCode.RESOURCE_EXHAUSTED;
+    case Status.UNAUTHENTICATED:
+    case Status.PERMISSION_DENIED:
+      return ExitCode.NOT_ALLOWED;
+    case Status.CANCELLED:
+      return ExitCode.INTERRUPTED;
+    default:
+      return ExitCode.ERROR;
+  }
+}
+
+export interface Failure {
+  exitCode: number;
+  /** One line, without the "gopsctl: " prefix. */
+  message: string;
+}
+
+/**
+ * Describes a failed command. When the call's signal was aborted (Ctrl-C or the deadline), the abort's reason
+ * is what happened; the error the aborted call threw is only its echo.
+ */
+export function describeFailure(err: unknown, signal?: AbortSignal): Failure {
+  const cause = signal?.aborted === true && isOwnAbortReason(signal.reason) ? signal.reason : err;
+  return { exitCode: exitCodeFor(cause), message: oneLine(messageOf(cause)) };
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof UsageError) return ExitCode.USAGE;
+  if (err instanceof InterruptedError) return ExitCode.INTERRUPTED;
+  if (err instanceof CallTimeoutError) return ExitCode.DEADLINE_EXCEEDED;
+  if (err instanceof ClientError || err instanceof GopsError) return exitCodeForStatus(err.code);
+  return ExitCode.ERROR;
+}
+
+function messageOf(err: unknown): string {
+  if (err instanceof ClientError) return err.details !== "" ? err.details : `${Status[err.code]} from ${err.path}`;
+  if (err instanceof Error) return err.message;
+  return String(err);
+}
+
+function isOwnAbortReason(reason: unknown): boolean {
+  return reason instanceof InterruptedError || reason instanceof CallTimeoutError;
+}
+
+function oneLine(s: string): string {
+  return s.trim().replace(/\s*\n\s*/g, "; ");
+}

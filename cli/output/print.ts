@@ -1,0 +1,37 @@
+// The one place commands write their results: a table/text view on a terminal, JSON when --json is given or
+// stdout is not a terminal. Writes honour stream back-pressure and the call's AbortSignal.
+import { once } from "node:events";
+import type { Writable } from "node:stream";
+import { toJson } from "./json.js";
+
+export interface OutputTarget {
+  stdout: Writable;
+  isTTY: boolean;
+  json: boolean;
+  signal: AbortSignal;
+}
+
+/** A structured result: `json` is printed when JSON is wanted, else `text()`. */
+export interface View {
+  json: unknown;
+  text: () => string;
+}
+
+/** JSON for --json or a pipe; the text view on a terminal. */
+export function wantsJson(out: Pick<OutputTarget, "isTTY" | "json">): boolean {
+  return out.json || !out.isTTY;
+}
+
+export async function printView(out: OutputTarget, view: View): Promise<void> {
+  await write(out.stdout, wantsJson(out) ? `${toJson(view.json)}\n` : view.text(), out.signal);
+}
+
+export async function printJson(out: OutputTarget, value: unknown): Promise<void> {
+  await write(out.stdout, `${toJson(value)}\n`, out.signal);
+}
+
+/** Writes a chunk and waits for the stream to drain if it asked to (large stack dumps into a slow pipe). */
+export async function write(stream: Writable, chunk: string | Uint8Array, signal: AbortSignal): Promise<void> {
+  if (chunk.length === 0) return;
+  if (!stream.write(chunk)) await once(stream, "drain", { signal });
+}

@@ -1,0 +1,84 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { UsageError } from "./errors.js";
+import { parseArgv } from "./parse-argv.js";
+
+const parse = (argv: string[], env: Record<string, string> = {}) => parseArgv(argv, env);
+
+test("global flags are accepted before and after the command", () => {
+  const a = parse(["--json", "--host", "h:1", "stack", "42", "--timeout", "10s"]);
+  assert.deepEqual(a.positionals, ["stack", "42"]);
+  assert.equal(a.options.json, true);
+  assert.equal(a.options.host, "h:1");
+  assert.equal(a.options.timeoutMs, 10_000);
+  const b = parse(["stack", "--host=h:2", "42", "--json"]);
+  assert.deepEqual(b.positionals, ["stack", "42"]);
+  assert.equal(b.options.host, "h:2");
+  assert.equal(b.options.json, true);
+  assert.deepEqual([...b.given].sort(), ["host", "json"]);
+});
+
+test("defaults: no host, no JSON, no timeout given", () => {
+  const a = parse([]);
+  assert.deepEqual(a.positionals, []);
+  assert.deepEqual(a.options, { host: undefined, json: false, timeoutMs: undefined, output: undefined, all: false, help: false, version: false });
+});
+
+test("-o takes a value as the next token, inline, or after =", () => {
+  assert.equal(parse(["trace", "1", "-o", "t.out"]).options.output, "t.out");
+  assert.equal(parse(["trace", "1", "-ot.out"]).options.output, "t.out");
+  assert.equal(parse(["trace", "1", "-o=t.out"]).options.output, "t.out");
+  assert.equal(parse(["trace", "1", "--output", "x"]).options.output, "x");
+});
+
+test("negative numbers and negative durations are positionals, not flags", () => {
+  assert.deepEqual(parse(["setgc", "42", "-1"]).positionals, ["setgc", "42", "-1"]);
+  assert.deepEqual(parse(["process", "42", "-5s"]).positionals, ["process", "42", "-5s"]);
+});
+
+test("-- ends the flags", () => {
+  assert.deepEqual(parse(["help", "--", "--json"]).positionals, ["help", "--json"]);
+});
+
+test("the last repeated flag wins", () => {
+  assert.equal(parse(["--host", "a:1", "--host", "b:2"]).options.host, "b:2");
+});
+
+test("GOPSCTL_HOST is the default host; --host wins over it; an empty variable is unset", () => {
+  assert.equal(parse([], { GOPSCTL_HOST: "env:1" }).options.host, "env:1");
+  assert.equal(parse(["--host", "flag:1"], { GOPSCTL_HOST: "env:1" }).options.host, "flag:1");
+  assert.equal(parse([], { GOPSCTL_HOST: "" }).options.host, undefined);
+});
+
+test("-h and --help and --version are booleans", () => {
+  assert.equal(parse(["stack", "-h"]).options.help, true);
+  assert.equal(parse(["--help"]).options.help, true);
+  assert.equal(parse(["--version"]).options.version, true);
+  assert.equal(parse(["ps", "--all"]).options.all, true);
+});
+
+test("timeouts: Go durations, seconds, 0", () => {
+  assert.equal(parse(["--timeout", "2m"]).options.timeoutMs, 120_000);
+  assert.equal(parse(["--timeout", "5"]).options.timeoutMs, 5000);
+  assert.equal(parse(["--timeout", "1m30s"]).options.timeoutMs, 90_000);
+  assert.equal(parse(["--timeout", "0"]).options.timeoutMs, 0);
+  assert.equal(parse(["--timeout", "1.5ms"]).options.timeoutMs, 2);
+});
+
+test("usage errors", () => {
+  const cases: [string[], RegExp][] = [
+    [["--bogus"], /unknown flag --bogus/],
+    [["-x"], /unknown flag -x/],
+    [["-hx"], /unknown flag -hx/],
+    [["--json=yes"], /--json takes no value/],
+    [["--host"], /--host needs a value \(ADDR\)/],
+    [["stack", "1", "-o"], /--output needs a value/],
+    [["--host="], /--host needs a non-empty address/],
+    [["-o", ""], /--output needs a non-empty file name/],
+    [["--timeout", "soon"], /invalid timeout "soon"/],
+    [["--timeout", "-5s"], /invalid timeout "-5s": it must not be negative/],
+  ];
+  for (const [argv, message] of cases) {
+    assert.throws(() => parse(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(" "));
+  }
+});

@@ -1,0 +1,81 @@
+// The in-process backend: the same core gopsd serves, called directly, so `gopsctl` without --host needs no
+// daemon (like gops). It honours the same call options as the gRPC client: `signal` and `deadline`.
+import { hostname } from "node:os";
+import { GopsError, Status } from "../server/errors.js";
+import { createHostDiagnostics, type HostDiagnosticsOptions } from "../server/host-diagnostics.js";
+import { formatDurationMs } from "../common/duration.js";
+import type { Diagnostics, DiagnosticsHandle } from "./diagnostics.js";
+
+type CallOpts = { signal?: AbortSignal; deadline?: Date | number };
+
+export function createLocalDiagnostics(opts: Partial<HostDiagnosticsOptions> = {}): DiagnosticsHandle {
+  const core = createHostDiagnostics({ hostName: hostname(), agentTimeouts: {}, ...opts });
+  const unary =
+    <Req, Res>(fn: (req: Req, o: { signal: AbortSignal }) => Promise<Res>) =>
+    async (req: Req, o: CallOpts = {}): Promise<Res> => {
+      const call = callSignal(o);
+      try {
+        return await fn(req, { signal: call.signal });
+      } catch (e) {
+        throw call.translate(e);
+      } finally {
+        call.done();
+      }
+    };
+  const stream =
+    <Req, Res>(fn: (req: Req, o: { signal: AbortSignal }) => AsyncIterable<Res>) =>
+    async function* (req: Req, o: CallOpts = {}): AsyncIterable<Res> {
+      const call = callSignal(o);
+      try {
+        yield* fn(req, { signal: call.signal });
+      } catch (e) {
+        throw call.translate(e);
+      } finally {
+        call.done();
+      }
+    };
+  const local: Diagnostics = {
+    listProcesses: unary(core.listProcesses),
+    getProcess: unary(core.getProcess),
+    getBuildInfo: unary(core.getBuildInfo),
+    stack: stream(core.stack),
+    memStats: unary(core.memStats),
+    stats: unary(core.stats),
+    version: unary(core.version),
+    forceGC: unary(core.forceGC),
+    setGCPercent: unary(core.setGCPercent),
+    streamProfile: stream(core.streamProfile),
+    streamTrace: stream(core.streamTrace),
+    streamBinary: stream(core.streamBinary),
+  };
+  return { ...local, target: "local", close: () => {} };
+}
+
+/** One signal for the call: the caller's, plus the deadline; a deadline that fires becomes DEADLINE_EXCEEDED. */
+function callSignal(o: CallOpts) {
+  const ctl = new AbortController();
+  const onAbort = () => ctl.abort(o.signal?.reason);
+  o.signal?.addEventListener("abort", onAbort, { once: true });
+  if (o.signal?.aborted) onAbort();
+  let timer: NodeJS.Timeout | undefined;
+  let deadlineMs: number | undefined;
+  if (o.deadline !== undefined) {
+    deadlineMs = typeof o.deadline === "number" ? o.deadline : o.deadline.getTime() - Date.now();
+    timer = setTimeout(() => ctl.abort(new Error("deadline")), Math.max(0, deadlineMs));
+  }
+  let timedOut = false;
+  ctl.signal.addEventListener("abort", () => (timedOut = !o.signal?.aborted && deadlineMs !== undefined), {
+    once: true,
+  });
+  return {
+    signal: ctl.signal,
+    translate(e: unknown): unknown {
+      if (timedOut) return new GopsError(Status.DEADLINE_EXCEEDED, `the call did not finish within ${formatDurationMs(deadlineMs!)}`);
+      return e;
+    },
+    done() {
+      clearTimeout(timer);
+      o.signal?.removeEventListener("abort", onAbort);
+    },
+  };
+}
