@@ -38,7 +38,7 @@ async function main(): Promise<number> {
       },
       stdout: process.stdout,
       stderr: process.stderr,
-      isTTY: process.stdout.isTTY === true,
+      isTTY: process.stdout.isTTY === true || parsed.options.table,
       json: parsed.options.json,
       signal: controller.signal,
       cwd: process.cwd(),

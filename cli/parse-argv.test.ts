@@ -21,7 +21,7 @@ test("global flags are accepted before and after the command", () => {
 test("defaults: no host, no JSON, no timeout given", () => {
   const a = parse([]);
   assert.deepEqual(a.positionals, []);
-  assert.deepEqual(a.options, { host: undefined, json: false, timeoutMs: undefined, output: undefined, all: false, help: false, version: false });
+  assert.deepEqual(a.options, { host: undefined, json: false, table: false, timeoutMs: undefined, output: undefined, all: false, help: false, version: false });
 });
 
 test("-o takes a value as the next token, inline, or after =", () => {
@@ -81,4 +81,9 @@ test("usage errors", () => {
   for (const [argv, message] of cases) {
     assert.throws(() => parse(argv), (e: unknown) => e instanceof UsageError && message.test(e.message), argv.join(" "));
   }
+});
+
+test("--table forces the terminal view and excludes --json", () => {
+  assert.equal(parseArgv(["ps", "--table"], {}).options.table, true);
+  assert.throws(() => parseArgv(["ps", "--table", "--json"], {}), UsageError);
 });

@@ -7,6 +7,8 @@ export interface GlobalOptions {
   /** gopsd address ("host:port" or "unix:/path"); undefined = in-process local backend. */
   host: string | undefined;
   json: boolean;
+  /** --table: the terminal view even when stdout is a pipe or file. */
+  table: boolean;
   /** Per-call deadline; undefined = the command's default; 0 = none. */
   timeoutMs: number | undefined;
   /** -o/--output FILE (capture commands). */
@@ -25,7 +27,7 @@ export interface ParsedArgv {
   given: ReadonlySet<FlagName>;
 }
 
-export type FlagName = "host" | "json" | "timeout" | "output" | "all" | "help" | "version";
+export type FlagName = "host" | "json" | "table" | "timeout" | "output" | "all" | "help" | "version";
 
 interface FlagSpec {
   name: FlagName;
@@ -36,7 +38,8 @@ interface FlagSpec {
 
 export const FLAGS: readonly FlagSpec[] = [
   { name: "host", value: "ADDR", help: "gopsd to ask (host:port or unix:/path); default $GOPSCTL_HOST, else this machine without a daemon" },
-  { name: "json", help: "print JSON" },
+  { name: "json", help: "print JSON (the default when stdout is not a terminal)" },
+  { name: "table", help: "print tables and text like on a terminal, also into a pipe or file" },
   { name: "timeout", value: "DUR", help: "deadline per call (10s, 2m, or seconds; 0 = none); default 30s, none for captures" },
   { name: "output", short: "o", value: "FILE", help: "where a capture command writes its file" },
   { name: "all", help: "ps, tree: list every process, not only Go ones" },
@@ -90,11 +93,13 @@ export function parseArgv(argv: readonly string[], env: Readonly<Record<string, 
   if (host === "") throw new UsageError("flag --host needs a non-empty address");
   const timeout = str("timeout");
   const output = str("output");
+  if (values.has("json") && values.has("table")) throw new UsageError("flags --json and --table exclude each other");
   if (output === "") throw new UsageError("flag --output needs a non-empty file name");
   return {
     options: {
       host,
       json: values.has("json"),
+      table: values.has("table"),
       timeoutMs: timeout === undefined ? undefined : parseTimeout(timeout),
       output,
       all: values.has("all"),

@@ -3831,7 +3831,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
       writer.uint32(8).int32(message.pid);
     }
     if (message.percent !== 0) {
-      writer.uint32(16).int32(message.percent);
+      writer.uint32(16).int64(message.percent);
     }
     return writer;
   },
@@ -3862,7 +3862,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
               break;
             }
 
-            message.percent = reader.int32();
+            message.percent = longToNumber(reader.int64());
             continue;
           }
         }

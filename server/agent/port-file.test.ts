@@ -1,0 +1,251 @@
+import assert from "node:assert/strict";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { AgentState } from "../../proto/index.js";
+import { FakeProcFs, inetTable, type FakeProcess } from "../proc/fake-proc-fs.js";
+import { buildGoTestProgram, startGoTestProgram, type BuiltGoProgram } from "../proc/go-test-program.js";
+import { createProcFs } from "../proc/proc-fs.js";
+import { dialAddress, locateAgent } from "./port-file.js";
+
+const PID = 4242;
+const PORT = 35367; // 0x8A27
+const LISTEN_V4 = inetTable("tcp", [{ local: "0100007F:8A27", st: "0A", inode: 777 }]);
+
+function fakeWith(p: Partial<FakeProcess>): FakeProcFs {
+  return new FakeProcFs().add(PID, {
+    comm: "gosvc",
+    uid: 1000,
+    fds: ["/dev/null", "socket:[777]"],
+    net: { tcp: LISTEN_V4 },
+    ...p,
+  });
+}
+const state = (s: AgentState) => AgentState[s];
+
+describe("locateAgent (fake /proc)", () => {
+  it("NONE when no candidate directory has a port file", () => {
+    const a = locateAgent(fakeWith({ environ: { HOME: "/home/app" } }), PID);
+    assert.equal(state(a.state), "AGENT_STATE_NONE");
+    assert.equal(a.portFile, "");
+  });
+
+  it("GOPS_CONFIG_DIR is used verbatim (nothing appended) and wins over the others", () => {
+    const fs = fakeWith({
+      environ: { GOPS_CONFIG_DIR: "/etc/gops-here", HOME: "/home/app" },
+      files: { [`/etc/gops-here/${PID}`]: String(PORT), [`/home/app/.config/gops/${PID}`]: "1" },
+    });
+    assert.deepEqual(locateAgent(fs, PID), {
+      state: AgentState.AGENT_STATE_LISTENING,
+      portFile: `/fakeproc/${PID}/root/etc/gops-here/${PID}`,
+      address: `127.0.0.1:${PORT}`,
+      port: PORT,
+      detail: "",
+    });
+  });
+
+  it("a relative GOPS_CONFIG_DIR is resolved against the process's cwd", () => {
+    const fs = fakeWith({ environ: { GOPS_CONFIG_DIR: "state/gops" }, cwd: "/app", files: { [`/app/state/gops/${PID}`]: `${PORT}\n` } });
+    const a = locateAgent(fs, PID);
+    assert.equal(state(a.state), "AGENT_STATE_LISTENING");
+    assert.equal(a.portFile, `/fakeproc/${PID}/cwd/state/gops/${PID}`);
+  });
+
+  it("finds $XDG_CONFIG_HOME/gops, then $HOME/.config/gops", () => {
+    const xdg = fakeWith({
+      environ: { XDG_CONFIG_HOME: "/xdg", HOME: "/home/app" },
+      files: { [`/xdg/gops/${PID}`]: String(PORT), [`/home/app/.config/gops/${PID}`]: "1" },
+    });
+    assert.equal(locateAgent(xdg, PID).portFile, `/fakeproc/${PID}/root/xdg/gops/${PID}`);
+    const home = fakeWith({ environ: { XDG_CONFIG_HOME: "/xdg", HOME: "/home/app" }, files: { [`/home/app/.config/gops/${PID}`]: String(PORT) } });
+    const a = locateAgent(home, PID);
+    assert.equal(state(a.state), "AGENT_STATE_LISTENING");
+    assert.equal(a.portFile, `/fakeproc/${PID}/root/home/app/.config/gops/${PID}`);
+  });
+
+  it("falls back to the home of the process's uid in ITS /etc/passwd when HOME is unset", () => {
+    const fs = fakeWith({
+      environ: { PATH: "/bin" },
+      files: {
+        "/etc/passwd": "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/srv/app:/bin/sh\n",
+        [`/srv/app/.config/gops/${PID}`]: String(PORT),
+      },
+    });
+    const a = locateAgent(fs, PID);
+    assert.equal(state(a.state), "AGENT_STATE_LISTENING");
+    assert.equal(a.portFile, `/fakeproc/${PID}/root/srv/app/.config/gops/${PID}`);
+  });
+
+  it("finds the v0.3.9 layout without the gops suffix", () => {
+    const fs = fakeWith({ environ: { HOME: "/home/app" }, files: { [`/home/app/.config/${PID}`]: String(PORT) } });
+    assert.equal(locateAgent(fs, PID).portFile, `/fakeproc/${PID}/root/home/app/.config/${PID}`);
+  });
+
+  it("names the file with the innermost NSpid for a process in a pid namespace", () => {
+    const fs = fakeWith({ nspid: [PID, 1], environ: { HOME: "/root" }, files: { "/root/.config/gops/1": String(PORT) } });
+    const a = locateAgent(fs, PID);
+    assert.equal(state(a.state), "AGENT_STATE_LISTENING");
+    assert.equal(a.portFile, `/fakeproc/${PID}/root/root/.config/gops/1`);
+  });
+
+  it("STALE when nothing listens on the port", () => {
+    const fs = fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: "35368" } });
+    const a = locateAgent(fs, PID);
+    assert.equal(state(a.state), "AGENT_STATE_STALE");
+    assert.equal(a.port, 35368);
+    assert.equal(a.address, "");
+    assert.match(a.detail, /nothing listens on TCP port 35368/);
+  });
+
+  it("SPOOFED when another process owns the listening socket", () => {
+    const fs = fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: String(PORT) }, fds: ["socket:[778]"] });
+    const a = locateAgent(fs, PID);
+    assert.equal(state(a.state), "AGENT_STATE_SPOOFED");
+    assert.equal(a.address, "", "a spoofed port is never offered for dialling");
+    assert.match(a.detail, /another process.*777/);
+  });
+
+  it("INVALID when the file does not hold a port in 1..65535", () => {
+    for (const content of ["", "abc", "0", "65536", "-1", "80 81", "1e3", "x".repeat(100)]) {
+      const fs = fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: content } });
+      const a = locateAgent(fs, PID);
+      assert.equal(state(a.state), "AGENT_STATE_INVALID", JSON.stringify(content));
+      assert.equal(a.portFile, `/fakeproc/${PID}/root/h/.config/gops/${PID}`);
+      if (content.length > 3) assert.ok(!a.detail.includes(content), "the file's content is never echoed");
+    }
+    const dir = fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: { errno: "EISDIR" } } });
+    assert.equal(state(locateAgent(dir, PID).state), "AGENT_STATE_INVALID");
+  });
+
+  it("UNKNOWN when the fds or the environment cannot be read", () => {
+    const noFds = fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: String(PORT) }, errors: { readFdLinks: "EACCES" } });
+    const a = locateAgent(noFds, PID);
+    assert.equal(state(a.state), "AGENT_STATE_UNKNOWN");
+    assert.equal(a.port, PORT);
+    assert.match(a.detail, /permission denied/);
+    const noEnv = locateAgent(fakeWith({ errors: { readEnviron: "EACCES" } }), PID);
+    assert.equal(state(noEnv.state), "AGENT_STATE_UNKNOWN");
+    assert.match(noEnv.detail, /environment.*permission denied/);
+    assert.equal(state(locateAgent(new FakeProcFs(), 1).state), "AGENT_STATE_UNKNOWN", "a vanished process");
+  });
+
+  it("skips an unreadable candidate for a readable one, and reports it when it is the only one", () => {
+    const files = { [`/g/${PID}`]: { errno: "EACCES" }, [`/h/.config/gops/${PID}`]: String(PORT) };
+    const both = fakeWith({ environ: { GOPS_CONFIG_DIR: "/g", HOME: "/h" }, files });
+    assert.equal(state(locateAgent(both, PID).state), "AGENT_STATE_LISTENING");
+    const only = fakeWith({ environ: { GOPS_CONFIG_DIR: "/g" }, files });
+    const a = locateAgent(only, PID);
+    assert.equal(state(a.state), "AGENT_STATE_UNKNOWN");
+    assert.equal(a.portFile, `/fakeproc/${PID}/root/g/${PID}`);
+  });
+
+  it("dials [::1] when the agent listens on ::1 only, 127.0.0.1 for 0.0.0.0", () => {
+    const v6 = fakeWith({
+      environ: { HOME: "/h" },
+      files: { [`/h/.config/gops/${PID}`]: String(PORT) },
+      net: { tcp6: inetTable("tcp6", [{ local: "00000000000000000000000001000000:8A27", st: "0A", inode: 777 }]) },
+    });
+    assert.equal(locateAgent(v6, PID).address, `[::1]:${PORT}`);
+    const any = fakeWith({
+      environ: { HOME: "/h" },
+      files: { [`/h/.config/gops/${PID}`]: String(PORT) },
+      net: { tcp: inetTable("tcp", [{ local: "00000000:8A27", st: "0A", inode: 777 }]) },
+    });
+    assert.equal(locateAgent(any, PID).address, `127.0.0.1:${PORT}`);
+  });
+
+  it("does not read tcp6 when an owned IPv4 loopback listener was found in tcp", () => {
+    const files = { [`/h/.config/gops/${PID}`]: String(PORT) };
+    const v4 = fakeWith({ environ: { HOME: "/h" }, files });
+    locateAgent(v4, PID);
+    assert.equal(v4.callCount("readNet", PID), 1);
+    const spoofed = fakeWith({ environ: { HOME: "/h" }, files, fds: [] });
+    assert.equal(state(locateAgent(spoofed, PID).state), "AGENT_STATE_SPOOFED");
+    assert.equal(spoofed.callCount("readNet", PID), 2, "an unowned listener does not end the search");
+  });
+});
+
+describe("dialAddress", () => {
+  const sock = (family: 4 | 6, localIp: string) => ({ family, localIp, localPort: 1, remoteIp: "", remotePort: 0, state: "LISTEN", inode: 1 });
+  it("prefers IPv4 loopback, then IPv6 loopback, then the bound address", () => {
+    assert.equal(dialAddress([sock(6, "::1"), sock(4, "0.0.0.0")], 80), "127.0.0.1:80");
+    assert.equal(dialAddress([sock(6, "::")], 80), "[::1]:80");
+    assert.equal(dialAddress([sock(6, "::ffff:127.0.0.1")], 80), "127.0.0.1:80");
+    assert.equal(dialAddress([sock(4, "10.1.2.3")], 80), "10.1.2.3:80");
+    assert.equal(dialAddress([sock(6, "fd00::5"), sock(4, "10.1.2.3")], 80), "10.1.2.3:80");
+    assert.equal(dialAddress([sock(6, "fd00::5")], 80), "[fd00::5]:80");
+  });
+});
+
+describe("locateAgent (real /proc)", () => {
+  let built: BuiltGoProgram;
+  let dir: string;
+  const children: ChildProcess[] = [];
+  before(async () => {
+    built = await buildGoTestProgram();
+    dir = await mkdtemp(join(tmpdir(), "gops-port-file-test-"));
+  });
+  after(async () => {
+    for (const c of children) c.kill("SIGKILL");
+    await built?.remove();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const sleeper = (env: Record<string, string>, cwd = dir): number => {
+    const c = spawn("sleep", ["600"], { env: { PATH: process.env.PATH ?? "/usr/bin:/bin", ...env }, cwd, stdio: "ignore" });
+    children.push(c);
+    return c.pid!;
+  };
+
+  it("LISTENING for a Go program that wrote its port file into GOPS_CONFIG_DIR", async () => {
+    const cfg = join(dir, "cfg");
+    const prog = await startGoTestProgram(built.binary, { GOPS_CONFIG_DIR: cfg });
+    try {
+      assert.deepEqual(locateAgent(createProcFs(), prog.pid), {
+        state: AgentState.AGENT_STATE_LISTENING,
+        portFile: `/proc/${prog.pid}/root${cfg}/${prog.pid}`,
+        address: `127.0.0.1:${prog.port}`,
+        port: prog.port,
+        detail: "",
+      });
+    } finally {
+      await prog.stop();
+    }
+  });
+
+  it("SPOOFED and STALE for port files of a process that does not own the port", async () => {
+    const prog = await startGoTestProgram(built.binary);
+    const home = join(dir, "home");
+    try {
+      const pid = sleeper({ HOME: home });
+      await mkdir(join(home, ".config", "gops"), { recursive: true });
+      await writeFile(join(home, ".config", "gops", String(pid)), String(prog.port));
+      const spoofed = locateAgent(createProcFs(), pid);
+      assert.equal(state(spoofed.state), "AGENT_STATE_SPOOFED", spoofed.detail);
+      assert.equal(spoofed.portFile, `/proc/${pid}/root${home}/.config/gops/${pid}`);
+
+      const closed = await new Promise<number>((resolve) => {
+        const srv = createServer().listen(0, "127.0.0.1", () => {
+          const port = (srv.address() as { port: number }).port;
+          srv.close(() => resolve(port));
+        });
+      });
+      await writeFile(join(home, ".config", "gops", String(pid)), `${closed}\n`);
+      assert.equal(state(locateAgent(createProcFs(), pid).state), "AGENT_STATE_STALE");
+    } finally {
+      await prog.stop();
+    }
+  });
+
+  it("INVALID content in a relative GOPS_CONFIG_DIR, found through /proc/PID/cwd", async () => {
+    const pid = sleeper({ GOPS_CONFIG_DIR: "rel/gops" });
+    await mkdir(join(dir, "rel", "gops"), { recursive: true });
+    await writeFile(join(dir, "rel", "gops", String(pid)), "not-a-port");
+    const a = locateAgent(createProcFs(), pid);
+    assert.equal(state(a.state), "AGENT_STATE_INVALID");
+    assert.equal(a.portFile, `/proc/${pid}/cwd/rel/gops/${pid}`);
+  });
+});

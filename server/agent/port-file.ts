@@ -1,0 +1,183 @@
+// Finds a process's gops agent the way the agent itself advertised it: a port file named after the pid in
+// the TARGET's own config dir (resolved from its environment and passwd, seen through /proc/PID/root so
+// containers and other users work), then checks that the port is a listening socket owned by that pid.
+// A stale or spoofed file is reported, never trusted.
+import { posix } from "node:path";
+import { AgentState, type Agent } from "../../proto/index.js";
+import { errnoCode, errorText, isDenied, isGone } from "../proc/errno.js";
+import { parseEnviron } from "../proc/parse-cmdline.js";
+import { NetTables } from "../proc/net-tables.js";
+import { socketInodes, type InetSocket } from "../proc/parse-net.js";
+import { parsePasswd } from "../proc/parse-passwd.js";
+import { parseStatus } from "../proc/parse-status.js";
+import type { PidDir, ProcFs } from "../proc/proc-fs.js";
+
+/** A port file holds at most "65535" and some whitespace; anything longer is not a port file. */
+const MAX_PORT_FILE_BYTES = 64;
+const MAX_PASSWD_BYTES = 4 * 1024 * 1024;
+
+interface Candidate {
+  dir: PidDir;
+  path: string;
+}
+
+const agent = (state: AgentState, portFile: string, detail: string, port = 0, address = ""): Agent => ({
+  state,
+  portFile,
+  address,
+  port,
+  detail,
+});
+
+/**
+ * Where agents of every gops version would have written the port file of a process, most likely first:
+ * GOPS_CONFIG_DIR (verbatim), $XDG_CONFIG_HOME/gops, $HOME/.config/gops, <passwd home>/.config/gops, and
+ * the v0.3.9 layout without the "gops" suffix. Relative paths are relative to the process's cwd.
+ */
+export function* portFileCandidates(
+  env: ReadonlyMap<string, string>,
+  fileName: string,
+  passwdHome: () => string | undefined,
+): Generator<Candidate> {
+  const seen = new Set<string>();
+  function* at(dir: string | undefined, ...rest: string[]): Generator<Candidate> {
+    if (!dir) return;
+    const c: Candidate = dir.startsWith("/")
+      ? { dir: "root", path: posix.join(dir, ...rest, fileName) }
+      : { dir: "cwd", path: posix.join(dir, ...rest, fileName) };
+    const key = `${c.dir}:${c.path}`;
+    if (seen.has(key)) return;
+    seen.add(key);
+    yield c;
+  }
+  const xdg = env.get("XDG_CONFIG_HOME");
+  const home = env.get("HOME");
+  yield* at(env.get("GOPS_CONFIG_DIR"));
+  yield* at(xdg, "gops");
+  yield* at(home, ".config", "gops");
+  yield* at(passwdHome(), ".config", "gops");
+  if (xdg) yield* at(xdg);
+  else yield* at(home, ".config");
+}
+
+/** The address to dial for the owned listeners on one port: loopback when bound to a wildcard. */
+export function dialAddress(listeners: readonly InetSocket[], port: number): string {
+  const rank = (s: InetSocket): [number, string] => {
+    const ip = s.localIp.startsWith("::ffff:") && s.family === 6 ? s.localIp.slice(7) : s.localIp;
+    if (ip === "0.0.0.0") return [0, `127.0.0.1:${port}`];
+    if (ip.startsWith("127.")) return [0, `${ip}:${port}`];
+    if (ip === "::1" || ip === "::") return [1, `[::1]:${port}`];
+    if (ip.includes(":")) return [3, `[${ip}]:${port}`];
+    return [2, `${ip}:${port}`];
+  };
+  return listeners.map(rank).sort((a, b) => a[0] - b[0])[0]![1];
+}
+
+function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tables: NetTables): Agent {
+  if (raw.length > MAX_PORT_FILE_BYTES) {
+    return agent(AgentState.AGENT_STATE_INVALID, portFile, `port file is longer than ${MAX_PORT_FILE_BYTES} bytes`);
+  }
+  const text = raw.toString("latin1").trim();
+  const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(port >= 1 && port <= 65535)) {
+    return agent(
+      AgentState.AGENT_STATE_INVALID,
+      portFile,
+      // The content is not echoed: a hostile container can make its "port file" a symlink to a host file.
+      `port file does not hold a port number in 1..65535 (${raw.length} bytes)`,
+    );
+  }
+  let owned: Set<number> | undefined;
+  let fdError: unknown;
+  try {
+    owned = socketInodes(fs.readFdLinks(pid));
+  } catch (e) {
+    fdError = e;
+  }
+  const listeners: InetSocket[] = [];
+  try {
+    for (const table of ["tcp", "tcp6"] as const) {
+      for (const s of tables.inet(pid, table)) if (s.state === "LISTEN" && s.localPort === port) listeners.push(s);
+      // An owned IPv4 listener on loopback or the wildcard is the best address there is: skip tcp6.
+      if (listeners.some((s) => owned?.has(s.inode) && (s.localIp === "0.0.0.0" || s.localIp.startsWith("127.")))) break;
+    }
+  } catch (e) {
+    return agent(AgentState.AGENT_STATE_UNKNOWN, portFile, `cannot read the TCP sockets of pid ${pid}: ${errorText(e)}`, port);
+  }
+  if (listeners.length === 0) {
+    return agent(
+      AgentState.AGENT_STATE_STALE,
+      portFile,
+      `nothing listens on TCP port ${port} in the network namespace of pid ${pid} (the agent is gone; the file was left behind)`,
+      port,
+    );
+  }
+  if (owned === undefined) {
+    const why = isDenied(fdError) ? "permission denied" : isGone(fdError) ? "the process has exited" : errorText(fdError);
+    return agent(
+      AgentState.AGENT_STATE_UNKNOWN,
+      portFile,
+      `port ${port} is listening but the open files of pid ${pid} cannot be read to check its owner: ${why}`,
+      port,
+    );
+  }
+  const mine = listeners.filter((s) => owned.has(s.inode));
+  if (mine.length === 0) {
+    return agent(
+      AgentState.AGENT_STATE_SPOOFED,
+      portFile,
+      `port ${port} is listened on by another process (socket inode ${listeners.map((s) => s.inode).join(", ")}), not by pid ${pid}; not dialled`,
+      port,
+    );
+  }
+  return agent(AgentState.AGENT_STATE_LISTENING, portFile, "", port, dialAddress(mine, port));
+}
+
+/**
+ * The agent of process `pid` as its port file and sockets show it. Never throws. `tables` may be shared by
+ * the lookups of one scan (the socket tables of a network namespace are read once).
+ */
+export function locateAgent(fs: ProcFs, pid: number, tables: NetTables = new NetTables(fs)): Agent {
+  let env: Map<string, string>;
+  let uid: number;
+  let fileName: string;
+  try {
+    const status = parseStatus(fs.readStatus(pid));
+    uid = status.uid;
+    // The agent names the file with the pid it sees: the innermost one when it runs in a pid namespace.
+    fileName = String(status.nspid.at(-1) ?? pid);
+    env = parseEnviron(fs.readEnviron(pid));
+  } catch (e) {
+    const why = isGone(e) ? "the process has exited" : isDenied(e) ? "permission denied" : errorText(e);
+    return agent(AgentState.AGENT_STATE_UNKNOWN, "", `cannot read the environment of pid ${pid}: ${why}`);
+  }
+  const passwdHome = (): string | undefined => {
+    try {
+      const text = fs.readFileUnder(pid, "root", "/etc/passwd", MAX_PASSWD_BYTES).toString("utf8");
+      return parsePasswd(text).get(uid)?.home;
+    } catch {
+      return undefined;
+    }
+  };
+  let denied: string | undefined;
+  for (const c of portFileCandidates(env, fileName, passwdHome)) {
+    const hostPath = fs.pathUnder(pid, c.dir, c.path);
+    let raw: Buffer;
+    try {
+      raw = fs.readFileUnder(pid, c.dir, c.path, MAX_PORT_FILE_BYTES + 1);
+    } catch (e) {
+      const code = errnoCode(e);
+      if (code === "ENOENT" || code === "ENOTDIR") continue;
+      if (isDenied(e)) {
+        denied ??= hostPath;
+        continue;
+      }
+      return agent(AgentState.AGENT_STATE_INVALID, hostPath, `cannot read the port file: ${errorText(e)}`);
+    }
+    return verifyPort(fs, pid, hostPath, raw, tables);
+  }
+  if (denied !== undefined) {
+    return agent(AgentState.AGENT_STATE_UNKNOWN, denied, `cannot look for a port file at ${denied}: permission denied`);
+  }
+  return agent(AgentState.AGENT_STATE_NONE, "", "no gops port file in the config directories of the process");
+}

@@ -1,0 +1,197 @@
+// THE only /proc reader of the project: raw reads, no parsing. Everything else takes a ProcFs, so tests
+// can hand in a fake built in memory. Calls are synchronous on purpose: /proc reads never block on disk
+// and a scan makes thousands of them, where promise overhead would dominate.
+// Errors are Node errno errors (ENOENT/ESRCH when the process is gone, EACCES/EPERM when not allowed).
+import { execFileSync } from "node:child_process";
+import { closeSync, fstatSync, openSync, readSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { posix } from "node:path";
+import type { ReadAt } from "../elf/index.js";
+
+/** Identity of an executable file; a changed binary changes at least one field. */
+export interface FileId {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** An open /proc/PID/exe: works for deleted binaries and binaries in other mount namespaces. */
+export interface ExeHandle {
+  readonly id: FileId;
+  readonly readAt: ReadAt;
+  close(): void;
+}
+
+export type NetTable = "tcp" | "tcp6" | "udp" | "udp6" | "unix";
+
+/** Where a path of the target process is resolved: its root directory or its working directory. */
+export type PidDir = "root" | "cwd";
+
+export type HostFile = "meminfo" | "stat" | "uptime";
+
+export interface ProcFs {
+  /** USER_HZ: the unit of the times in /proc/PID/stat. */
+  readonly clockTicks: number;
+  /** Bytes per page: the unit of rss in /proc/PID/stat. */
+  readonly pageSize: number;
+  /** Pids of all processes (thread-group leaders), ascending. */
+  listPids(): number[];
+  readStat(pid: number): string;
+  readStatus(pid: number): string;
+  readCmdline(pid: number): Buffer;
+  readEnviron(pid: number): Buffer;
+  /** Target of /proc/PID/exe as the kernel reports it (may end in " (deleted)"). */
+  readExeLink(pid: number): string;
+  /** stat(2) of the executable behind /proc/PID/exe. */
+  statExe(pid: number): FileId;
+  openExe(pid: number): ExeHandle;
+  /** Targets of the /proc/PID/fd/* links, e.g. "socket:[12345]", "/dev/null". */
+  readFdLinks(pid: number): string[];
+  /** /proc/PID/net/<table>: the sockets of the process's network namespace. */
+  readNet(pid: number, table: NetTable): string;
+  /** Target of /proc/PID/ns/net, e.g. "net:[4026531840]": equal for processes sharing a network namespace. */
+  readNetNamespace(pid: number): string;
+  /** Host path of `path` as seen by the process (under /proc/PID/root or /proc/PID/cwd). */
+  pathUnder(pid: number, dir: PidDir, path: string): string;
+  /** Reads at most maxBytes of `path` as seen by the process. */
+  readFileUnder(pid: number, dir: PidDir, path: string, maxBytes: number): Buffer;
+  readHostFile(name: HostFile): string;
+  /** The host's /etc/passwd (that of pid 1's root, else gopsd's own). */
+  readHostPasswd(): Buffer;
+}
+
+let hostConstants: { clockTicks: number; pageSize: number } | undefined;
+
+/** getconf once per process lifetime; Linux's USER_HZ is 100 and pages are 4 KiB on the usual machines. */
+function getHostConstants(): { clockTicks: number; pageSize: number } {
+  if (hostConstants) return hostConstants;
+  const ask = (name: string, fallback: number): number => {
+    try {
+      const v = Number(execFileSync("getconf", [name], { encoding: "utf8", timeout: 2000 }).trim());
+      return Number.isInteger(v) && v > 0 ? v : fallback;
+    } catch {
+      return fallback;
+    }
+  };
+  hostConstants = { clockTicks: ask("CLK_TCK", 100), pageSize: ask("PAGESIZE", 4096) };
+  return hostConstants;
+}
+
+export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): ProcFs {
+  const { clockTicks, pageSize } = getHostConstants();
+  // One scratch buffer reused by every read; grown when a file does not fit.
+  let scratch = Buffer.allocUnsafe(64 * 1024);
+
+  /**
+   * Reads up to `max` bytes of a file into the scratch buffer and returns the byte count. `oneRecord`
+   * files (stat, status: single-record seq_files) return all their content in the first read when it
+   * fits, so a short read is the end and the usual extra read that returns 0 is skipped.
+   */
+  function readInto(path: string, max: number, oneRecord = false): number {
+    const fd = openSync(path, "r");
+    try {
+      let n = 0;
+      while (n < max) {
+        if (n === scratch.length) {
+          const bigger = Buffer.allocUnsafe(scratch.length * 2);
+          scratch.copy(bigger, 0, 0, n);
+          scratch = bigger;
+        }
+        const got = readSync(fd, scratch, n, Math.min(scratch.length, max) - n, null);
+        if (got === 0) break;
+        n += got;
+        if (oneRecord && n < scratch.length) break;
+      }
+      return n;
+    } finally {
+      closeSync(fd);
+    }
+  }
+  const readText = (path: string, oneRecord = false): string =>
+    scratch.toString("utf8", 0, readInto(path, Infinity, oneRecord));
+  const readBytes = (path: string, max = Infinity): Buffer => Buffer.from(scratch.subarray(0, readInto(path, max)));
+  const pidPath = (pid: number, rest: string) => `${root}/${pid}/${rest}`;
+  const pathUnder = (pid: number, dir: PidDir, path: string): string => {
+    // Absolute paths are normalised so ".." cannot climb above the process's root.
+    const rel = dir === "root" ? posix.normalize(`/${path}`) : `/${posix.normalize(path)}`;
+    return `${root}/${pid}/${dir}${rel}`;
+  };
+
+  return {
+    clockTicks,
+    pageSize,
+    listPids() {
+      const pids: number[] = [];
+      for (const name of readdirSync(root)) {
+        const c = name.charCodeAt(0);
+        if (c < 48 || c > 57) continue;
+        const pid = Number(name);
+        if (Number.isInteger(pid)) pids.push(pid);
+      }
+      return pids.sort((a, b) => a - b);
+    },
+    readStat: (pid) => readText(pidPath(pid, "stat"), true),
+    readStatus: (pid) => readText(pidPath(pid, "status"), true),
+    readCmdline: (pid) => readBytes(pidPath(pid, "cmdline")),
+    readEnviron: (pid) => readBytes(pidPath(pid, "environ")),
+    readExeLink: (pid) => readlinkSync(pidPath(pid, "exe")),
+    statExe(pid) {
+      const s = statSync(pidPath(pid, "exe"));
+      return { dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
+    },
+    openExe(pid) {
+      const fd = openSync(pidPath(pid, "exe"), "r");
+      try {
+        const s = fstatSync(fd);
+        let open = true;
+        return {
+          id: { dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs },
+          readAt(position, length) {
+            const buf = Buffer.allocUnsafe(length);
+            let n = 0;
+            while (n < length) {
+              const got = readSync(fd, buf, n, length - n, position + n);
+              if (got === 0) break;
+              n += got;
+            }
+            return n === length ? buf : buf.subarray(0, n);
+          },
+          close() {
+            if (open) {
+              open = false;
+              closeSync(fd);
+            }
+          },
+        };
+      } catch (e) {
+        closeSync(fd);
+        throw e;
+      }
+    },
+    readFdLinks(pid) {
+      const dir = pidPath(pid, "fd");
+      const links: string[] = [];
+      for (const name of readdirSync(dir)) {
+        try {
+          links.push(readlinkSync(`${dir}/${name}`));
+        } catch (e) {
+          // An fd closed between readdir and readlink is simply no longer there.
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
+        }
+      }
+      return links;
+    },
+    readNet: (pid, table) => readText(pidPath(pid, `net/${table}`)),
+    readNetNamespace: (pid) => readlinkSync(pidPath(pid, "ns/net")),
+    pathUnder,
+    readFileUnder: (pid, dir, path, maxBytes) => readBytes(pathUnder(pid, dir, path), maxBytes),
+    readHostFile: (name) => readText(`${root}/${name}`),
+    readHostPasswd() {
+      try {
+        return readBytes(`${root}/1/root/etc/passwd`);
+      } catch {
+        return readBytes("/etc/passwd");
+      }
+    },
+  };
+}

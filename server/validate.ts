@@ -1,0 +1,33 @@
+// Request validation shared by gopsd and the in-process local backend: bad input becomes INVALID_ARGUMENT
+// before anything touches /proc or an agent.
+import { invalidArgument } from "./errors.js";
+
+/** Linux's PID_MAX_LIMIT (2^22): no pid can be larger. */
+export const MAX_PID = 4_194_304;
+export const MAX_CPU_SAMPLE_MS = 60_000;
+export const MIN_GC_PERCENT = -1;
+export const MAX_GC_PERCENT = 2_147_483_647;
+
+export function requirePid(pid: number | undefined): number {
+  if (pid === undefined || !Number.isInteger(pid) || pid < 1 || pid > MAX_PID) {
+    throw invalidArgument(`invalid pid ${pid ?? "(missing)"}: a pid is an integer between 1 and ${MAX_PID}`);
+  }
+  return pid;
+}
+
+export function requireCpuSampleMs(ms: number | undefined): number {
+  const v = ms ?? 0;
+  if (!Number.isInteger(v) || v < 0 || v > MAX_CPU_SAMPLE_MS) {
+    throw invalidArgument(`invalid cpu sample period ${v} ms: use 0..${MAX_CPU_SAMPLE_MS} ms`);
+  }
+  return v;
+}
+
+export function requireGcPercent(percent: number | undefined): number {
+  if (percent === undefined || !Number.isInteger(percent) || percent < MIN_GC_PERCENT || percent > MAX_GC_PERCENT) {
+    throw invalidArgument(
+      `invalid GC percent ${percent ?? "(missing)"}: use -1 (off) or an integer between 0 and ${MAX_GC_PERCENT}`,
+    );
+  }
+  return percent;
+}
