@@ -17,6 +17,8 @@ const fixturesSource = path.join(repoRoot, "integration", "fixtures");
 const cacheRoot = path.join(repoRoot, ".cache");
 const fixturesCache = path.join(cacheRoot, "fixtures");
 const READY_TIMEOUT_MS = 10_000;
+/** tsx resolved from this repository, so children started in another cwd still load TypeScript. */
+const TSX_LOADER = import.meta.resolve("tsx");
 const STOP_GRACE_MS = 3_000;
 const GO_BUILD_TIMEOUT_MS = 300_000;
 const OUTPUT_CAP = 4 << 20;
@@ -79,6 +81,8 @@ export interface CliOptions {
   input?: string;
   /** Kill the CLI and reject after this long; default 60 s. */
   timeoutMs?: number;
+  /** Working directory; default the repository root. */
+  cwd?: string;
 }
 
 export interface CliResult {
@@ -428,7 +432,7 @@ export async function startFixture(kind: FixtureKind, opts: FixtureOptions = {})
 export async function startGopsd(opts: GopsdOptions = {}): Promise<Gopsd> {
   const proc = spawn(
     process.execPath,
-    ["--import", "tsx", path.join(repoRoot, "server", "main.ts"), "--listen", "127.0.0.1:0", ...(opts.args ?? [])],
+    ["--import", TSX_LOADER, path.join(repoRoot, "server", "main.ts"), "--listen", "127.0.0.1:0", ...(opts.args ?? [])],
     { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   const exited = track(proc);
@@ -441,8 +445,8 @@ export async function startGopsd(opts: GopsdOptions = {}): Promise<Gopsd> {
 /** Runs the CLI (cli/main.ts) with pipes for stdin/stdout/stderr and resolves when it exits. */
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const proc = spawn(process.execPath, ["--import", "tsx", path.join(repoRoot, "cli", "main.ts"), ...args], {
-    cwd: repoRoot,
+  const proc = spawn(process.execPath, ["--import", TSX_LOADER, path.join(repoRoot, "cli", "main.ts"), ...args], {
+    cwd: opts.cwd ?? repoRoot,
     env: { ...process.env, ...opts.env },
     stdio: ["pipe", "pipe", "pipe"],
   });

@@ -28,6 +28,9 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   fi
 fi
 
+echo "== build (dist/, the installed bins)"
+npm run --silent build
+
 echo "== go fixtures"
 node --import tsx --input-type=module -e '
   const started = Date.now();

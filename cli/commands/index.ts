@@ -52,7 +52,7 @@ export interface Invocation {
   timeoutMs: number | undefined;
 }
 
-const GLOBAL_FLAGS: readonly FlagName[] = ["host", "json", "timeout", "help", "version"];
+const GLOBAL_FLAGS: readonly FlagName[] = ["host", "json", "table", "timeout", "help", "version"];
 
 export function resolveCommand(parsed: ParsedArgv): Invocation {
   const [first, ...rest] = parsed.positionals;
