@@ -10,7 +10,7 @@ import {
   type CaptureMetadata,
   type StreamProfileResponse,
 } from "../proto/index.js";
-import { locateAgent } from "./agent/port-file.js";
+import { AgentLocator } from "./agent/port-file.js";
 import {
   encodeSignedVarint,
   parseGCReply,
@@ -47,14 +47,15 @@ type CaptureSignal = keyof typeof CAPTURE_INFO;
 
 export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnostics {
   const fs = options.procFs ?? createProcFs();
-  const scanner = new ProcessScanner(fs);
+  const locator = new AgentLocator(fs);
+  const scanner = new ProcessScanner(fs, { locateAgent: (_fs, pid, tables) => locator.locate(pid, tables) });
   const governor = new Governor();
   const timeouts = withAgentTimeouts(options.agentTimeouts);
   const host = options.hostName;
 
   /** The verified address of pid's agent, or the error that explains why there is none. */
   function agentOf(pid: number): AgentAddress {
-    const agent = locateAgent(fs, pid);
+    const agent = locator.locate(pid);
     if (agent.state === AgentState.AGENT_STATE_LISTENING) return parseAddress(agent.address);
     // Not usable: say why in the most helpful terms (no such process / not Go / no agent).
     getBuildInfo(fs, pid);

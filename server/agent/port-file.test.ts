@@ -9,7 +9,7 @@ import { AgentState } from "../../proto/index.js";
 import { FakeProcFs, inetTable, type FakeProcess } from "../proc/fake-proc-fs.js";
 import { buildGoTestProgram, startGoTestProgram, type BuiltGoProgram } from "../proc/go-test-program.js";
 import { createProcFs } from "../proc/proc-fs.js";
-import { dialAddress, locateAgent } from "./port-file.js";
+import { AgentLocator, dialAddress, locateAgent } from "./port-file.js";
 
 const PID = 4242;
 const PORT = 35367; // 0x8A27
@@ -247,5 +247,45 @@ describe("locateAgent (real /proc)", () => {
     const a = locateAgent(createProcFs(), pid);
     assert.equal(state(a.state), "AGENT_STATE_INVALID");
     assert.equal(a.portFile, `/proc/${pid}/cwd/rel/gops/${pid}`);
+  });
+});
+
+describe("AgentLocator (verified agents remembered by socket inode)", () => {
+  const setup = () => {
+    const fs = fakeWith({ environ: { GOPS_CONFIG_DIR: "/g" }, starttime: 500, files: { [`/g/${PID}`]: String(PORT) } });
+    const locator = new AgentLocator(fs);
+    assert.equal(state(locator.locate(PID).state), "AGENT_STATE_LISTENING");
+    assert.equal(fs.callCount("readNet", PID), 1);
+    return { fs, locator, proc: fs.processes.get(PID)! };
+  };
+
+  it("a second lookup of the same agent reads no socket table", () => {
+    const { fs, locator } = setup();
+    const again = locator.locate(PID);
+    assert.equal(state(again.state), "AGENT_STATE_LISTENING");
+    assert.equal(again.address, `127.0.0.1:${PORT}`);
+    assert.equal(fs.callCount("readNet", PID), 1);
+  });
+
+  it("re-verifies when the socket is no longer among the process's files", () => {
+    const { fs, locator, proc } = setup();
+    proc.fds = ["/dev/null"];
+    const a = locator.locate(PID);
+    assert.equal(state(a.state), "AGENT_STATE_SPOOFED");
+    assert.ok(fs.callCount("readNet", PID) > 1, "socket tables read again");
+  });
+
+  it("re-verifies when the port file changed", () => {
+    const { fs, locator, proc } = setup();
+    proc.files = { [`/g/${PID}`]: "1" };
+    assert.equal(state(locator.locate(PID).state), "AGENT_STATE_STALE");
+    assert.ok(fs.callCount("readNet", PID) > 1, "socket tables read again");
+  });
+
+  it("re-verifies when the pid now names another process (start time differs)", () => {
+    const { fs, locator, proc } = setup();
+    proc.starttime = 900;
+    assert.equal(state(locator.locate(PID).state), "AGENT_STATE_LISTENING");
+    assert.equal(fs.callCount("readNet", PID), 2);
   });
 });

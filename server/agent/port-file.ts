@@ -9,6 +9,7 @@ import { parseEnviron } from "../proc/parse-cmdline.js";
 import { NetTables } from "../proc/net-tables.js";
 import { socketInodes, type InetSocket } from "../proc/parse-net.js";
 import { parsePasswd } from "../proc/parse-passwd.js";
+import { parseStat } from "../proc/parse-stat.js";
 import { parseStatus } from "../proc/parse-status.js";
 import type { PidDir, ProcFs } from "../proc/proc-fs.js";
 
@@ -21,6 +22,14 @@ interface Candidate {
   path: string;
 }
 
+/** A located agent; for a LISTENING one also the inode of its socket and the port file it came from. */
+interface Located {
+  agent: Agent;
+  inode?: number;
+  candidate?: Candidate;
+  content?: string;
+}
+
 const agent = (state: AgentState, portFile: string, detail: string, port = 0, address = ""): Agent => ({
   state,
   portFile,
@@ -28,6 +37,7 @@ const agent = (state: AgentState, portFile: string, detail: string, port = 0, ad
   port,
   detail,
 });
+const located = (...args: Parameters<typeof agent>): Located => ({ agent: agent(...args) });
 
 /**
  * Where agents of every gops version would have written the port file of a process, most likely first:
@@ -73,14 +83,14 @@ export function dialAddress(listeners: readonly InetSocket[], port: number): str
   return listeners.map(rank).sort((a, b) => a[0] - b[0])[0]![1];
 }
 
-function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tables: NetTables): Agent {
+function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tables: NetTables): Located {
   if (raw.length > MAX_PORT_FILE_BYTES) {
-    return agent(AgentState.AGENT_STATE_INVALID, portFile, `port file is longer than ${MAX_PORT_FILE_BYTES} bytes`);
+    return located(AgentState.AGENT_STATE_INVALID, portFile, `port file is longer than ${MAX_PORT_FILE_BYTES} bytes`);
   }
   const text = raw.toString("latin1").trim();
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
   if (!(port >= 1 && port <= 65535)) {
-    return agent(
+    return located(
       AgentState.AGENT_STATE_INVALID,
       portFile,
       // The content is not echoed: a hostile container can make its "port file" a symlink to a host file.
@@ -102,10 +112,10 @@ function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tabl
       if (listeners.some((s) => owned?.has(s.inode) && (s.localIp === "0.0.0.0" || s.localIp.startsWith("127.")))) break;
     }
   } catch (e) {
-    return agent(AgentState.AGENT_STATE_UNKNOWN, portFile, `cannot read the TCP sockets of pid ${pid}: ${errorText(e)}`, port);
+    return located(AgentState.AGENT_STATE_UNKNOWN, portFile, `cannot read the TCP sockets of pid ${pid}: ${errorText(e)}`, port);
   }
   if (listeners.length === 0) {
-    return agent(
+    return located(
       AgentState.AGENT_STATE_STALE,
       portFile,
       `nothing listens on TCP port ${port} in the network namespace of pid ${pid} (the agent is gone; the file was left behind)`,
@@ -114,7 +124,7 @@ function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tabl
   }
   if (owned === undefined) {
     const why = isDenied(fdError) ? "permission denied" : isGone(fdError) ? "the process has exited" : errorText(fdError);
-    return agent(
+    return located(
       AgentState.AGENT_STATE_UNKNOWN,
       portFile,
       `port ${port} is listening but the open files of pid ${pid} cannot be read to check its owner: ${why}`,
@@ -123,14 +133,14 @@ function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tabl
   }
   const mine = listeners.filter((s) => owned.has(s.inode));
   if (mine.length === 0) {
-    return agent(
+    return located(
       AgentState.AGENT_STATE_SPOOFED,
       portFile,
       `port ${port} is listened on by another process (socket inode ${listeners.map((s) => s.inode).join(", ")}), not by pid ${pid}; not dialled`,
       port,
     );
   }
-  return agent(AgentState.AGENT_STATE_LISTENING, portFile, "", port, dialAddress(mine, port));
+  return { agent: agent(AgentState.AGENT_STATE_LISTENING, portFile, "", port, dialAddress(mine, port)), inode: mine[0]!.inode };
 }
 
 /**
@@ -138,6 +148,10 @@ function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tabl
  * the lookups of one scan (the socket tables of a network namespace are read once).
  */
 export function locateAgent(fs: ProcFs, pid: number, tables: NetTables = new NetTables(fs)): Agent {
+  return locate(fs, pid, tables).agent;
+}
+
+function locate(fs: ProcFs, pid: number, tables: NetTables): Located {
   let env: Map<string, string>;
   let uid: number;
   let fileName: string;
@@ -149,7 +163,7 @@ export function locateAgent(fs: ProcFs, pid: number, tables: NetTables = new Net
     env = parseEnviron(fs.readEnviron(pid));
   } catch (e) {
     const why = isGone(e) ? "the process has exited" : isDenied(e) ? "permission denied" : errorText(e);
-    return agent(AgentState.AGENT_STATE_UNKNOWN, "", `cannot read the environment of pid ${pid}: ${why}`);
+    return located(AgentState.AGENT_STATE_UNKNOWN, "", `cannot read the environment of pid ${pid}: ${why}`);
   }
   const passwdHome = (): string | undefined => {
     try {
@@ -172,12 +186,72 @@ export function locateAgent(fs: ProcFs, pid: number, tables: NetTables = new Net
         denied ??= hostPath;
         continue;
       }
-      return agent(AgentState.AGENT_STATE_INVALID, hostPath, `cannot read the port file: ${errorText(e)}`);
+      return located(AgentState.AGENT_STATE_INVALID, hostPath, `cannot read the port file: ${errorText(e)}`);
     }
-    return verifyPort(fs, pid, hostPath, raw, tables);
+    return { ...verifyPort(fs, pid, hostPath, raw, tables), candidate: c, content: raw.toString("latin1") };
   }
   if (denied !== undefined) {
-    return agent(AgentState.AGENT_STATE_UNKNOWN, denied, `cannot look for a port file at ${denied}: permission denied`);
+    return located(AgentState.AGENT_STATE_UNKNOWN, denied, `cannot look for a port file at ${denied}: permission denied`);
   }
-  return agent(AgentState.AGENT_STATE_NONE, "", "no gops port file in the config directories of the process");
+  return located(AgentState.AGENT_STATE_NONE, "", "no gops port file in the config directories of the process");
+}
+
+interface Verified {
+  agent: Agent;
+  inode: number;
+  candidate: Candidate;
+  content: string;
+  starttime: number;
+}
+
+/**
+ * locateAgent with memory. Reading /proc/PID/net/tcp costs milliseconds (the kernel walks every socket of the
+ * namespace), so a verified agent is remembered by the inode of its listening socket. A later lookup trusts
+ * it only if the process is the same one (start time), its port file still says the same, and that socket
+ * is still among its open files: a bound socket never changes its port, so the verification still holds.
+ * Anything else falls back to the full lookup.
+ */
+export class AgentLocator {
+  private readonly verified = new Map<number, Verified>();
+
+  constructor(
+    private readonly fs: ProcFs,
+    private readonly maxEntries = 4096,
+  ) {}
+
+  locate(pid: number, tables: NetTables = new NetTables(this.fs)): Agent {
+    const known = this.verified.get(pid);
+    if (known !== undefined) {
+      if (this.stillValid(pid, known)) return known.agent;
+      this.verified.delete(pid);
+    }
+    const found = locate(this.fs, pid, tables);
+    if (found.inode !== undefined && found.candidate !== undefined && found.content !== undefined) {
+      const starttime = this.starttime(pid);
+      if (starttime !== undefined) {
+        if (this.verified.size >= this.maxEntries) this.verified.delete(this.verified.keys().next().value!);
+        this.verified.set(pid, { agent: found.agent, inode: found.inode, candidate: found.candidate, content: found.content, starttime });
+      }
+    }
+    return found.agent;
+  }
+
+  private starttime(pid: number): number | undefined {
+    try {
+      return parseStat(this.fs.readStat(pid)).starttime;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private stillValid(pid: number, v: Verified): boolean {
+    try {
+      if (this.starttime(pid) !== v.starttime) return false;
+      const content = this.fs.readFileUnder(pid, v.candidate.dir, v.candidate.path, MAX_PORT_FILE_BYTES + 1);
+      if (content.toString("latin1") !== v.content) return false;
+      return socketInodes(this.fs.readFdLinks(pid)).has(v.inode);
+    } catch {
+      return false;
+    }
+  }
 }

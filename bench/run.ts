@@ -1,0 +1,129 @@
+// Benchmarks (not tests): `npm run bench`. Each figure is printed with a ratio against a baseline measured in the
+// same run on the same machine, then the whole result as one JSON line.
+//
+//  discovery  ListProcesses cold (fresh cache) and warm with ~500 processes, against a bare /proc walk that
+//             reads every /proc/PID/stat and nothing else (the least any lister must do).
+//  gopsd      a unary call through gopsd (gRPC on 127.0.0.1 + verification + governor + agent) against the
+//             same agent call made directly over TCP: the difference is gopsd's per-call overhead.
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync, readdirSync } from "node:fs";
+import { connect } from "../client/index.js";
+import { callAgent } from "../server/agent/client.js";
+import { Signal } from "../server/agent/signals.js";
+import { createHostDiagnostics } from "../server/host-diagnostics.js";
+import { startFixture, startGopsd } from "../integration/harness.js";
+
+const SLEEPERS = Number(process.env.BENCH_PROCESSES ?? 500);
+
+interface Row {
+  bench: string;
+  metric: string;
+  ms: number;
+  baseline: string;
+  baselineMs: number;
+  ratio: number;
+  goal?: string;
+}
+const rows: Row[] = [];
+
+function percentile(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+
+function timeSync(runs: number, fn: () => void): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+async function timeAsync(runs: number, fn: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    out.push(performance.now() - t0);
+  }
+  return out;
+}
+
+function bareProcWalk(): void {
+  for (const name of readdirSync("/proc")) {
+    if (name.charCodeAt(0) < 48 || name.charCodeAt(0) > 57) continue;
+    try {
+      readFileSync(`/proc/${name}/stat`);
+    } catch {
+      // exited
+    }
+  }
+}
+
+async function discovery(): Promise<void> {
+  const sleepers: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < SLEEPERS; i++) sleepers.push(spawn("sleep", ["600"], { stdio: "ignore" }));
+    const fixtures = await Promise.all([startFixture("agentprog"), startFixture("agentprog"), startFixture("plain")]);
+    try {
+      const newCore = () => createHostDiagnostics({ hostName: "bench", agentTimeouts: {} });
+      const total = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).length;
+      const base = percentile(timeSync(30, bareProcWalk), 50);
+      // Cold: a new core (empty build-info and agent caches) each run; the page cache is warm, as on a live host.
+      const cold = percentile(await timeAsync(15, () => newCore().listProcesses({})), 50);
+      const core = newCore();
+      await core.listProcesses({});
+      const warm = percentile(await timeAsync(30, () => core.listProcesses({})), 50);
+      const found = (await core.listProcesses({})).processes.length;
+      const label = `${total} processes (${found} Go)`;
+      rows.push({ bench: "discovery", metric: `ListProcesses cold p50, ${label}`, ms: cold, baseline: "bare /proc stat walk", baselineMs: base, ratio: cold / base, goal: "<= 50 ms" });
+      rows.push({ bench: "discovery", metric: `ListProcesses warm p50, ${label}`, ms: warm, baseline: "bare /proc stat walk", baselineMs: base, ratio: warm / base, goal: "<= 10 ms" });
+    } finally {
+      await Promise.all(fixtures.map((f) => f.stop()));
+    }
+  } finally {
+    for (const s of sleepers) s.kill("SIGKILL");
+  }
+}
+
+async function gopsdOverhead(): Promise<void> {
+  const fixture = await startFixture("agentprog");
+  const gopsd = await startGopsd();
+  const client = connect(gopsd.address);
+  try {
+    const addr = { host: "127.0.0.1", port: fixture.port! };
+    const direct = () => callAgent(addr, Signal.Version, undefined, { connectTimeoutMs: 3000, deadlineMs: 10_000 });
+    const viaGopsd = () => client.version({ pid: fixture.pid }, { deadline: 10_000 });
+    // Warm up both paths (JIT, channel connect, build-info cache).
+    await timeAsync(50, direct);
+    await timeAsync(50, viaGopsd);
+    const d: number[] = [];
+    const g: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      d.push(...(await timeAsync(100, direct)));
+      g.push(...(await timeAsync(100, viaGopsd)));
+    }
+    const dp50 = percentile(d, 50);
+    const gp50 = percentile(g, 50);
+    rows.push({ bench: "gopsd", metric: "version via gopsd p50", ms: gp50, baseline: "direct agent call p50", baselineMs: dp50, ratio: gp50 / dp50 });
+    rows.push({ bench: "gopsd", metric: "gopsd per-call overhead p50 (via − direct)", ms: gp50 - dp50, baseline: "direct agent call p50", baselineMs: dp50, ratio: (gp50 - dp50) / dp50, goal: "<= 1 ms" });
+  } finally {
+    client.close();
+    await gopsd.stop();
+    await fixture.stop();
+  }
+}
+
+const only = process.argv[2];
+if (!only || only === "discovery") await discovery();
+if (!only || only === "gopsd") await gopsdOverhead();
+
+const fmt = (n: number) => n.toFixed(3).padStart(9);
+console.log(`${"bench".padEnd(10)} ${"metric".padEnd(58)} ${"ms".padStart(9)} ${"baseline ms".padStart(11)} ${"ratio".padStart(7)}  goal`);
+for (const r of rows) {
+  console.log(`${r.bench.padEnd(10)} ${r.metric.padEnd(58)} ${fmt(r.ms)} ${fmt(r.baselineMs).padStart(11)} ${r.ratio.toFixed(2).padStart(7)}  ${r.goal ?? ""}  (baseline: ${r.baseline})`);
+}
+console.log(JSON.stringify({ date: new Date().toISOString(), rows }));
+process.exit(0);
