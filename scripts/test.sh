@@ -41,7 +41,7 @@ node --import tsx --input-type=module -e '
 
 echo "== tests"
 dirs=()
-for dir in common server client cli integration; do
+for dir in common analysis server client cli integration; do
   [[ -d $dir ]] && dirs+=("$dir")
 done
 files=()
