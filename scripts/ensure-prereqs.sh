@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Debian packages the tests need: golang-go (/usr/bin/go, go1.19 or newer),
-# openssh-server (/usr/sbin/sshd) and openssh-client (ssh-keygen). As root it installs the
+# openssh-server (/usr/sbin/sshd), openssh-client (ssh-keygen), openssl (the CLI the security tests make
+# certificates with) and chromium (/usr/bin/chromium, for the flame graph browser test). As root it installs the
 # missing ones; otherwise it names them with the install command and exits 1.
 set -euo pipefail
 
@@ -17,6 +18,8 @@ missing_packages() {
   go_ok || missing+=(golang-go)
   [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
   command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
+  command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   echo "${missing[*]}"
 }
 

@@ -1,0 +1,89 @@
+// `--flame FILE.html`: one self-contained HTML page (data, script and styles inline, no network fetches)
+// drawing the profile's call tree as an interactive flame graph on a canvas.
+import type { Profile } from "pprof-format";
+import { invalidArgument } from "../server/errors.js";
+import { flameGraphPage } from "./flame-graph-page.js";
+import { locationFrames, resolveSampleIndex, sampleFrames, sampleTypes } from "./profile.js";
+
+export interface FlameGraphOptions {
+  /** Sample type name or index (see resolveSampleIndex); default inuse_space for heap, cpu for CPU. */
+  sampleIndex?: string | number;
+  /** Page title and heading; default "<sample type> flame graph". */
+  title?: string;
+}
+
+/**
+ * The call tree in pre-order as the page reads it: `names` is a string table and `nodes` holds four
+ * integers per frame (name index, depth, total value, self value). Children follow their parent, the
+ * biggest first; frames with the same function name under the same parent are one frame.
+ */
+export interface FlameTree {
+  names: string[];
+  nodes: number[];
+  unit: string;
+  sampleType: string;
+  total: number;
+}
+
+interface TreeNode {
+  name: string;
+  total: number;
+  self: number;
+  children: Map<string, TreeNode>;
+}
+
+const ROOT_NAME = "root";
+
+/** Builds the flame graph tree of one sample index; samples with a value <= 0 are left out. */
+export function flameTree(profile: Profile, opts: { sampleIndex?: string | number } = {}): FlameTree {
+  const index = resolveSampleIndex(profile, opts.sampleIndex);
+  const type = sampleTypes(profile)[index]!;
+  const frames = locationFrames(profile);
+  const root: TreeNode = { name: ROOT_NAME, total: 0, self: 0, children: new Map() };
+  for (const sample of profile.sample) {
+    const w = Number(sample.value[index]);
+    if (!(w > 0)) continue;
+    const stack = sampleFrames(frames, sample.locationId);
+    let node = root;
+    node.total += w;
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const lines = stack[i]!;
+      for (let j = lines.length - 1; j >= 0; j--) {
+        const name = lines[j]!.name;
+        let child = node.children.get(name);
+        if (!child) node.children.set(name, (child = { name, total: 0, self: 0, children: new Map() }));
+        child.total += w;
+        node = child;
+      }
+    }
+    node.self += w;
+  }
+
+  const names: string[] = [];
+  const nameIndex = new Map<string, number>();
+  const nodes: number[] = [];
+  // Iterative pre-order walk: deep stacks (recursion) must not overflow the JS stack.
+  const pending: { node: TreeNode; depth: number }[] = [{ node: root, depth: 0 }];
+  while (pending.length > 0) {
+    const { node, depth } = pending.pop()!;
+    let id = nameIndex.get(node.name);
+    if (id === undefined) {
+      id = names.length;
+      names.push(node.name);
+      nameIndex.set(node.name, id);
+    }
+    nodes.push(id, depth, node.total, node.self);
+    const children = [...node.children.values()].sort(
+      (a, b) => b.total - a.total || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0),
+    );
+    for (let k = children.length - 1; k >= 0; k--) pending.push({ node: children[k]!, depth: depth + 1 });
+  }
+  return { names, nodes, unit: type.unit, sampleType: type.type, total: root.total };
+}
+
+/** The flame graph of `profile` as one self-contained interactive HTML document. */
+export function renderFlameGraph(profile: Profile, opts: FlameGraphOptions = {}): string {
+  const tree = flameTree(profile, opts);
+  if (tree.total === 0) throw invalidArgument(`the profile has no ${tree.sampleType} samples to draw`);
+  return flameGraphPage(opts.title ?? `${tree.sampleType} flame graph`, tree);
+}

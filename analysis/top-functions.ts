@@ -1,0 +1,196 @@
+// `go tool pprof -top` in TypeScript: per-function flat and cumulative values of one sample index, with
+// pprof's node dropping (cum <= 0.5% of the total), ordering (flat desc, then name) and unit selection.
+import type { Profile } from "pprof-format";
+import { invalidArgument } from "../server/errors.js";
+import { locationFrames, resolveSampleIndex, sampleFrames, sampleTypes } from "./profile.js";
+import { convert, percentage, reportUnit, scaledLabel, unitFamily } from "./units.js";
+
+export interface TopOptions {
+  /** Sample type name or index (see resolveSampleIndex); default inuse_space for heap, cpu for CPU. */
+  sampleIndex?: string | number;
+  /** Rows to keep (pprof's -nodecount); default all. */
+  limit?: number;
+  /** Drop functions whose |cum| is at most this fraction of the total (pprof's -nodefraction); default 0.005. */
+  nodeFraction?: number;
+}
+
+export interface TopRow {
+  name: string;
+  /** Value of the samples whose leaf frame is this function. */
+  flat: number;
+  flatPercent: number;
+  /** Running total of flatPercent down to this row. */
+  sumPercent: number;
+  /** Value of the samples with this function anywhere on the stack (once per sample). */
+  cum: number;
+  cumPercent: number;
+  /** "inline" when every call to it was inlined, "partial-inline" when some were, else "". */
+  inline: "" | "inline" | "partial-inline";
+}
+
+export interface TopResult {
+  rows: TopRow[];
+  /** Sum of |value| over all samples. */
+  total: number;
+  /** Unit of the values, as the profile names it (nanoseconds, bytes, count). */
+  unit: string;
+  /** Sample type reported (cpu, inuse_space, alloc_objects, ...). */
+  sampleType: string;
+  /** The unit every value is printed in (pprof picks one per report: s, ms, kB, MB, count, ...). */
+  displayUnit: string;
+  /** Functions left after dropping those at or below `cutoff`. */
+  nodeCount: number;
+  /** Functions dropped because |cum| <= cutoff. */
+  dropped: number;
+  cutoff: number;
+  /** Sum of flat over `rows`. */
+  shownFlat: number;
+  /** The profile's duration (0 when it has none). */
+  durationNanos: number;
+}
+
+interface Node {
+  name: string;
+  flat: number;
+  cum: number;
+}
+
+const DEFAULT_NODE_FRACTION = 0.005;
+
+export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult {
+  const index = resolveSampleIndex(profile, opts.sampleIndex);
+  const type = sampleTypes(profile)[index]!;
+  const nodeFraction = opts.nodeFraction ?? DEFAULT_NODE_FRACTION;
+  if (!(nodeFraction >= 0 && nodeFraction <= 1)) throw invalidArgument(`node fraction must be in [0, 1], got ${nodeFraction}`);
+  if (opts.limit !== undefined && !(Number.isInteger(opts.limit) && opts.limit > 0)) {
+    throw invalidArgument(`top limit must be a positive integer, got ${opts.limit}`);
+  }
+
+  const frames = locationFrames(profile);
+  const nodes = new Map<string, Node>();
+  // Edges caller -> callee keyed "caller\0callee": true while every occurrence was an inlined call.
+  const edgeInline = new Map<string, boolean>();
+  let total = 0;
+  for (const sample of profile.sample) {
+    const w = Number(sample.value[index]);
+    total += Math.abs(w);
+    if (w === 0) continue;
+    const stack = sampleFrames(frames, sample.locationId);
+    const seenNodes = new Set<string>();
+    const seenEdges = new Set<string>();
+    let parent: string | undefined;
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const lines = stack[i]!;
+      for (let j = lines.length - 1; j >= 0; j--) {
+        const name = lines[j]!.name;
+        let node = nodes.get(name);
+        if (!node) nodes.set(name, (node = { name, flat: 0, cum: 0 }));
+        if (!seenNodes.has(name)) {
+          seenNodes.add(name);
+          node.cum += w;
+        }
+        if (parent !== undefined && parent !== name) {
+          const edge = `${parent}\0${name}`;
+          if (!seenEdges.has(edge)) {
+            seenEdges.add(edge);
+            const inlined = j !== lines.length - 1;
+            edgeInline.set(edge, (edgeInline.get(edge) ?? true) && inlined);
+          }
+        }
+        parent = name;
+      }
+    }
+    if (parent !== undefined) nodes.get(parent)!.flat += w;
+  }
+
+  const cutoff = Math.trunc(Math.abs(total) * nodeFraction);
+  const kept = [...nodes.values()].filter((n) => Math.abs(n.cum) > cutoff);
+  kept.sort(
+    (a, b) =>
+      Math.abs(b.flat) - Math.abs(a.flat) ||
+      (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) ||
+      Math.abs(b.cum) - Math.abs(a.cum),
+  );
+  const shown = opts.limit === undefined ? kept : kept.slice(0, opts.limit);
+
+  const inlineOf = new Map<string, { inline: boolean; noinline: boolean }>();
+  for (const [edge, inlined] of edgeInline) {
+    const callee = edge.slice(edge.indexOf("\0") + 1);
+    const state = inlineOf.get(callee) ?? { inline: false, noinline: false };
+    if (inlined) state.inline = true;
+    else state.noinline = true;
+    inlineOf.set(callee, state);
+  }
+
+  const pct = (v: number) => (total === 0 ? 0 : (Math.abs(v) / total) * 100);
+  let sum = 0;
+  const rows: TopRow[] = shown.map((n) => {
+    sum += n.flat;
+    const state = inlineOf.get(n.name);
+    return {
+      name: n.name,
+      flat: n.flat,
+      flatPercent: pct(n.flat),
+      sumPercent: pct(sum),
+      cum: n.cum,
+      cumPercent: pct(n.cum),
+      inline: state?.inline ? (state.noinline ? "partial-inline" : "inline") : "",
+    };
+  });
+
+  let minValue = 0;
+  for (const n of shown) {
+    const v = Math.abs(n.flat) || Math.abs(n.cum);
+    if (v > 0 && (minValue === 0 || v < minValue)) minValue = v;
+  }
+  return {
+    rows,
+    total,
+    unit: type.unit,
+    sampleType: type.type,
+    displayUnit: reportUnit(minValue, total, type.unit),
+    nodeCount: kept.length,
+    dropped: nodes.size - kept.length,
+    cutoff,
+    shownFlat: sum,
+    durationNanos: Number(profile.durationNanos),
+  };
+}
+
+/** Renders a TopResult like `go tool pprof -top`: header lines, then the flat/flat%/sum%/cum/cum% table. */
+export function formatTop(result: TopResult): string {
+  const value = (v: number) => scaledLabel(v, result.unit, result.displayUnit);
+  const lines = [`Type: ${result.sampleType}`];
+  if (result.durationNanos > 0) {
+    let line = `Duration: ${formatDuration(result.durationNanos)}`;
+    if (unitFamily(result.unit) === "time") {
+      const totalNanos = convert(result.total, result.unit, "ns");
+      line += `, Total samples = ${value(result.total)} (${percentage(totalNanos, result.durationNanos).trim()})`;
+    }
+    lines.push(line);
+  }
+  lines.push(
+    `Showing nodes accounting for ${value(result.shownFlat)}, ${percentage(result.shownFlat, result.total).trim()} of ${value(result.total)} total`,
+  );
+  if (result.dropped > 0) lines.push(`Dropped ${result.dropped} nodes (cum <= ${value(result.cutoff)})`);
+  if (result.rows.length < result.nodeCount) lines.push(`Showing top ${result.rows.length} nodes out of ${result.nodeCount}`);
+  lines.push(`${"flat".padStart(10)} ${"flat".padStart(5)}% ${"sum".padStart(5)}% ${"cum".padStart(10)} ${"cum".padStart(5)}%`);
+  let sum = 0;
+  for (const row of result.rows) {
+    sum += row.flat;
+    const inline = row.inline === "" ? "" : ` (${row.inline})`;
+    const flat = `${value(row.flat).padStart(10)} ${percentage(row.flat, result.total)}`;
+    const cum = `${value(row.cum).padStart(10)} ${percentage(row.cum, result.total)}`;
+    lines.push(`${flat} ${percentage(sum, result.total)} ${cum}  ${row.name}${inline}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** 2.11s, 30s, 1m30s (pprof prints Go durations rounded to 10 ms). */
+function formatDuration(nanos: number): string {
+  const hundredths = Math.round(nanos / 1e7);
+  const seconds = hundredths / 100;
+  if (seconds < 60) return `${Number(seconds.toFixed(2))}s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}m${Number((seconds - minutes * 60).toFixed(2))}s`;
+}
