@@ -428,11 +428,14 @@ export async function startFixture(kind: FixtureKind, opts: FixtureOptions = {})
   };
 }
 
-/** Runs gopsd (server/main.ts) on 127.0.0.1:0 and waits (10 s at most) for `gopsd: listening on <address>`. */
+/**
+ * Runs gopsd (server/main.ts) on 127.0.0.1:0 with --insecure (no auth unless `args` configure it; later flags
+ * such as another --listen override these) and waits (10 s at most) for `gopsd: listening on <address>`.
+ */
 export async function startGopsd(opts: GopsdOptions = {}): Promise<Gopsd> {
   const proc = spawn(
     process.execPath,
-    ["--import", TSX_LOADER, path.join(repoRoot, "server", "main.ts"), "--listen", "127.0.0.1:0", ...(opts.args ?? [])],
+    ["--import", TSX_LOADER, path.join(repoRoot, "server", "main.ts"), "--listen", "127.0.0.1:0", "--insecure", ...(opts.args ?? [])],
     { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   const exited = track(proc);

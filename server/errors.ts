@@ -48,3 +48,11 @@ export const cancelled = (what: string) => new GopsError(Status.CANCELLED, `${wh
 export const agentProtocol = (addr: string, why: string) =>
   new GopsError(Status.INTERNAL, `gops agent at ${addr} sent an unexpected reply: ${why}`);
 
+
+// The security layer's statuses. Reasons are fixed, one line, and never echo a token, key or signature.
+/** Missing or invalid credentials ("token expired"). */
+export const unauthenticated = (reason: string) => new GopsError(Status.UNAUTHENTICATED, reason);
+/** A valid token that may not do this (missing scope, other host). */
+export const forbidden = (reason: string) => new GopsError(Status.PERMISSION_DENIED, reason);
+/** An abuse limit was hit (rate, concurrency, streams). */
+export const limitExceeded = (reason: string) => new GopsError(Status.RESOURCE_EXHAUSTED, reason);

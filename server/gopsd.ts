@@ -1,12 +1,31 @@
-// Builds and starts a gopsd server from a config: the Diagnostics service behind the error middleware, plus
-// grpc.health.v1 and server reflection. Used by main.ts and by tests that need a real server on 127.0.0.1:0.
+// Builds and starts a gopsd server from a config: the Diagnostics service behind the middleware chain, plus
+// grpc.health.v1 (public) and server reflection. With auth the chain is
+//   errors → audit → authn → limits → authz → service      (see auth/index.ts)
+// and without auth (unix socket, or loopback with --insecure) errors → audit → service. TLS, and mTLS with a
+// client CA, come from the config; the peer-cert interceptor then puts the client certificate subject in audit
+// lines. Used by main.ts and by tests that need a real server.
 import { readFileSync } from "node:fs";
-import { chmod, rm } from "node:fs/promises";
-import { createServer } from "nice-grpc";
+import { chmod, readFile, rm } from "node:fs/promises";
+import { ServerCredentials } from "@grpc/grpc-js";
+import { createServer, type Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
-import type { GopsdConfig } from "./config.js";
+import {
+  auditMiddleware,
+  authnMiddleware,
+  authzMiddleware,
+  certSubjectOf,
+  createLimiter,
+  limitsMiddleware,
+  loadVerifier,
+  openAuditFile,
+  peerCertInterceptor,
+  streamAuditSink,
+  type AuditSink,
+} from "./auth/index.js";
+import { ConfigError } from "./config-error.js";
+import type { GopsdConfig, TlsConfig } from "./config.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
 import { diagnosticsService } from "./service.js";
@@ -14,6 +33,7 @@ import { diagnosticsService } from "./service.js";
 export interface RunningGopsd {
   /** The address clients dial: "127.0.0.1:PORT" or "unix:/path". */
   readonly address: string;
+  /** Stops taking calls, lets running ones finish for a short grace period, then closes the audit log. */
   close(): Promise<void>;
 }
 
@@ -21,46 +41,99 @@ export interface GopsdLog {
   error(msg: string): void;
 }
 
-export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<RunningGopsd> {
-  const core = createHostDiagnostics({ hostName: config.hostName, agentTimeouts: config.agentTimeouts });
-  const health = HealthState();
-  const server = createServer({
-    "grpc.max_receive_message_length": 64 * 1024,
-  }).use(
-    errorMiddleware((method, e) => log.error(`${method}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)),
-  );
-  server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
-  server.add(HealthDefinition, HealthServiceImpl(health));
-  server.add(
-    ServerReflectionService,
-    ServerReflection(readFileSync(descriptorSetPath()), [DiagnosticsServiceDefinition.fullName, "grpc.health.v1.Health"]),
-  );
+/** How long start-up may spend reading key, certificate and audit files. */
+const STARTUP_IO_TIMEOUT_MS = 10_000;
+/** How long close() waits for running calls before cutting them. */
+const SHUTDOWN_GRACE_MS = 2_000;
 
-  let address: string;
-  if (config.listen.startsWith("unix:")) {
-    const path = config.listen.slice(5);
-    await rm(path, { force: true });
-    // Owner-only from the moment the socket exists: no window where another user could connect.
-    const oldMask = process.umask(0o177);
-    try {
-      await server.listen(config.listen);
-    } finally {
-      process.umask(oldMask);
+export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<RunningGopsd> {
+  const signal = AbortSignal.timeout(STARTUP_IO_TIMEOUT_MS);
+  const verifier = config.auth ? await loadVerifier(config.auth, { signal }) : undefined;
+  const credentials = config.tls ? await tlsCredentials(config.tls, signal) : ServerCredentials.createInsecure();
+  const audit = config.audit;
+  const sink: AuditSink =
+    audit.kind === "file"
+      ? await openAuditFile(audit.path, { signal, onError: (e) => log.error(`audit log ${audit.path}: ${e.message}`) })
+      : streamAuditSink(process.stdout);
+
+  try {
+    const core = createHostDiagnostics({ hostName: config.hostName, agentTimeouts: config.agentTimeouts });
+    const health = HealthState();
+    const options = {
+      "grpc.max_receive_message_length": config.limits.maxRequestBytes,
+      ...(config.tls?.clientCa !== undefined ? { interceptors: [peerCertInterceptor] } : {}),
+    };
+    const base = createServer(options)
+      .use(errorMiddleware((method, e) => log.error(`${method}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)))
+      .use(auditMiddleware({ hostName: config.hostName, sink, ...(config.tls?.clientCa !== undefined ? { certSubject: certSubjectOf } : {}) }));
+    const { ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams } = config.limits;
+    const server: Server<object> = verifier
+      ? base
+          .use(authnMiddleware(verifier))
+          .use(limitsMiddleware(createLimiter({ ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams })))
+          .use(authzMiddleware({ hostName: config.hostName }))
+      : base;
+    server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
+    server.add(HealthDefinition, HealthServiceImpl(health));
+    server.add(
+      ServerReflectionService,
+      ServerReflection(readFileSync(descriptorSetPath()), [DiagnosticsServiceDefinition.fullName, "grpc.health.v1.Health"]),
+    );
+
+    let address: string;
+    if (config.listen.startsWith("unix:")) {
+      const path = config.listen.slice(5);
+      await rm(path, { force: true });
+      // Owner-only from the moment the socket exists: no window where another user could connect.
+      const oldMask = process.umask(0o177);
+      try {
+        await server.listen(config.listen, credentials);
+      } finally {
+        process.umask(oldMask);
+      }
+      await chmod(path, 0o600);
+      address = config.listen;
+    } else {
+      const port = await server.listen(config.listen, credentials);
+      address = config.listen.replace(/:\d+$/, `:${port}`);
     }
-    await chmod(path, 0o600);
-    address = config.listen;
-  } else {
-    const port = await server.listen(config.listen);
-    address = config.listen.replace(/:\d+$/, `:${port}`);
+    health.setStatus("healthy", DiagnosticsServiceDefinition.fullName);
+    return {
+      address,
+      async close() {
+        health.setStatus("unhealthy");
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([server.shutdown(), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
+        clearTimeout(timer);
+        server.forceShutdown();
+        await sink.close();
+      },
+    };
+  } catch (e) {
+    await sink.close();
+    throw e;
   }
-  health.setStatus("healthy", DiagnosticsServiceDefinition.fullName);
-  return {
-    address,
-    async close() {
-      health.setStatus("unhealthy");
-      server.forceShutdown();
-    },
+}
+
+/** Server TLS from PEM files; with a client CA every client must present a certificate it signed. */
+async function tlsCredentials(tls: TlsConfig, signal: AbortSignal): Promise<ServerCredentials> {
+  const read = async (key: string, path: string) => {
+    try {
+      return await readFile(path, { signal });
+    } catch (e) {
+      throw new ConfigError(`${key}: cannot read ${path}: ${(e as Error).message.split("\n")[0]}`);
+    }
   };
+  const [cert, key, ca] = await Promise.all([
+    read("tls.cert", tls.cert),
+    read("tls.key", tls.key),
+    tls.clientCa !== undefined ? read("tls.clientCa", tls.clientCa) : undefined,
+  ]);
+  try {
+    return ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
+  } catch (e) {
+    throw new ConfigError(`tls: unusable certificate or key: ${(e as Error).message.split("\n")[0]}`);
+  }
 }
 
 /** The FileDescriptorSet built by `npm run generate`, next to the generated code (source tree or dist/). */

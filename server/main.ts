@@ -1,15 +1,21 @@
 #!/usr/bin/env node
-// gopsd: the composition root. Config → server → signal handling. The only process.exit of the daemon.
-import { ConfigError, USAGE, loadConfig } from "./config.js";
+// gopsd: the composition root. Config → (dev key) → server → signal handling. The only process.exit of the daemon.
+// Exit codes: 0 after a signal, 2 for a configuration gopsd refuses, 1 when it cannot start otherwise.
+import { hostname } from "node:os";
+import { AuthConfigError, generateDevKeys } from "./auth/index.js";
+import { ConfigError, USAGE, loadConfig, type GopsdConfig } from "./config.js";
 import { startGopsd } from "./gopsd.js";
 
+const say = (line: string) => process.stderr.write(`gopsd: ${line}\n`);
+const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
+
 async function main(): Promise<number> {
-  let config;
+  let config: GopsdConfig | "help";
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    config = await loadConfig(process.argv.slice(2), process.env, { cwd: process.cwd(), hostName: hostname() });
   } catch (e) {
     if (e instanceof ConfigError) {
-      process.stderr.write(`gopsd: ${e.message}\n`);
+      say(e.message);
       return 2;
     }
     throw e;
@@ -18,20 +24,41 @@ async function main(): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
-  const log = { error: (msg: string) => process.stderr.write(`gopsd: ${msg}\n`) };
+
+  if (config.dev) {
+    const keyFile = config.auth!.hsSecretFile!;
+    try {
+      const { created } = await generateDevKeys(keyFile, { signal: AbortSignal.timeout(5_000) });
+      say(`dev mode: ${created ? "created" : "using"} the HS256 key ${keyFile}; get a token with: gopsctl token create --dev`);
+    } catch (e) {
+      say(`dev mode: cannot prepare the key ${keyFile}: ${firstLine(e)}`);
+      return 1;
+    }
+  }
+
   let server;
   try {
-    server = await startGopsd(config, log);
+    server = await startGopsd(config, { error: say });
   } catch (e) {
-    process.stderr.write(`gopsd: cannot listen on ${config.listen}: ${(e as Error).message.split("\n")[0]}\n`);
-    return 1;
+    if (e instanceof ConfigError) say(e.message);
+    else if (e instanceof AuthConfigError) say(`auth: ${firstLine(e)}`);
+    else {
+      say(`cannot listen on ${config.listen}: ${firstLine(e)}`);
+      return 1;
+    }
+    return 2;
   }
-  process.stderr.write(`gopsd: listening on ${server.address}\n`);
+  if (!config.auth && !config.listen.startsWith("unix:")) {
+    say(
+      `warning: --insecure: serving ${server.address} WITHOUT authentication; every local user can read stacks, heaps and binaries of the Go programs gopsd reaches`,
+    );
+  }
+  say(`listening on ${server.address}`);
   const sig = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", resolve);
     process.once("SIGTERM", resolve);
   });
-  process.stderr.write(`gopsd: ${sig}, shutting down\n`);
+  say(`${sig}, shutting down`);
   await server.close();
   return 0;
 }
@@ -39,7 +66,7 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (e: unknown) => {
-    process.stderr.write(`gopsd: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+    say(e instanceof Error ? (e.stack ?? e.message) : String(e));
     process.exit(1);
   },
 );

@@ -12,7 +12,7 @@ export { DEFAULT_LIMITS, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, createLimiter, type 
 export { limitsMiddleware } from "./limits-middleware.js";
 export { CERT_SUBJECT_METADATA, certSubjectOf, formatCertSubject, peerCertInterceptor } from "./peer-cert.js";
 export { METHOD_SCOPES, SCOPES, hostMatches, isPublicMethod, ruleFor, type AccessRule, type DiagnosticsMethod, type Scope } from "./policy.js";
-export { DEV_SECRET_FILE, createToken, generateDevKeys, signToken, signingKey, type CreateTokenOptions, type TokenClaims } from "./token.js";
+export { createToken, generateDevKeys, signToken, signingKey, type CreateTokenOptions, type TokenClaims } from "./token.js";
 export {
   ALGORITHMS,
   DEFAULT_CLOCK_TOLERANCE_SEC,

@@ -22,21 +22,21 @@ const claims = { issuer: "iss", audience: "aud", subject: "ops", scopes: ["gops:
 describe("dev keys and tokens", () => {
   it("generateDevKeys writes a 32-byte 0600 secret once, reuses it and narrows a wide mode", async () => {
     const keyDir = join(dir, "dev");
-    const first = await generateDevKeys(keyDir);
+    const first = await generateDevKeys(join(keyDir, "hs256.key"));
     assert.equal(first.created, true);
     assert.equal((await stat(first.hsSecretFile)).mode & 0o777, 0o600);
     assert.equal((await stat(keyDir)).mode & 0o777, 0o700);
     const bytes = await readFile(first.hsSecretFile);
     assert.equal(bytes.length, 32);
     await chmod(first.hsSecretFile, 0o644);
-    const again = await generateDevKeys(keyDir);
+    const again = await generateDevKeys(first.hsSecretFile);
     assert.deepEqual(again, { hsSecretFile: first.hsSecretFile, created: false });
     assert.deepEqual(await readFile(first.hsSecretFile), bytes);
     assert.equal((await stat(first.hsSecretFile)).mode & 0o777, 0o600);
   });
 
   it("createToken signs what loadVerifier accepts: claims, jti, nbf, hosts", async () => {
-    const { hsSecretFile } = await generateDevKeys(join(dir, "dev2"));
+    const { hsSecretFile } = await generateDevKeys(join(dir, "dev2", "hs256.key"));
     const t = createToken({ ...claims, keyFile: hsSecretFile, alg: "HS256", hosts: ["web-*"] });
     const v = await loadVerifier({ algorithms: ["HS256"], hsSecretFile, issuer: "iss", audience: "aud" });
     const p = v.verify(t);

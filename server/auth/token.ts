@@ -1,9 +1,9 @@
 // Token issuing for operators and dev mode: signs the claims gopsd's verifier checks (iss, aud, sub, iat, exp,
 // optional nbf, jti, scope, hosts), and creates the HS256 secret of a dev setup.
 import { createPrivateKey, createSecretKey, randomBytes, randomUUID, type KeyObject } from "node:crypto";
-import { readFileSync } from "node:fs";
-import { mkdir, open, readFile } from "node:fs/promises";
-import { join } from "node:path";
+import { constants as fsConstants, readFileSync } from "node:fs";
+import { chmod, mkdir, open, readFile } from "node:fs/promises";
+import { dirname } from "node:path";
 import jwt from "jsonwebtoken";
 import { AuthConfigError } from "./auth-errors.js";
 import { SCOPES } from "./policy.js";
@@ -78,18 +78,17 @@ export function signToken(key: KeyObject, c: TokenClaims, nowSec = Math.floor(Da
   return jwt.sign(payload, key, { algorithm: c.alg, ...(c.kid !== undefined ? { keyid: c.kid } : {}) });
 }
 
-export const DEV_SECRET_FILE = "gopsd-dev-hs256.key";
-
 /**
- * Makes `dir` (0700) hold an HS256 secret of 32 random bytes (0600) for dev mode, or reuses the one already
- * there (its mode narrowed to 0600). Returns the file to pass as `hsSecretFile` and to `createToken`.
+ * Makes `hsSecretFile` an HS256 secret of 32 random bytes (mode 0600, its directory 0700) for dev mode, or reuses
+ * the one already there (modes narrowed). The path comes from common/dev-key.ts, shared with gopsctl.
  */
 export async function generateDevKeys(
-  dir: string,
+  hsSecretFile: string,
   opts: { signal?: AbortSignal } = {},
 ): Promise<{ hsSecretFile: string; created: boolean }> {
+  const dir = dirname(hsSecretFile);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const hsSecretFile = join(dir, DEV_SECRET_FILE);
+  await chmod(dir, 0o700);
   opts.signal?.throwIfAborted();
   try {
     const fh = await open(hsSecretFile, "wx", 0o600);
@@ -102,7 +101,7 @@ export async function generateDevKeys(
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
   }
-  const fh = await open(hsSecretFile, "r");
+  const fh = await open(hsSecretFile, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW);
   try {
     if (((await fh.stat()).mode & 0o777) !== 0o600) await fh.chmod(0o600);
   } finally {
