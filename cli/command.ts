@@ -1,7 +1,7 @@
 // What every command module gets and provides (DESIGN rule 8: commands are thin, dependencies injected).
 import type { Writable } from "node:stream";
 import type { Diagnostics } from "../client/index.js";
-import type { FlagName, GlobalOptions } from "./parse-argv.js";
+import type { FlagName, GlobalOptions, ParsedArgv } from "./parse-argv.js";
 
 export interface CommandContext {
   /** Created on first use (help never touches it). */
@@ -15,6 +15,8 @@ export interface CommandContext {
   /** Aborted by SIGINT or the call deadline; passed to every call. */
   signal: AbortSignal;
   cwd: string;
+  /** The process environment (token create --dev finds its key and user here). */
+  env: Readonly<Record<string, string | undefined>>;
   now: () => Date;
 }
 
@@ -24,10 +26,14 @@ export interface CommandSpec<O> {
   /** Arguments after the name, e.g. "<pid> [period]". */
   args: string;
   summary: string;
-  /** Command-specific flags it accepts besides the global ones (host, json, timeout, help, version). */
+  /** Command-specific flags it accepts besides the global ones (host, json, timeout, help, version, connection). */
   flags?: readonly FlagName[];
+  /** Never calls gopsd: no connection settings (config file, token file) are read. */
+  offline?: true;
+  /** More lines for the command's help (examples, defaults). */
+  details?: readonly string[];
   /** Turns positionals (after the command name) and flags into options; throws UsageError. */
-  parse(args: readonly string[], options: GlobalOptions): O;
+  parse(args: readonly string[], options: GlobalOptions, parsed: ParsedArgv): O;
   /** Default per-call deadline when --timeout is not given; undefined = none. */
   defaultTimeoutMs(opts: O): number | undefined;
   run(opts: O, ctx: CommandContext): Promise<void>;

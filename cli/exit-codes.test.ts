@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ClientError, Status } from "nice-grpc-common";
+import { CredentialsError } from "../client/index.js";
 import { GopsError } from "../server/errors.js";
 import { CallTimeoutError, InterruptedError, UsageError } from "./errors.js";
 import { describeFailure, ExitCode, exitCodeFor, exitCodeForStatus } from "./exit-codes.js";
@@ -29,6 +30,7 @@ test("gRPC statuses map to the documented exit codes", () => {
 
 test("the CLI's own errors", () => {
   assert.equal(exitCodeFor(new UsageError("bad")), ExitCode.USAGE);
+  assert.equal(exitCodeFor(new CredentialsError("token file t is accessible by others")), ExitCode.USAGE);
   assert.equal(exitCodeFor(new InterruptedError()), 130);
   assert.equal(exitCodeFor(new CallTimeoutError(30_000)), 6);
   assert.equal(exitCodeFor(new Error("disk full")), 1);
@@ -42,6 +44,12 @@ test("messages: the server's details for remote errors, the message for local on
   });
   assert.deepEqual(describeFailure(new ClientError("/p/M", Status.UNAVAILABLE, "")), { exitCode: 5, message: "UNAVAILABLE from /p/M" });
   assert.deepEqual(describeFailure(new GopsError(Status.RESOURCE_EXHAUSTED, "pid 9 is busy")), { exitCode: 7, message: "pid 9 is busy" });
+  // gopsd's authentication and authorization refusals: its reason, as it is
+  assert.deepEqual(describeFailure(new ClientError("/p/M", Status.UNAUTHENTICATED, "token expired")), { exitCode: 8, message: "token expired" });
+  assert.deepEqual(describeFailure(new ClientError("/p/M", Status.PERMISSION_DENIED, "token lacks scope gops:stack")), {
+    exitCode: 8,
+    message: "token lacks scope gops:stack",
+  });
   assert.deepEqual(describeFailure(new CallTimeoutError(30_000)), {
     exitCode: 6,
     message: "no answer within 30s (raise the deadline with --timeout)",

@@ -1,5 +1,6 @@
 // The one place an error becomes an exit status and a one-line message (DESIGN rule 3).
 import { ClientError, Status } from "nice-grpc-common";
+import { CredentialsError } from "../client/index.js";
 import { GopsError } from "../server/errors.js";
 import { CallTimeoutError, InterruptedError, UsageError } from "./errors.js";
 
@@ -56,7 +57,7 @@ export function describeFailure(err: unknown, signal?: AbortSignal): Failure {
 }
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof UsageError) return ExitCode.USAGE;
+  if (err instanceof UsageError || err instanceof CredentialsError) return ExitCode.USAGE;
   if (err instanceof InterruptedError) return ExitCode.INTERRUPTED;
   if (err instanceof CallTimeoutError) return ExitCode.DEADLINE_EXCEEDED;
   if (err instanceof ClientError || err instanceof GopsError) return exitCodeForStatus(err.code);

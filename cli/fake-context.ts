@@ -45,7 +45,7 @@ export interface FakeContext {
 
 export function fakeContext(
   methods: Partial<Diagnostics>,
-  opts: { isTTY?: boolean; json?: boolean; cwd?: string; now?: Date; signal?: AbortSignal } = {},
+  opts: { isTTY?: boolean; json?: boolean; cwd?: string; now?: Date; signal?: AbortSignal; env?: Record<string, string | undefined> } = {},
 ): FakeContext {
   const calls: RecordedCall[] = [];
   const stdout = new CapturedStream();
@@ -58,6 +58,7 @@ export function fakeContext(
     json: opts.json ?? false,
     signal: opts.signal ?? new AbortController().signal,
     cwd: opts.cwd ?? "/nonexistent",
+    env: opts.env ?? {},
     now: () => opts.now ?? new Date(2026, 10, 26, 11, 2, 57),
   };
   return { ctx, calls, stdout, stderr };

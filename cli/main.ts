@@ -1,11 +1,36 @@
 #!/usr/bin/env node
-// gopsctl's composition root and the only place that exits: argv → command → Diagnostics (a remote gopsd with
-// --host / $GOPSCTL_HOST, else the in-process local backend) → run → exit status from exit-codes.ts.
+// gopsctl's composition root and the only place that exits: argv → command → connection settings (flags >
+// $GOPSCTL_* > config file) → Diagnostics (a remote gopsd, else the in-process local backend) → run → exit status
+// from exit-codes.ts.
 import { readFileSync } from "node:fs";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { connect, createLocalDiagnostics, type DiagnosticsHandle } from "../client/index.js";
-import { CallTimeoutError, describeFailure, ExitCode, InterruptedError, parseArgv, resolveCommand, type CommandContext } from "./index.js";
+import { connect, createLocalDiagnostics, readTokenFile, type DiagnosticsHandle, type TokenSource } from "../client/index.js";
+import {
+  CallTimeoutError,
+  chosenConfigPath,
+  defaultConfigPath,
+  describeFailure,
+  ExitCode,
+  InterruptedError,
+  loadConfig,
+  parseArgv,
+  resolveCommand,
+  resolveConnection,
+  type CommandContext,
+  type Connection,
+  type TokenSetting,
+} from "./index.js";
+
+// Node warns (DEP0123) whenever TLS dials an IP address, as `--host 10.0.0.5:4677 --ca ca.pem` does: the name is
+// checked against the certificate's IP entries all the same, so the warning is noise on a CLI's stderr.
+const emitWarning = process.emitWarning.bind(process);
+process.emitWarning = ((warning: string | Error, ...rest: unknown[]) => {
+  const code = typeof rest[0] === "object" && rest[0] !== null ? (rest[0] as { code?: unknown }).code : rest[1];
+  if (code === "DEP0123") return;
+  (emitWarning as (...a: unknown[]) => void)(warning, ...rest);
+}) as typeof process.emitWarning;
 
 async function main(): Promise<number> {
   const controller = new AbortController();
@@ -30,10 +55,26 @@ async function main(): Promise<number> {
     }
     const { spec, opts, timeoutMs } = resolveCommand(parsed);
     if (timeoutMs !== undefined) timer = setTimeout(() => controller.abort(new CallTimeoutError(timeoutMs)), timeoutMs);
-    const host = parsed.options.host;
+    let connection: Connection = { kind: "local" };
+    if (!spec.offline) {
+      const chosen = chosenConfigPath(parsed, process.env);
+      const config = await loadConfig(chosen ?? defaultConfigPath(process.env, homedir()), {
+        required: chosen !== undefined,
+        home: homedir(),
+        signal: controller.signal,
+      });
+      connection = resolveConnection(parsed, process.env, config);
+    }
+    const remote = connection;
     const ctx: CommandContext = {
       get diagnostics() {
-        diagnostics ??= host !== undefined ? connect(host) : createLocalDiagnostics();
+        diagnostics ??=
+          remote.kind === "remote"
+            ? connect(remote.target, {
+                ...(remote.tls !== undefined ? { tls: remote.tls } : {}),
+                ...(remote.token !== undefined ? { token: tokenSource(remote.token, controller.signal) } : {}),
+              })
+            : createLocalDiagnostics();
         return diagnostics;
       },
       stdout: process.stdout,
@@ -42,6 +83,7 @@ async function main(): Promise<number> {
       json: parsed.options.json,
       signal: controller.signal,
       cwd: process.cwd(),
+      env: process.env,
       now: () => new Date(),
     };
     await spec.run(opts, ctx);
@@ -55,6 +97,13 @@ async function main(): Promise<number> {
     process.off("SIGINT", onSigint);
     diagnostics?.close();
   }
+}
+
+/** A token given as a value, or read from its file once, at the first call. */
+function tokenSource(setting: TokenSetting, signal: AbortSignal): TokenSource {
+  if (setting.kind === "value") return setting.value;
+  let read: Promise<string> | undefined;
+  return () => (read ??= readTokenFile(setting.path, { signal }));
 }
 
 /** The version in gopsctl's package.json (found upwards from this file: cli/ in the repo, dist/cli/ installed). */

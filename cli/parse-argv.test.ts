@@ -22,6 +22,7 @@ test("defaults: no host, no JSON, no timeout given", () => {
   const a = parse([]);
   assert.deepEqual(a.positionals, []);
   assert.deepEqual(a.options, { host: undefined, json: false, table: false, timeoutMs: undefined, output: undefined, all: false, help: false, version: false });
+  assert.equal(a.values.size, 0);
 });
 
 test("-o takes a value as the next token, inline, or after =", () => {
@@ -73,8 +74,11 @@ test("usage errors", () => {
     [["--json=yes"], /--json takes no value/],
     [["--host"], /--host needs a value \(ADDR\)/],
     [["stack", "1", "-o"], /--output needs a value/],
-    [["--host="], /--host needs a non-empty address/],
-    [["-o", ""], /--output needs a non-empty file name/],
+    [["--host="], /^flag --host needs a non-empty value \(ADDR\)$/],
+    [["-o", ""], /^flag --output needs a non-empty value \(FILE\)$/],
+    [["--token-file", ""], /^flag --token-file needs a non-empty value \(FILE\)$/],
+    [["--tls=yes"], /^flag --tls takes no value$/],
+    [["--ca"], /^flag --ca needs a value \(FILE\)$/],
     [["--timeout", "soon"], /invalid timeout "soon"/],
     [["--timeout", "-5s"], /invalid timeout "-5s": it must not be negative/],
   ];
@@ -86,4 +90,22 @@ test("usage errors", () => {
 test("--table forces the terminal view and excludes --json", () => {
   assert.equal(parseArgv(["ps", "--table"], {}).options.table, true);
   assert.throws(() => parseArgv(["ps", "--table", "--json"], {}), UsageError);
+});
+
+test("connection flags are kept as given; repeatable flags keep every value, others the last", () => {
+  const a = parse(["--token-file", "t1", "--ca=ca.pem", "--cert", "c.pem", "--key", "k.pem", "--tls", "--server-name", "gopsd.test", "--config", "c.yaml", "ps"]);
+  assert.deepEqual([...a.given].sort(), ["ca", "cert", "config", "key", "server-name", "tls", "token-file"]);
+  assert.deepEqual(Object.fromEntries(a.values), {
+    "token-file": ["t1"],
+    ca: ["ca.pem"],
+    cert: ["c.pem"],
+    key: ["k.pem"],
+    "server-name": ["gopsd.test"],
+    config: ["c.yaml"],
+  });
+  const b = parse(["token", "create", "--scope", "gops:read", "--scope=gops:stack,gops:write", "--sub", "a", "--sub", "b", "--hosts", "web-*"]);
+  assert.deepEqual(b.values.get("scope"), ["gops:read", "gops:stack,gops:write"]);
+  assert.deepEqual(b.values.get("sub"), ["b"]);
+  assert.deepEqual(b.values.get("hosts"), ["web-*"]);
+  assert.deepEqual(b.positionals, ["token", "create"]);
 });

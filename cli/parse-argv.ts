@@ -4,14 +4,14 @@ import { parseTimeout } from "./arguments.js";
 import { UsageError } from "./errors.js";
 
 export interface GlobalOptions {
-  /** gopsd address ("host:port" or "unix:/path"); undefined = in-process local backend. */
+  /** gopsd address ("host:port" or "unix:/path") from --host or $GOPSCTL_HOST; the config file may add one. */
   host: string | undefined;
   json: boolean;
   /** --table: the terminal view even when stdout is a pipe or file. */
   table: boolean;
   /** Per-call deadline; undefined = the command's default; 0 = none. */
   timeoutMs: number | undefined;
-  /** -o/--output FILE (capture commands). */
+  /** -o/--output FILE (capture commands, token create). */
   output: string | undefined;
   /** --all (ps, tree). */
   all: boolean;
@@ -25,30 +25,67 @@ export interface ParsedArgv {
   positionals: string[];
   /** Flags that were given on the command line (long names), so commands can reject ones they do not take. */
   given: ReadonlySet<FlagName>;
+  /** Every value given to each value flag, in order (a repeatable flag keeps them all; others use the last). */
+  values: ReadonlyMap<FlagName, readonly string[]>;
 }
 
-export type FlagName = "host" | "json" | "table" | "timeout" | "output" | "all" | "help" | "version";
+/** Flags every command takes. */
+const GENERAL = ["host", "json", "table", "timeout", "help", "version"] as const;
+/** How to reach gopsd (commands that call it); resolved with $GOPSCTL_* and the config file in connection.ts. */
+export const CONNECTION_FLAGS = ["config", "token", "token-file", "ca", "cert", "key", "tls", "server-name"] as const;
+/** Flags only some commands take (they list them in CommandSpec.flags). */
+const PER_COMMAND = ["output", "all", "dev", "alg", "kid", "iss", "aud", "sub", "scope", "ttl", "hosts", "not-before"] as const;
+
+export type FlagName = (typeof GENERAL)[number] | (typeof CONNECTION_FLAGS)[number] | (typeof PER_COMMAND)[number];
+export type FlagGroup = "general" | "connection" | "command";
 
 interface FlagSpec {
   name: FlagName;
   short?: string;
   value?: string; // placeholder shown in help; present = the flag takes a value
+  /** May be given several times; every value counts. */
+  repeatable?: true;
   help: string;
 }
 
 export const FLAGS: readonly FlagSpec[] = [
-  { name: "host", value: "ADDR", help: "gopsd to ask (host:port or unix:/path); default $GOPSCTL_HOST, else this machine without a daemon" },
+  { name: "host", value: "ADDR", help: "gopsd to ask (host:port or unix:/path); default $GOPSCTL_HOST, the config file's host, else this machine without a daemon" },
   { name: "json", help: "print JSON (the default when stdout is not a terminal)" },
   { name: "table", help: "print tables and text like on a terminal, also into a pipe or file" },
   { name: "timeout", value: "DUR", help: "deadline per call (10s, 2m, or seconds; 0 = none); default 30s, none for captures" },
-  { name: "output", short: "o", value: "FILE", help: "where a capture command writes its file" },
+  { name: "config", value: "FILE", help: "config file; default $GOPSCTL_CONFIG, else $XDG_CONFIG_HOME/gopsctl/config.yaml (~/.config/...)" },
+  { name: "token", value: "TOKEN", help: "bearer token (JWT) for gopsd; visible in ps: prefer --token-file or $GOPSCTL_TOKEN" },
+  { name: "token-file", value: "FILE", help: "file holding the bearer token; it must be readable by you alone (chmod 600)" },
+  { name: "tls", help: "speak TLS to gopsd, trusting the system roots (implied by --ca, --cert, --server-name)" },
+  { name: "ca", value: "FILE", help: "TLS: CA certificate(s) that signed gopsd's certificate (PEM)" },
+  { name: "cert", value: "FILE", help: "TLS: client certificate for mTLS (PEM, with --key)" },
+  { name: "key", value: "FILE", help: "TLS: client private key for mTLS (PEM); for token create: the signing key" },
+  { name: "server-name", value: "NAME", help: "TLS: the name gopsd's certificate must carry, when not the host dialled" },
+  { name: "output", short: "o", value: "FILE", help: "where a capture command writes its file; token create: the token file (mode 0600)" },
   { name: "all", help: "ps, tree: list every process, not only Go ones" },
+  { name: "dev", help: "token create: sign with gopsd --dev's key, for gopsd --dev on this machine" },
+  { name: "alg", value: "ALG", help: "token create: HS256 (secret file), RS256 or ES256 (PEM private key)" },
+  { name: "kid", value: "KID", help: "token create: key id in the token header (when gopsd has several keys)" },
+  { name: "iss", value: "ISS", help: "token create: issuer gopsd expects" },
+  { name: "aud", value: "AUD", help: "token create: audience gopsd expects" },
+  { name: "sub", value: "SUB", help: "token create: subject (who the token is for; it appears in audit lines)" },
+  { name: "scope", value: "SCOPES", repeatable: true, help: "token create: gops:read, gops:stack, gops:profile, gops:write, gops:binary (comma list or repeated)" },
+  { name: "ttl", value: "DUR", help: "token create: lifetime (15m, 1h); gopsd refuses tokens living longer than its maximum (default 1h)" },
+  { name: "hosts", value: "HOSTS", repeatable: true, help: "token create: restrict to these gopsd host names or globs (web-*,db-1)" },
+  { name: "not-before", value: "DUR", help: "token create: becomes valid this long from now" },
   { name: "help", short: "h", help: "show help" },
   { name: "version", help: "print gopsctl's version" },
 ];
 
+export function flagGroup(name: FlagName): FlagGroup {
+  if ((GENERAL as readonly string[]).includes(name)) return "general";
+  if ((CONNECTION_FLAGS as readonly string[]).includes(name)) return "connection";
+  return "command";
+}
+
 export function parseArgv(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): ParsedArgv {
-  const values = new Map<FlagName, string | true>();
+  const values = new Map<FlagName, string[]>();
+  const given = new Set<FlagName>();
   const positionals: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const tok = argv[i]!;
@@ -73,42 +110,43 @@ export function parseArgv(argv: readonly string[], env: Readonly<Record<string, 
       if (spec !== undefined && spec.value === undefined && inline !== undefined) spec = undefined;
     }
     if (spec === undefined) throw new UsageError(`unknown flag ${tok}`);
+    given.add(spec.name);
     if (spec.value === undefined) {
       if (inline !== undefined) throw new UsageError(`flag --${spec.name} takes no value`);
-      values.set(spec.name, true);
       continue;
     }
     if (inline === undefined) {
       if (i + 1 >= argv.length) throw new UsageError(`flag --${spec.name} needs a value (${spec.value})`);
       inline = argv[++i]!;
     }
-    values.set(spec.name, inline);
+    if (inline === "") throw new UsageError(`flag --${spec.name} needs a non-empty value (${spec.value})`);
+    values.set(spec.name, spec.repeatable ? [...(values.get(spec.name) ?? []), inline] : [inline]);
   }
 
-  const str = (name: FlagName): string | undefined => {
-    const v = values.get(name);
-    return typeof v === "string" ? v : undefined;
-  };
+  const str = (name: FlagName): string | undefined => values.get(name)?.at(-1);
   const host = str("host") ?? nonEmpty(env["GOPSCTL_HOST"]);
-  if (host === "") throw new UsageError("flag --host needs a non-empty address");
   const timeout = str("timeout");
-  const output = str("output");
-  if (values.has("json") && values.has("table")) throw new UsageError("flags --json and --table exclude each other");
-  if (output === "") throw new UsageError("flag --output needs a non-empty file name");
+  if (given.has("json") && given.has("table")) throw new UsageError("flags --json and --table exclude each other");
   return {
     options: {
       host,
-      json: values.has("json"),
-      table: values.has("table"),
+      json: given.has("json"),
+      table: given.has("table"),
       timeoutMs: timeout === undefined ? undefined : parseTimeout(timeout),
-      output,
-      all: values.has("all"),
-      help: values.has("help"),
-      version: values.has("version"),
+      output: str("output"),
+      all: given.has("all"),
+      help: given.has("help"),
+      version: given.has("version"),
     },
     positionals,
-    given: new Set(values.keys()),
+    given,
+    values,
   };
+}
+
+/** The last value given to a flag. */
+export function flagValue(parsed: Pick<ParsedArgv, "values">, name: FlagName): string | undefined {
+  return parsed.values.get(name)?.at(-1);
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

@@ -1,7 +1,8 @@
 // A gRPC client for one gopsd. grpc-js never times out a connection attempt by itself, so the channel is given a
-// connect timeout, and every call may carry a deadline and an AbortSignal.
+// connect timeout, and every call may carry a deadline and an AbortSignal. With `tls` the channel is TLS (mTLS
+// with a client certificate); with `token` every call carries `authorization: Bearer <token>`.
+import { isIP } from "node:net";
 import {
-  ChannelCredentials,
   ClientError,
   Status,
   createChannel,
@@ -11,28 +12,44 @@ import {
 } from "nice-grpc";
 import { deadlineMiddleware } from "nice-grpc-client-middleware-deadline";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
+import { bearerMiddleware, type TokenSource } from "./bearer-middleware.js";
+import { CredentialsError } from "./credentials-error.js";
 import type { DiagnosticsHandle } from "./diagnostics.js";
+import { channelCredentials, tlsChannelOptions, type TlsOptions } from "./tls-credentials.js";
 
 export interface ConnectOptions {
-  /** Bound on establishing the connection (TCP + HTTP/2 handshake), ms. Default 5000. */
+  /** Bound on establishing the connection (TCP + TLS + HTTP/2 handshake), ms. Default 5000. */
   connectTimeoutMs?: number;
+  /** Speak TLS: verify gopsd against `ca` (default the system roots), present `cert`+`key` for mTLS. */
+  tls?: TlsOptions;
+  /**
+   * Bearer token (a JWT) sent with every call. Refused without `tls` unless the target is a unix socket or a
+   * loopback address: a token must not cross a network in clear text.
+   */
+  token?: TokenSource;
 }
 
 /** Largest message accepted from gopsd; streams send far smaller chunks. */
 const MAX_RECEIVE_BYTES = 16 * 1024 * 1024;
 
-/** `target` is "host:port", "[v6]:port" or "unix:/path". */
+/**
+ * `target` is "host:port", "[v6]:port" or "unix:/path". Throws CredentialsError when the TLS files cannot be
+ * read or a token would be sent in clear text.
+ */
 export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsHandle {
-  const channel = createChannel(channelAddress(target), ChannelCredentials.createInsecure(), {
+  if (opts.token !== undefined && opts.tls === undefined && !isLocalTarget(target)) {
+    throw new CredentialsError(`refusing to send a token to ${target} without TLS`);
+  }
+  const channel = createChannel(channelAddress(target), channelCredentials(opts.tls), {
     // nice-grpc reads this option as the connection-attempt timeout.
     "grpc.min_reconnect_backoff_ms": opts.connectTimeoutMs ?? 5000,
     "grpc.max_receive_message_length": MAX_RECEIVE_BYTES,
     "grpc-node.flow_control_window": 8 * 1024 * 1024,
+    ...tlsChannelOptions(opts.tls),
   });
-  const client = createClientFactory()
-    .use(unreachableMiddleware(target))
-    .use(deadlineMiddleware)
-    .create(DiagnosticsServiceDefinition, channel);
+  const base = createClientFactory().use(unreachableMiddleware(target)).use(deadlineMiddleware);
+  const factory = opts.token !== undefined ? base.use(bearerMiddleware(opts.token)) : base;
+  const client = factory.create(DiagnosticsServiceDefinition, channel);
   return Object.assign(client, { target, close: () => channel.close() });
 }
 
@@ -42,15 +59,30 @@ export function channelAddress(target: string): string {
   return target;
 }
 
+/** A unix socket, "localhost", or a loopback IP (127.0.0.0/8, ::1): traffic that never leaves the machine. */
+export function isLocalTarget(target: string): boolean {
+  if (target.startsWith("unix:")) return true;
+  // "[v6]:port", "host:port", or a bare host (a bare IPv6 address has several colons)
+  const host = /^\[([^\]]+)\](?::\d+)?$/.exec(target)?.[1] ?? /^([^:]+)(?::\d+)?$/.exec(target)?.[1] ?? target;
+  if (host.toLowerCase() === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return isIP(host) === 6 && (host === "::1" || /^(0+:){7}0*1$/.test(host));
+}
+
 /**
  * grpc-js words a failed connection as "No connection established. Last error: Error: connect ECONNREFUSED ...
- * Resolution note: ". This says which gopsd could not be reached, and why, in one line.
+ * Resolution note: ". This says which gopsd could not be reached, and why, in one line; a failed certificate
+ * check says so.
  */
 export function describeUnreachable(target: string, details: string): string | undefined {
-  const m = /^No connection established\. Last error: (?:Error: )?(.*?)(?:\. Resolution note:.*)?$/s.exec(details);
+  const m = /^No connection established\. Last error: (?:Error(?: \[([A-Z0-9_]+)\])?: )?(.*?)(?:\. Resolution note:.*)?$/s.exec(details);
   if (!m) return undefined;
-  const why = (m[1] ?? "").trim() || "no connection";
-  return `gopsd at ${target} is unreachable: ${why}`;
+  const why = (m[2] ?? "").trim() || "no connection";
+  return `gopsd at ${target} is unreachable: ${isCertificateFailure(m[1], why) ? `TLS certificate check failed: ${why}` : why}`;
+}
+
+function isCertificateFailure(code: string | undefined, why: string): boolean {
+  return code?.startsWith("ERR_TLS_CERT") === true || /certificate|altnames/i.test(why);
 }
 
 function unreachableMiddleware(target: string) {

@@ -1,6 +1,10 @@
 // gopsctl's client library: one Diagnostics interface, reached through gopsd over gRPC or in-process.
 export type { Diagnostics, DiagnosticsHandle } from "./diagnostics.js";
-export { connect, type ConnectOptions } from "./connect.js";
+export { connect, isLocalTarget, type ConnectOptions } from "./connect.js";
+export { type TokenSource } from "./bearer-middleware.js";
+export { CredentialsError } from "./credentials-error.js";
+export { type PemSource, type TlsOptions } from "./tls-credentials.js";
+export { readTokenFile } from "./token-file.js";
 export { createLocalDiagnostics } from "./local.js";
 export * from "../proto/index.js";
 export { Status, ClientError } from "nice-grpc";

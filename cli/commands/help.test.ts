@@ -31,3 +31,35 @@ test("a command's help shows its usage, aliases and only the flags it takes", as
   assert.match(g.stdout.text(), /-o, --output FILE/);
   assert.doesNotMatch(g.stdout.text(), /--all/);
 });
+
+test("the overview shows the connection flags, the environment, the config file, and the token command", async () => {
+  const f = fakeContext({});
+  await run({ topic: undefined, commands: COMMANDS }, f.ctx);
+  const text = f.stdout.text();
+  for (const flag of ["--config FILE", "--token TOKEN", "--token-file FILE", "--tls", "--ca FILE", "--cert FILE", "--key FILE", "--server-name NAME"]) {
+    assert.ok(text.includes(`  ${flag} `), flag);
+  }
+  for (const v of ["GOPSCTL_TOKEN", "GOPSCTL_TOKEN_FILE", "GOPSCTL_CA", "GOPSCTL_CERT", "GOPSCTL_KEY", "GOPSCTL_SERVER_NAME", "GOPSCTL_TLS", "GOPSCTL_CONFIG"]) {
+    assert.match(text, new RegExp(`\\b${v}\\b`), v);
+  }
+  assert.match(text, /config file \(YAML\): host, tokenFile, tls: \{ca, cert, key, serverName\}/);
+  assert.match(text, /^  token create \[flags\] +create a token/m);
+  assert.doesNotMatch(text, /^ +--(alg|scope|dev|ttl)\b/m, "token create's own flags are in its help only");
+});
+
+test("token's help explains --dev and lists its flags, not the connection ones", async () => {
+  const f = fakeContext({});
+  await run({ topic: findCommand("token"), commands: COMMANDS }, f.ctx);
+  const text = f.stdout.text();
+  assert.match(text, /^usage: gopsctl \[flags\] token create \[flags\]$/m);
+  assert.match(text, /^  gopsctl token create --dev -o ~\/\.config\/gopsctl\/token$/m);
+  for (const flag of ["--dev", "--key FILE", "--alg ALG", "--kid KID", "--iss ISS", "--aud AUD", "--sub SUB", "--scope SCOPES", "--ttl DUR", "--hosts HOSTS", "--not-before DUR", "-o, --output FILE", "--json"]) {
+    assert.ok(text.includes(`  ${flag} `), flag);
+  }
+  assert.doesNotMatch(text, /--host |--ca |--token-file|--tls/);
+
+  const g = fakeContext({});
+  await run({ topic: findCommand("stack"), commands: COMMANDS }, g.ctx);
+  assert.match(g.stdout.text(), /--token-file FILE/);
+  assert.doesNotMatch(g.stdout.text(), /--scope|--dev/);
+});

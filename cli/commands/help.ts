@@ -2,7 +2,7 @@
 import type { CommandContext, CommandSpec } from "../command.js";
 import { UsageError } from "../errors.js";
 import { write } from "../output/index.js";
-import { FLAGS } from "../parse-argv.js";
+import { FLAGS, flagGroup } from "../parse-argv.js";
 
 export interface HelpOptions {
   /** The command to explain; undefined = the overview. */
@@ -19,6 +19,7 @@ export function helpSpec(
     name: "help",
     args: "[command]",
     summary: "show this help, or a command's",
+    offline: true,
     parse(args) {
       if (args.length > 1) throw new UsageError(`too many arguments: "${args[1]}"`);
       const name = args[0];
@@ -40,6 +41,7 @@ export function helpText(commands: readonly CommandSpec<unknown>[], topic?: Comm
     const lines = [`usage: gopsctl [flags] ${topic.name} ${topic.args}`.trimEnd(), "", topic.summary];
     if (topic.aliases !== undefined) lines.push(`aliases: ${topic.aliases.join(", ")}`);
     if (topic.name === "process") lines.push("shortcut: gopsctl <pid> [period]");
+    if (topic.details !== undefined) lines.push("", ...topic.details);
     lines.push("", "flags:", ...flagLines(topic));
     return lines.map((l) => `${l}\n`).join("");
   }
@@ -57,19 +59,28 @@ export function helpText(commands: readonly CommandSpec<unknown>[], topic?: Comm
     "flags (anywhere on the line):",
     ...flagLines(undefined),
     "",
-    "environment: GOPSCTL_HOST is the default for --host.",
+    "environment: GOPSCTL_HOST, GOPSCTL_TOKEN, GOPSCTL_TOKEN_FILE, GOPSCTL_CA, GOPSCTL_CERT, GOPSCTL_KEY,",
+    "  GOPSCTL_SERVER_NAME, GOPSCTL_TLS=1 and GOPSCTL_CONFIG stand for the flags of the same name.",
+    "config file (YAML): host, tokenFile, tls: {ca, cert, key, serverName}; file names relative to the file.",
+    "  Flags win over the environment, which wins over the config file. Tokens and TLS apply only to a gopsd:",
+    "  without a host gopsctl reads this machine directly and needs neither.",
     "output: tables on a terminal, JSON with --json or when stdout is not a terminal.",
-    "exit status: 0 ok, 1 other error, 2 usage, 3 not found, 4 not possible now (not Go, no agent),",
+    "exit status: 0 ok, 1 other error, 2 usage or configuration, 3 not found, 4 not possible now (not Go, no agent),",
     "  5 unavailable, 6 deadline exceeded, 7 busy, 8 not allowed (authentication, permission), 130 interrupted.",
   ]
     .map((l) => `${l}\n`)
     .join("");
 }
 
-const COMMAND_FLAGS = new Set(["all", "output"]);
-
+/** The overview shows the flags of every command; a command's help those it takes (connection ones if it calls gopsd). */
 function flagLines(topic: CommandSpec<unknown> | undefined): string[] {
-  const shown = FLAGS.filter((f) => !COMMAND_FLAGS.has(f.name) || topic === undefined || (topic.flags ?? []).includes(f.name));
+  const shown = FLAGS.filter((f) => {
+    if (topic !== undefined && (topic.flags ?? []).includes(f.name)) return true;
+    const group = flagGroup(f.name);
+    if (topic === undefined) return group !== "command" || f.name === "all" || f.name === "output";
+    if (topic.offline) return group === "general" && f.name !== "host";
+    return group === "general" || group === "connection";
+  });
   const usage = shown.map((f) => `${f.short !== undefined ? `-${f.short}, ` : ""}--${f.name}${f.value !== undefined ? ` ${f.value}` : ""}`);
   const width = Math.max(...usage.map((u) => u.length));
   return shown.map((f, i) => `  ${usage[i]!.padEnd(width)}  ${f.help}`);

@@ -42,7 +42,7 @@ test("command arguments become options", () => {
 });
 
 test("an unknown command is a usage error listing the commands", () => {
-  usage(["frobnicate"], /^unknown command "frobnicate" \(commands: ps, process, tree, stack, gc, setgc, memstats, stats, version, buildinfo, trace, pprof-cpu, pprof-heap, help\)$/);
+  usage(["frobnicate"], /^unknown command "frobnicate" \(commands: ps, process, tree, stack, gc, setgc, memstats, stats, version, buildinfo, trace, pprof-cpu, pprof-heap, token, help\)$/);
 });
 
 test("usage errors of commands", () => {
@@ -83,4 +83,10 @@ test("-h anywhere shows help, about the command when one is named", () => {
   assert.equal((resolve("--help").opts as { topic: unknown }).topic, undefined);
   assert.equal((resolve("help", "memstats").opts as { topic: { name: string } }).topic.name, "memstats");
   usage(["help", "nope"], /^no help for unknown command "nope"$/);
+});
+
+test("connection flags go with any command that calls gopsd; token create's flags only with token", () => {
+  assert.deepEqual(resolve("stack", "7", "--host", "h:1", "--ca", "ca.pem", "--token-file", "t", "--tls", "--server-name", "n").opts, { pid: 7 });
+  usage(["ps", "--dev"], /^flag --dev does not apply to ps$/);
+  usage(["gc", "1", "--ttl", "1m"], /^flag --ttl does not apply to gc$/);
 });

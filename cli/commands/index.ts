@@ -1,7 +1,7 @@
 // The command table and the step from a parsed command line to one command invocation.
 import type { CommandSpec } from "../command.js";
 import { UsageError } from "../errors.js";
-import type { FlagName, ParsedArgv } from "../parse-argv.js";
+import { flagGroup, type ParsedArgv } from "../parse-argv.js";
 import { spec as buildinfo } from "./buildinfo.js";
 import { spec as gc } from "./gc.js";
 import { helpSpec } from "./help.js";
@@ -14,6 +14,7 @@ import { spec as setgc } from "./setgc.js";
 import { spec as stack } from "./stack.js";
 import { spec as stats } from "./stats.js";
 import { spec as trace } from "./trace.js";
+import { spec as token } from "./token.js";
 import { spec as tree } from "./tree.js";
 import { spec as version } from "./version.js";
 
@@ -36,6 +37,7 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
   trace,
   pprofCpu,
   pprofHeap,
+  token,
   help,
 ];
 
@@ -52,13 +54,11 @@ export interface Invocation {
   timeoutMs: number | undefined;
 }
 
-const GLOBAL_FLAGS: readonly FlagName[] = ["host", "json", "table", "timeout", "help", "version"];
-
 export function resolveCommand(parsed: ParsedArgv): Invocation {
   const [first, ...rest] = parsed.positionals;
   if (parsed.options.help) {
     const topic = first === undefined ? undefined : findCommand(first);
-    return { spec: help, opts: help.parse(topic === undefined ? [] : [topic.name], parsed.options), timeoutMs: undefined };
+    return { spec: help, opts: help.parse(topic === undefined ? [] : [topic.name], parsed.options, parsed), timeoutMs: undefined };
   }
   let spec: CommandSpec<unknown>;
   let args: string[];
@@ -74,11 +74,12 @@ export function resolveCommand(parsed: ParsedArgv): Invocation {
     [spec, args] = [found, rest];
   }
   for (const flag of parsed.given) {
-    if (!GLOBAL_FLAGS.includes(flag) && !(spec.flags ?? []).includes(flag)) {
+    if ((spec.flags ?? []).includes(flag)) continue;
+    if (flagGroup(flag) === "command") {
       throw new UsageError(`flag --${flag} does not apply to ${spec.name}`);
     }
   }
-  const opts = spec.parse(args, parsed.options);
+  const opts = spec.parse(args, parsed.options, parsed);
   const timeout = parsed.options.timeoutMs;
   return { spec, opts, timeoutMs: timeout === undefined ? spec.defaultTimeoutMs(opts) : timeout === 0 ? undefined : timeout };
 }
