@@ -2,7 +2,7 @@
 // gopsd servers and CLI runs, and makes sure every child dies with the test process.
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
 import { constants as osConstants, tmpdir } from "node:os";
 import path from "node:path";
@@ -450,7 +450,8 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
   const timeoutMs = opts.timeoutMs ?? 60_000;
   const proc = spawn(process.execPath, ["--import", TSX_LOADER, path.join(repoRoot, "cli", "main.ts"), ...args], {
     cwd: opts.cwd ?? repoRoot,
-    env: { ...process.env, ...opts.env },
+    // Never the user's own gopsctl config or credentials: a test names everything it wants.
+    env: { ...cliBaseEnv(), ...opts.env },
     stdio: ["pipe", "pipe", "pipe"],
   });
   const exited = track(proc);
@@ -505,3 +506,13 @@ export async function writeStalePortFile(dir: string, pid: number, port: number 
   await writeFile(file, String(port), { mode: 0o755 });
   return file;
 }
+
+/** The test process's environment without GOPSCTL_* settings, with an empty config home. */
+function cliBaseEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("GOPSCTL_")) env[k] = v;
+  env.XDG_CONFIG_HOME = cliConfigHome ??= mkdtempSync(path.join(tmpdir(), "gopsctl-cli-config-"));
+  tempDirs.add(cliConfigHome);
+  return env;
+}
+let cliConfigHome: string | undefined;
