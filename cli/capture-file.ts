@@ -37,3 +37,11 @@ export async function writeCaptureFile(path: string, chunks: AsyncIterable<Uint8
   }
   return bytes;
 }
+
+/** Writes `data` to `path` the same way: a temporary file renamed into place, removed on error or abort. */
+export function writeFileAtomically(path: string, data: Uint8Array, signal: AbortSignal): Promise<number> {
+  async function* once(): AsyncGenerator<Uint8Array> {
+    yield data;
+  }
+  return writeCaptureFile(path, once(), signal);
+}

@@ -1,13 +1,14 @@
 // The shared body of the capture commands (trace, pprof-cpu, pprof-heap): read the stream's metadata, write the
-// bytes to -o FILE or a default name in the working directory, print where they went and how to look at them.
+// bytes to -o FILE or a default name in the working directory (with a progress line on a terminal's stderr),
+// and hand the saved capture to the command, which reports on it.
 import { resolve } from "node:path";
 import type { CaptureMetadata } from "../proto/index.js";
 import type { Diagnostics } from "../client/index.js";
-import type { CommandContext, CommandSpec } from "./command.js";
+import type { CommandContext } from "./command.js";
 import { parseOnlyPid } from "./arguments.js";
 import { defaultCaptureName, writeCaptureFile } from "./capture-file.js";
-import { formatGoDuration } from "./duration.js";
 import { printJson, write } from "./output/index.js";
+import { progressFor } from "./progress.js";
 
 export interface CaptureOptions {
   pid: number;
@@ -29,58 +30,76 @@ export interface CaptureKindSpec {
   start(diagnostics: Diagnostics, pid: number, signal: AbortSignal): AsyncIterable<CaptureMessage>;
 }
 
-export function captureSpec(
-  name: string,
-  summary: string,
-  run: (opts: CaptureOptions, ctx: CommandContext) => Promise<void>,
-): CommandSpec<CaptureOptions> {
-  return {
-    name,
-    args: "<pid> [-o FILE]",
-    summary,
-    flags: ["output"],
-    parse: (args, options) => ({ pid: parseOnlyPid(args), output: options.output }),
-    // A capture takes as long as it takes (a CPU profile 30 s); bound it with --timeout if wanted.
-    defaultTimeoutMs: () => undefined,
-      run,
-  };
+/** A capture written to disk, with its bytes kept for reports. */
+export interface SavedCapture {
+  pid: number;
+  /** The file as the user named it (-o) or the default name, relative to the working directory. */
+  display: string;
+  /** The absolute path. */
+  path: string;
+  bytes: number;
+  /** The file's content. */
+  data: Buffer;
+  metadata: CaptureMetadata;
 }
 
-export async function runCapture(kind: CaptureKindSpec, opts: CaptureOptions, ctx: CommandContext): Promise<void> {
+/** The positional arguments of a capture command: exactly one pid. */
+export function parseCaptureArgs(args: readonly string[], output: string | undefined): CaptureOptions {
+  return { pid: parseOnlyPid(args), output };
+}
+
+/** Runs the capture into its file; the partial file is removed when the call fails or is aborted (Ctrl-C). */
+export async function saveCapture(kind: CaptureKindSpec, opts: CaptureOptions, ctx: CommandContext): Promise<SavedCapture> {
   const stream = kind.start(ctx.diagnostics, opts.pid, ctx.signal)[Symbol.asyncIterator]();
   const first = await stream.next();
   if (first.done === true || first.value.payload?.$case !== "metadata") {
     await stream.return?.();
     throw new Error(`gopsd did not start the ${kind.what} stream with its metadata`);
   }
-  const meta = first.value.payload.value;
-  const ext = meta.fileExtension !== "" ? meta.fileExtension : kind.defaultExtension;
+  const metadata = first.value.payload.value;
+  const ext = metadata.fileExtension !== "" ? metadata.fileExtension : kind.defaultExtension;
   const display = opts.output ?? defaultCaptureName(opts.pid, kind.kind, ctx.now(), ext);
   const path = resolve(ctx.cwd, display);
-  if (ctx.isTTY && !ctx.json && meta.expectedDurationMs > 0) {
-    await write(ctx.stderr, `capturing a ${formatGoDuration(meta.expectedDurationMs)} ${kind.what} of pid ${opts.pid}...\n`, ctx.signal);
-  }
+  const progress = progressFor(ctx, `${kind.what} of pid ${opts.pid}`, metadata.expectedDurationMs);
 
+  const received: Buffer[] = [];
+  let count = 0;
   async function* chunks(): AsyncGenerator<Uint8Array> {
     for (let r = await stream.next(); r.done !== true; r = await stream.next()) {
-      if (r.value.payload?.$case === "chunk") yield r.value.payload.value;
+      if (r.value.payload?.$case !== "chunk") continue;
+      const chunk = r.value.payload.value;
+      received.push(chunk);
+      count += chunk.length;
+      progress?.received(count);
+      yield chunk;
     }
   }
   let bytes: number;
   try {
     bytes = await writeCaptureFile(path, chunks(), ctx.signal);
   } finally {
+    progress?.stop();
     await stream.return?.(); // ends the call when writing failed before the stream did
   }
-
-  if (ctx.json) {
-    await printJson(ctx, { pid: opts.pid, kind: kind.kind, path, bytes });
-    return;
-  }
-  await write(ctx.stdout, `${display}\n`, ctx.signal);
-  await write(ctx.stderr, `view it with: go tool ${kind.goTool} ${shellQuote(display)}\n`, ctx.signal);
+  return { pid: opts.pid, display, path, bytes, data: Buffer.concat(received, count), metadata };
 }
 
-function shellQuote(s: string): string {
+/** The plain report: the file's name on stdout and how to open it on stderr; `{pid, kind, path, bytes}` with --json. */
+export async function printSavedCapture(kind: CaptureKindSpec, saved: SavedCapture, ctx: CommandContext): Promise<void> {
+  if (ctx.json) {
+    await printJson(ctx, { pid: saved.pid, kind: kind.kind, path: saved.path, bytes: saved.bytes });
+    return;
+  }
+  await write(ctx.stdout, `${saved.display}\n`, ctx.signal);
+  await write(ctx.stderr, `view it with: go tool ${kind.goTool} ${shellQuote(saved.display)}\n`, ctx.signal);
+}
+
+/** An error met while reporting on a capture that is safely on disk: say where it is. */
+export function afterSaving(saved: SavedCapture, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(`saved ${saved.display}, but ${message}`, { cause: err });
+}
+
+export function shellQuote(s: string): string {
   return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -10,6 +10,8 @@ export interface CommandContext {
   stderr: Writable;
   /** stdout is a terminal: text views instead of JSON. */
   isTTY: boolean;
+  /** stderr is a terminal: progress lines (redrawn in place) may go there, unless --json. */
+  stderrIsTTY: boolean;
   /** --json was given. */
   json: boolean;
   /** Aborted by SIGINT or the call deadline; passed to every call. */

@@ -45,7 +45,7 @@ export interface FakeContext {
 
 export function fakeContext(
   methods: Partial<Diagnostics>,
-  opts: { isTTY?: boolean; json?: boolean; cwd?: string; now?: Date; signal?: AbortSignal; env?: Record<string, string | undefined> } = {},
+  opts: { isTTY?: boolean; stderrIsTTY?: boolean; json?: boolean; cwd?: string; now?: Date; signal?: AbortSignal; env?: Record<string, string | undefined> } = {},
 ): FakeContext {
   const calls: RecordedCall[] = [];
   const stdout = new CapturedStream();
@@ -55,6 +55,7 @@ export function fakeContext(
     stdout,
     stderr,
     isTTY: opts.isTTY ?? true,
+    stderrIsTTY: opts.stderrIsTTY ?? false,
     json: opts.json ?? false,
     signal: opts.signal ?? new AbortController().signal,
     cwd: opts.cwd ?? "/nonexistent",

@@ -80,6 +80,7 @@ async function main(): Promise<number> {
       stdout: process.stdout,
       stderr: process.stderr,
       isTTY: process.stdout.isTTY === true || parsed.options.table,
+      stderrIsTTY: process.stderr.isTTY === true,
       json: parsed.options.json,
       signal: controller.signal,
       cwd: process.cwd(),

@@ -34,7 +34,7 @@ const GENERAL = ["host", "json", "table", "timeout", "help", "version"] as const
 /** How to reach gopsd (commands that call it); resolved with $GOPSCTL_* and the config file in connection.ts. */
 export const CONNECTION_FLAGS = ["config", "token", "token-file", "ca", "cert", "key", "tls", "server-name"] as const;
 /** Flags only some commands take (they list them in CommandSpec.flags). */
-const PER_COMMAND = ["output", "all", "dev", "alg", "kid", "iss", "aud", "sub", "scope", "ttl", "hosts", "not-before"] as const;
+const PER_COMMAND = ["output", "all", "top", "sample-index", "flame", "summary", "dev", "alg", "kid", "iss", "aud", "sub", "scope", "ttl", "hosts", "not-before"] as const;
 
 export type FlagName = (typeof GENERAL)[number] | (typeof CONNECTION_FLAGS)[number] | (typeof PER_COMMAND)[number];
 export type FlagGroup = "general" | "connection" | "command";
@@ -43,6 +43,8 @@ interface FlagSpec {
   name: FlagName;
   short?: string;
   value?: string; // placeholder shown in help; present = the flag takes a value
+  /** The value may be left off (`--top`, `--top 20`, `--top=20`): only a following all-digits token is taken. */
+  optionalValue?: true;
   /** May be given several times; every value counts. */
   repeatable?: true;
   help: string;
@@ -63,6 +65,10 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "server-name", value: "NAME", help: "TLS: the name gopsd's certificate must carry, when not the host dialled" },
   { name: "output", short: "o", value: "FILE", help: "where a capture command writes its file; token create: the token file (mode 0600)" },
   { name: "all", help: "ps, tree: list every process, not only Go ones" },
+  { name: "top", value: "N", optionalValue: true, help: "pprof-cpu, pprof-heap, pprof: print the top N functions (default 10) like go tool pprof -top" },
+  { name: "sample-index", value: "NAME", help: "the value --top and --flame report: inuse_space (heap default), inuse_objects, alloc_space, alloc_objects; cpu (default), samples" },
+  { name: "flame", value: "FILE.html", help: "pprof-cpu, pprof-heap, pprof: write an interactive flame graph (one self-contained HTML file)" },
+  { name: "summary", help: "stack: goroutines grouped by identical stack, largest group first, instead of the raw dump" },
   { name: "dev", help: "token create: sign with gopsd --dev's key, for gopsd --dev on this machine" },
   { name: "alg", value: "ALG", help: "token create: HS256 (secret file), RS256 or ES256 (PEM private key)" },
   { name: "kid", value: "KID", help: "token create: key id in the token header (when gopsd has several keys)" },
@@ -114,6 +120,10 @@ export function parseArgv(argv: readonly string[], env: Readonly<Record<string, 
     if (spec.value === undefined) {
       if (inline !== undefined) throw new UsageError(`flag --${spec.name} takes no value`);
       continue;
+    }
+    if (inline === undefined && spec.optionalValue) {
+      if (i + 1 < argv.length && /^\d+$/.test(argv[i + 1]!)) inline = argv[++i]!;
+      else continue;
     }
     if (inline === undefined) {
       if (i + 1 >= argv.length) throw new UsageError(`flag --${spec.name} needs a value (${spec.value})`);

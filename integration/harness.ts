@@ -83,6 +83,17 @@ export interface CliOptions {
   timeoutMs?: number;
   /** Working directory; default the repository root. */
   cwd?: string;
+  /** Send the CLI a signal mid-run (Ctrl-C is SIGINT); only while it is still running. */
+  signal?: CliSignal;
+}
+
+export interface CliSignal {
+  /** Default SIGINT. */
+  name?: NodeJS.Signals;
+  /** Not before this many ms after the start; default 0. */
+  afterMs?: number;
+  /** And not before this holds (checked every 20 ms), e.g. once the CLI printed something or made a file. */
+  when?: (output: { stdout: string; stderr: string }) => boolean;
 }
 
 export interface CliResult {
@@ -459,6 +470,7 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
   const stderr = collect(proc.stderr);
   proc.stdin?.on("error", () => {}); // the CLI may exit without reading its input
   proc.stdin?.end(opts.input ?? "");
+  const signaller = opts.signal === undefined ? undefined : signalWhenReady(proc, opts.signal, () => ({ stdout: stdout(), stderr: stderr() }));
   return new Promise((resolve, reject) => {
     let timedOut = false;
     const timer = setTimeout(() => {
@@ -471,6 +483,7 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
     });
     proc.once("close", (code, signal) => {
       clearTimeout(timer);
+      clearInterval(signaller);
       void exited.then(() => {
         if (timedOut) {
           reject(
@@ -485,6 +498,19 @@ export async function runCli(args: string[], opts: CliOptions = {}): Promise<Cli
       });
     });
   });
+}
+
+/** Polls every 20 ms until `signal`'s conditions hold, then sends it once. Returns the poller to clear on exit. */
+function signalWhenReady(proc: ChildProcess, signal: CliSignal, output: () => { stdout: string; stderr: string }): NodeJS.Timeout {
+  const started = Date.now();
+  const poller = setInterval(() => {
+    if (proc.exitCode !== null || proc.signalCode !== null) return clearInterval(poller);
+    if (Date.now() - started < (signal.afterMs ?? 0)) return;
+    if (signal.when !== undefined && !signal.when(output())) return;
+    clearInterval(poller);
+    proc.kill(signal.name ?? "SIGINT");
+  }, 20);
+  return poller;
 }
 
 /** A pid that belonged to a process which has exited (and been reaped). */

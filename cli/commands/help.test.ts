@@ -28,6 +28,8 @@ test("a command's help shows its usage, aliases and only the flags it takes", as
   const g = fakeContext({});
   await run({ topic: findCommand("pprof-cpu"), commands: COMMANDS }, g.ctx);
   assert.match(g.stdout.text(), /^usage: gopsctl \[flags\] pprof-cpu <pid> \[-o FILE\]$/m);
+  for (const flag of ["--top [N]", "--sample-index NAME", "--flame FILE.html"]) assert.ok(g.stdout.text().includes(`  ${flag} `), flag);
+  assert.doesNotMatch(g.stdout.text(), /--summary/);
   assert.match(g.stdout.text(), /-o, --output FILE/);
   assert.doesNotMatch(g.stdout.text(), /--all/);
 });

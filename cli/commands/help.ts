@@ -2,7 +2,7 @@
 import type { CommandContext, CommandSpec } from "../command.js";
 import { UsageError } from "../errors.js";
 import { write } from "../output/index.js";
-import { FLAGS, flagGroup } from "../parse-argv.js";
+import { FLAGS, flagGroup, type FlagName } from "../parse-argv.js";
 
 export interface HelpOptions {
   /** The command to explain; undefined = the overview. */
@@ -72,16 +72,24 @@ export function helpText(commands: readonly CommandSpec<unknown>[], topic?: Comm
     .join("");
 }
 
+/** Command flags worth knowing from the overview (token create's many flags are in its own help). */
+const OVERVIEW_COMMAND_FLAGS: readonly FlagName[] = ["output", "all", "top", "sample-index", "flame", "summary"];
+
+function valueUsage(f: (typeof FLAGS)[number]): string {
+  if (f.value === undefined) return "";
+  return f.optionalValue ? ` [${f.value}]` : ` ${f.value}`;
+}
+
 /** The overview shows the flags of every command; a command's help those it takes (connection ones if it calls gopsd). */
 function flagLines(topic: CommandSpec<unknown> | undefined): string[] {
   const shown = FLAGS.filter((f) => {
     if (topic !== undefined && (topic.flags ?? []).includes(f.name)) return true;
     const group = flagGroup(f.name);
-    if (topic === undefined) return group !== "command" || f.name === "all" || f.name === "output";
+    if (topic === undefined) return group !== "command" || OVERVIEW_COMMAND_FLAGS.includes(f.name);
     if (topic.offline) return group === "general" && f.name !== "host";
     return group === "general" || group === "connection";
   });
-  const usage = shown.map((f) => `${f.short !== undefined ? `-${f.short}, ` : ""}--${f.name}${f.value !== undefined ? ` ${f.value}` : ""}`);
+  const usage = shown.map((f) => `${f.short !== undefined ? `-${f.short}, ` : ""}--${f.name}${valueUsage(f)}`);
   const width = Math.max(...usage.map((u) => u.length));
   return shown.map((f, i) => `  ${usage[i]!.padEnd(width)}  ${f.help}`);
 }

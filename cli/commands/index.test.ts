@@ -34,15 +34,21 @@ test("every command is reachable by name", () => {
 });
 
 test("command arguments become options", () => {
-  assert.deepEqual(resolve("stack", "7").opts, { pid: 7 });
+  assert.deepEqual(resolve("stack", "7").opts, { pid: 7, summary: false });
+  assert.deepEqual(resolve("stack", "7", "--summary").opts, { pid: 7, summary: true });
   assert.deepEqual(resolve("setgc", "7", "off").opts, { pid: 7, percent: -1 });
   assert.deepEqual(resolve("setgc", "7", "250").opts, { pid: 7, percent: 250 });
-  assert.deepEqual(resolve("pprof-cpu", "7", "-o", "cpu.out").opts, { pid: 7, output: "cpu.out" });
+  const noReport = { top: undefined, sampleIndex: undefined, flame: undefined };
+  assert.deepEqual(resolve("pprof-cpu", "7", "-o", "cpu.out").opts, { pid: 7, output: "cpu.out", ...noReport });
+  assert.deepEqual(resolve("pprof-cpu", "123", "--top").opts, { pid: 123, output: undefined, ...noReport, top: 10 });
+  assert.deepEqual(resolve("pprof-cpu", "123", "--top", "20", "--flame", "cpu.html").opts, { pid: 123, output: undefined, ...noReport, top: 20, flame: "cpu.html" });
+  assert.deepEqual(resolve("pprof-heap", "123", "--top=5", "--sample-index", "alloc_space").opts, { pid: 123, output: undefined, ...noReport, top: 5, sampleIndex: "alloc_space" });
+  assert.deepEqual(resolve("trace", "7").opts, { pid: 7, output: undefined });
   assert.deepEqual(resolve("trace", "7").opts, { pid: 7, output: undefined });
 });
 
 test("an unknown command is a usage error listing the commands", () => {
-  usage(["frobnicate"], /^unknown command "frobnicate" \(commands: ps, process, tree, stack, gc, setgc, memstats, stats, version, buildinfo, trace, pprof-cpu, pprof-heap, token, help\)$/);
+  usage(["frobnicate"], /^unknown command "frobnicate" \(commands: ps, process, tree, stack, gc, setgc, memstats, stats, version, buildinfo, trace, pprof-cpu, pprof-heap, pprof, token, help\)$/);
 });
 
 test("usage errors of commands", () => {
@@ -60,6 +66,12 @@ test("command-specific flags are refused where they do not apply", () => {
   usage(["gc", "1", "--all"], /^flag --all does not apply to gc$/);
   usage(["-o", "x"], /^flag --output does not apply to ps$/);
   assert.equal(resolve("tree", "--all", "--json", "--host", "h:1").spec.name, "tree");
+  usage(["trace", "1", "--top"], /^flag --top does not apply to trace$/);
+  usage(["stack", "1", "--flame", "f.html"], /^flag --flame does not apply to stack$/);
+  usage(["pprof-cpu", "1", "--summary"], /^flag --summary does not apply to pprof-cpu$/);
+  usage(["pprof-cpu", "1", "--top", "--sample-index", "alloc_space"], /^invalid --sample-index "alloc_space" \(want one of: cpu, samples\)$/);
+  usage(["pprof-heap", "1", "--flame", "h.html", "--sample-index", "cpu"], /want one of: inuse_space, inuse_objects, alloc_space, alloc_objects/);
+  usage(["pprof-cpu", "--top", "1"], /^missing PID$/);
 });
 
 test("deadlines: 30s by default, none for captures, --timeout overrides, 0 = none", () => {
@@ -86,7 +98,7 @@ test("-h anywhere shows help, about the command when one is named", () => {
 });
 
 test("connection flags go with any command that calls gopsd; token create's flags only with token", () => {
-  assert.deepEqual(resolve("stack", "7", "--host", "h:1", "--ca", "ca.pem", "--token-file", "t", "--tls", "--server-name", "n").opts, { pid: 7 });
+  assert.deepEqual(resolve("stack", "7", "--host", "h:1", "--ca", "ca.pem", "--token-file", "t", "--tls", "--server-name", "n").opts, { pid: 7, summary: false });
   usage(["ps", "--dev"], /^flag --dev does not apply to ps$/);
   usage(["gc", "1", "--ttl", "1m"], /^flag --ttl does not apply to gc$/);
 });

@@ -8,6 +8,7 @@ import { helpSpec } from "./help.js";
 import { spec as memstats } from "./memstats.js";
 import { spec as pprofCpu } from "./pprof-cpu.js";
 import { spec as pprofHeap } from "./pprof-heap.js";
+import { spec as pprof } from "./pprof.js";
 import { spec as processCommand } from "./process.js";
 import { spec as ps } from "./ps.js";
 import { spec as setgc } from "./setgc.js";
@@ -37,6 +38,7 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
   trace,
   pprofCpu,
   pprofHeap,
+  pprof,
   token,
   help,
 ];

@@ -1,0 +1,74 @@
+// `gopsctl pprof FILE [--top [N]] [--sample-index NAME] [--flame OUT.html]`: the top table and flame graph of a
+// saved profile (from pprof-cpu, pprof-heap, go tool pprof -proto, net/http/pprof) with no gopsd and no Go.
+import { readFile } from "node:fs/promises";
+import { basename, resolve } from "node:path";
+import { decodeProfile } from "../../analysis/index.js";
+import type { CommandContext, CommandSpec } from "../command.js";
+import { UsageError } from "../errors.js";
+import { printJson } from "../output/index.js";
+import { CONNECTION_FLAGS, type ParsedArgv } from "../parse-argv.js";
+import {
+  buildProfileReport,
+  DEFAULT_TOP,
+  parseProfileReportFlags,
+  printProfileReport,
+  PROFILE_REPORT_FLAGS,
+  profileReportJson,
+  wantsReport,
+  writeFlameGraph,
+  type ProfileReportOptions,
+} from "../profile-report.js";
+
+export interface PprofOptions extends ProfileReportOptions {
+  /** The profile file, as given (relative to the working directory). */
+  file: string;
+}
+
+export const spec: CommandSpec<PprofOptions> = {
+  name: "pprof",
+  args: "<file>",
+  summary: "show a saved profile without Go: --top [N] functions (the default), --flame FILE.html",
+  flags: PROFILE_REPORT_FLAGS,
+  offline: true,
+  details: [
+    "Reads a pprof profile (gzip or not) from a file: pprof-cpu/pprof-heap's, or any Go program's; no gopsd is asked.",
+    `--top [N]: the top N functions (default ${DEFAULT_TOP}), like go tool pprof -top; the default when --flame is not given.`,
+    "--sample-index NAME: a sample type of the profile (heap: inuse_space, inuse_objects, alloc_space, alloc_objects;",
+    "  CPU: cpu, samples) or its number; default the profile's own (inuse_space, cpu).",
+    "--flame FILE.html: write an interactive flame graph (one self-contained HTML file).",
+    "--json: {path, bytes, top, flame}.",
+    "examples:",
+    "  gopsctl pprof 4132-cpu-20261126-110257.pprof.gz",
+    "  gopsctl pprof heap.pprof.gz --top 20 --sample-index alloc_space --flame heap.html",
+  ],
+  parse: parsePprof,
+  defaultTimeoutMs: () => undefined,
+  run,
+};
+
+export function parsePprof(args: readonly string[], _options: unknown, parsed: ParsedArgv): PprofOptions {
+  const file = args[0];
+  if (file === undefined) throw new UsageError("missing profile file");
+  if (args.length > 1) throw new UsageError(`too many arguments: "${args[1]}"`);
+  for (const f of ["host", ...CONNECTION_FLAGS] as const) {
+    if (parsed.given.has(f)) throw new UsageError(`flag --${f} does not apply to pprof (it reads a local file)`);
+  }
+  const report = parseProfileReportFlags(parsed);
+  return { file, ...report, top: wantsReport(report) ? report.top : DEFAULT_TOP };
+}
+
+export async function run(opts: PprofOptions, ctx: CommandContext): Promise<void> {
+  const path = resolve(ctx.cwd, opts.file);
+  const data = await readFile(path, { signal: ctx.signal });
+  const report = buildProfileReport(
+    decodeProfile(data),
+    { top: opts.top, sampleIndex: opts.sampleIndex, flame: opts.flame !== undefined },
+    { what: "profile", file: basename(opts.file) },
+  );
+  const flamePath = await writeFlameGraph(report, opts, ctx);
+  if (ctx.json) {
+    await printJson(ctx, { path, bytes: data.length, ...profileReportJson(report, flamePath) });
+    return;
+  }
+  await printProfileReport(report, opts, ctx);
+}
