@@ -1,0 +1,311 @@
+// Fleet: the client library across many gopsd hosts. One method per RPC, each fanning out with bounded
+// concurrency and a per-host deadline, yielding `{ host, value | error }` as each host settles. Server streams are
+// consumed per host by a function you pass (default: collect the messages), so a capture from every host can go to
+// its own file without holding them in memory. One connection per host (one SSH tunnel for tunnelled hosts), shared
+// by every call until close().
+//
+//   const fleet = await openFleet({ selector: "role=web" });
+//   for await (const r of fleet.memStats({ pid: 1234 })) console.log(r.host, r.value?.stats?.heapAlloc ?? r.error);
+//   fleet.close();
+import { readFile } from "node:fs/promises";
+import { DiagnosticsServiceDefinition, type CaptureMetadata } from "../../proto/index.js";
+import { connect } from "../connect.js";
+import type { Diagnostics, DiagnosticsHandle } from "../diagnostics.js";
+import { openSshTunnel, type SshTunnel } from "../ssh/index.js";
+import { GopsError, Status } from "../../server/errors.js";
+import { fanOut, type HostResult, type TaskContext } from "./fan-out.js";
+import { loadInventory, type FleetHost, type Inventory, type TokenSource } from "./inventory.js";
+import { selectHosts, type SelectionOptions } from "./selection.js";
+
+type MethodName = keyof Diagnostics;
+type RequestOf<K extends MethodName> = Parameters<Diagnostics[K]>[0];
+type Returned<K extends MethodName> = ReturnType<Diagnostics[K]>;
+export type UnaryMethod = { [K in MethodName]: Returned<K> extends Promise<unknown> ? K : never }[MethodName];
+export type StreamMethod = Exclude<MethodName, UnaryMethod>;
+type ResponseOf<K extends MethodName> =
+  Returned<K> extends Promise<infer R> ? R : Returned<K> extends AsyncIterable<infer R> ? R : never;
+
+/** A request for every host, or one per host (pids differ from host to host). */
+export type FleetRequest<K extends MethodName> = RequestOf<K> | ((host: string) => RequestOf<K>);
+
+export interface FleetCallOptions {
+  signal?: AbortSignal;
+  /** Overrides the fleet's per-host deadline for this call. */
+  perHostDeadlineMs?: number;
+  concurrency?: number;
+}
+
+export interface StreamContext {
+  host: string;
+  signal: AbortSignal;
+}
+
+/** Consumes one host's stream; its result is the host's value. Runs inside the host's deadline and slot. */
+export type StreamConsumer<T, R> = (stream: AsyncIterable<T>, ctx: StreamContext) => Promise<R>;
+
+export type FleetUnaryMethods = {
+  [K in UnaryMethod]: (req: FleetRequest<K>, opts?: FleetCallOptions) => AsyncIterable<HostResult<ResponseOf<K>>>;
+};
+export type FleetStreamMethods = {
+  [K in StreamMethod]: <R = ResponseOf<K>[]>(
+    req: FleetRequest<K>,
+    consume?: StreamConsumer<ResponseOf<K>, R>,
+    opts?: FleetCallOptions,
+  ) => AsyncIterable<HostResult<R>>;
+};
+
+export interface Fleet extends FleetUnaryMethods, FleetStreamMethods {
+  /** The selected hosts, in selection order. */
+  readonly hosts: readonly FleetHost[];
+  /** Any per-host work (several calls, a call then a follow-up), fanned out like the RPC methods. */
+  run<T>(task: (client: Diagnostics, ctx: TaskContext) => Promise<T>, opts?: FleetCallOptions): AsyncIterable<HostResult<T>>;
+  /** The shared client of one selected host (for single-host commands); connects (or tunnels) on first use. */
+  client(host: string, signal?: AbortSignal): Promise<Diagnostics>;
+  /** Closes every channel and SSH tunnel. Calls in flight fail with CANCELLED/UNAVAILABLE. */
+  close(): void;
+}
+
+export interface OpenFleetOptions extends SelectionOptions {
+  /** Fleet file; default $XDG_CONFIG_HOME/gopsctl/fleet.yaml or ~/.config/gopsctl/fleet.yaml. */
+  inventoryPath?: string;
+  /** An inventory already loaded (then inventoryPath and sshConfigPath are not read). */
+  inventory?: Inventory;
+  /** Default ~/.ssh/config; null ignores it. */
+  sshConfigPath?: string | null;
+  /** Hosts worked on at once. Default 32. */
+  concurrency?: number;
+  /** Deadline per host per fan-out (connect or tunnel + call + stream), ms. Default 10000. */
+  perHostDeadlineMs?: number;
+  /** Bound on a connection attempt (gRPC, and each SSH hop), ms. Default 5000. */
+  connectTimeoutMs?: number;
+  /** Cancels everything this fleet does. */
+  signal?: AbortSignal;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** What a host's transport needs from connect(); tls and token are passed through as the inventory gives them. */
+interface TransportOptions {
+  connectTimeoutMs?: number;
+  tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
+  token?: string | (() => string | Promise<string>);
+}
+
+export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
+  const inventory =
+    opts.inventory ??
+    (await loadInventory({
+      ...(opts.inventoryPath !== undefined ? { path: opts.inventoryPath } : {}),
+      ...(opts.sshConfigPath !== undefined ? { sshConfigPath: opts.sshConfigPath } : {}),
+      ...(opts.env ? { env: opts.env } : {}),
+    }));
+  const hosts = selectHosts(inventory, opts);
+  return createFleet(hosts, opts);
+}
+
+/** A Fleet over hosts chosen elsewhere (selection already done). */
+export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions = {}): Fleet {
+  const env = opts.env ?? process.env;
+  const links = new Map(hosts.map((h) => [h.name, new HostLink(h, opts.connectTimeoutMs ?? 5000, env)]));
+  const names = hosts.map((h) => h.name);
+  let closed = false;
+  const closeAll = () => {
+    closed = true;
+    for (const link of links.values()) link.close();
+  };
+  opts.signal?.addEventListener("abort", closeAll, { once: true });
+
+  const run = <T>(task: (client: Diagnostics, ctx: TaskContext) => Promise<T>, call: FleetCallOptions = {}) => {
+    if (closed) throw new GopsError(Status.FAILED_PRECONDITION, "the fleet is closed");
+    const signal = anySignal([opts.signal, call.signal]);
+    return fanOut(
+      names,
+      async (ctx) => task(await links.get(ctx.host)!.client(ctx.signal), ctx),
+      {
+        concurrency: call.concurrency ?? opts.concurrency ?? 32,
+        perHostDeadlineMs: call.perHostDeadlineMs ?? opts.perHostDeadlineMs ?? 10_000,
+        ...(signal ? { signal } : {}),
+      },
+    );
+  };
+
+  const methods: Record<string, unknown> = {};
+  for (const [name, def] of Object.entries(DiagnosticsServiceDefinition.methods)) {
+    const method = name as MethodName;
+    const requestFor = (req: unknown, host: string) => (typeof req === "function" ? req(host) : req);
+    if (def.responseStream) {
+      methods[name] = (req: unknown, consume?: StreamConsumer<unknown, unknown>, call?: FleetCallOptions) =>
+        run(async (client, ctx) => {
+          const stream = (client[method] as (r: unknown, o: object) => AsyncIterable<unknown>)(requestFor(req, ctx.host), {
+            signal: ctx.signal,
+          });
+          return (consume ?? collect)(stream, { host: ctx.host, signal: ctx.signal });
+        }, call);
+    } else {
+      methods[name] = (req: unknown, call?: FleetCallOptions) =>
+        run(
+          (client, ctx) =>
+            (client[method] as (r: unknown, o: object) => Promise<unknown>)(requestFor(req, ctx.host), { signal: ctx.signal }),
+          call,
+        );
+    }
+  }
+
+  return Object.assign(methods as unknown as FleetUnaryMethods & FleetStreamMethods, {
+    hosts,
+    run,
+    client: async (host: string, signal?: AbortSignal) => {
+      const link = links.get(host);
+      if (!link) throw new GopsError(Status.INVALID_ARGUMENT, `host "${host}" is not in this fleet (${names.join(", ")})`);
+      return link.client(signal ?? new AbortController().signal);
+    },
+    close: () => {
+      opts.signal?.removeEventListener("abort", closeAll);
+      closeAll();
+    },
+  });
+}
+
+async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const m of stream) out.push(m);
+  return out;
+}
+
+/**
+ * The bytes of a capture stream (StreamProfile, StreamTrace, StreamBinary): hands the first message's metadata to
+ * `onMetadata` and yields the chunks. Use it in a StreamConsumer that writes to a file.
+ */
+export async function* captureBytes(
+  stream: AsyncIterable<{ payload?: { $case: "metadata"; value: CaptureMetadata } | { $case: "chunk"; value: Uint8Array } | undefined }>,
+  onMetadata?: (metadata: CaptureMetadata) => void,
+): AsyncGenerator<Uint8Array> {
+  for await (const message of stream) {
+    const payload = message.payload;
+    if (payload?.$case === "metadata") onMetadata?.(payload.value);
+    else if (payload?.$case === "chunk") yield payload.value;
+  }
+}
+
+function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal | undefined {
+  const present = signals.filter((s): s is AbortSignal => s !== undefined);
+  return present.length <= 1 ? present[0] : AbortSignal.any(present);
+}
+
+/** A token source as connect() takes it: read at call time, so a rotated token file is picked up. */
+export function tokenProvider(source: TokenSource, env: NodeJS.ProcessEnv = process.env): string | (() => Promise<string>) {
+  switch (source.kind) {
+    case "literal":
+      return source.value;
+    case "file":
+      return async () => {
+        const token = (await readFile(source.path, "utf8")).trim();
+        if (token === "") throw new GopsError(Status.UNAUTHENTICATED, `token file ${source.path} is empty`);
+        return token;
+      };
+    case "env":
+      return async () => {
+        const token = env[source.name]?.trim();
+        if (!token) throw new GopsError(Status.UNAUTHENTICATED, `environment variable ${source.name} (tokenEnv) is not set`);
+        return token;
+      };
+  }
+}
+
+/** One host's connection: a gRPC channel, direct or through a shared SSH tunnel that is reopened if it dies. */
+class HostLink {
+  private handle: DiagnosticsHandle | undefined;
+  private tunnel: Promise<{ tunnel: SshTunnel; handle: DiagnosticsHandle }> | undefined;
+  private readonly life = new AbortController();
+
+  constructor(
+    private readonly host: FleetHost,
+    private readonly connectTimeoutMs: number,
+    private readonly env: NodeJS.ProcessEnv,
+  ) {}
+
+  private transport(): TransportOptions {
+    const t: TransportOptions = { connectTimeoutMs: this.connectTimeoutMs };
+    if (this.host.tls) t.tls = { ...this.host.tls };
+    if (this.host.token) t.token = tokenProvider(this.host.token, this.env);
+    return t;
+  }
+
+  async client(signal: AbortSignal): Promise<Diagnostics> {
+    if (this.life.signal.aborted) throw new GopsError(Status.CANCELLED, `host ${this.host.name}: the fleet is closed`);
+    if (!this.host.ssh) {
+      this.handle ??= connect(this.host.address!, this.transport());
+      return this.handle;
+    }
+    this.tunnel ??= this.openTunnel();
+    const current = this.tunnel;
+    const { tunnel, handle } = await raceAbort(current, signal, `host ${this.host.name}: ssh tunnel`);
+    if (!tunnel.isOpen) {
+      // Died since it was opened: open a fresh one for this and later calls.
+      if (this.tunnel === current) this.tunnel = undefined;
+      return this.client(signal);
+    }
+    return handle;
+  }
+
+  private openTunnel(): Promise<{ tunnel: SshTunnel; handle: DiagnosticsHandle }> {
+    const ssh = this.host.ssh!;
+    const hop = (h: { host: string; port: number; user: string; identityFiles: string[] }) => ({
+      host: h.host,
+      port: h.port,
+      user: h.user,
+      knownHostsFiles: ssh.knownHostsFiles,
+      ...(h.identityFiles.length > 0 ? { identityFiles: h.identityFiles } : {}),
+      ...(this.env.SSH_AUTH_SOCK !== undefined ? { agentSocket: this.env.SSH_AUTH_SOCK } : {}),
+    });
+    const opening = openSshTunnel({
+      target: hop(ssh),
+      ...(ssh.jump ? { jump: hop(ssh.jump) } : {}),
+      forward: ssh.forward,
+      signal: this.life.signal,
+      connectTimeoutMs: this.connectTimeoutMs,
+    }).then((tunnel) => {
+      const handle = connect(tunnel.localAddress, this.transport());
+      void tunnel.closed.then(() => handle.close());
+      if (this.life.signal.aborted) tunnel.close();
+      return { tunnel, handle };
+    });
+    // A failed attempt is forgotten so the next call tries again.
+    opening.catch(() => {
+      if (this.tunnel === opening) this.tunnel = undefined;
+    });
+    return opening;
+  }
+
+  close(): void {
+    this.life.abort(new Error("the fleet was closed"));
+    this.handle?.close();
+    this.handle = undefined;
+    const t = this.tunnel;
+    this.tunnel = undefined;
+    void t?.then(
+      ({ tunnel, handle }) => {
+        handle.close();
+        tunnel.close();
+      },
+      () => undefined,
+    );
+  }
+}
+
+function raceAbort<T>(p: Promise<T>, signal: AbortSignal, what: string): Promise<T> {
+  if (signal.aborted) return Promise.reject(new GopsError(Status.CANCELLED, `${what} was cancelled`));
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(new GopsError(Status.CANCELLED, `${what} was cancelled`));
+    signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}

@@ -1,0 +1,380 @@
+// The fleet inventory: a YAML file of hosts (plus `defaults` merged into each), and hosts named only in
+// ~/.ssh/config. Parsing and validation are pure; loadInventory() is the one place that reads files.
+//
+//   defaults:
+//     labels: { env: prod }
+//     tls: { ca: ca.pem, cert: client.pem, key: client-key.pem }
+//     tokenFile: ~/.config/gopsctl/token
+//     ssh: { user: ops, forward: 127.0.0.1:4677 }
+//   hosts:
+//     - name: web-1
+//       address: 10.0.0.11:4677          # direct gRPC (TLS when tls is set)
+//       labels: { role: web }
+//     - name: db-1
+//       ssh: { host: 10.0.1.5, jumpHost: ops@bastion:22, identityFile: ~/.ssh/ops }
+//
+// `hosts` may also be a mapping from name to settings. Relative paths are relative to the fleet file; `~/` is
+// the home directory. A mistake is one line naming the file, the host and the key.
+import { readFile } from "node:fs/promises";
+import { homedir, userInfo } from "node:os";
+import path from "node:path";
+import SSHConfig from "ssh-config";
+import { parse as parseYaml } from "yaml";
+
+export type TokenSource = { kind: "literal"; value: string } | { kind: "file"; path: string } | { kind: "env"; name: string };
+
+export interface TlsSettings {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  serverName?: string;
+}
+
+export interface SshHop {
+  /** Address to dial. */
+  host: string;
+  port: number;
+  user: string;
+  identityFiles: string[];
+}
+
+export interface SshSettings extends SshHop {
+  knownHostsFiles: string[];
+  /** Its identity files default to the host's. known_hosts files are shared with the host. */
+  jump?: SshHop;
+  /** gopsd as seen from the host: "host:port" or "unix:/path". */
+  forward: string;
+}
+
+export interface FleetHost {
+  name: string;
+  /** Direct gRPC address ("host:port" or "unix:/path"); absent when the host is reached over SSH. */
+  address?: string;
+  labels: Readonly<Record<string, string>>;
+  tls?: TlsSettings;
+  token?: TokenSource;
+  ssh?: SshSettings;
+  /** Where the host was declared. */
+  source: "fleet" | "ssh-config";
+}
+
+export interface Inventory {
+  /** Fleet-file hosts in file order. */
+  hosts: FleetHost[];
+  /** Looks a host up by name: a fleet-file host, else one declared by name in ~/.ssh/config. */
+  resolve(name: string): FleetHost | undefined;
+  /** Names a host can be selected by (fleet-file hosts, then ssh-config Host names without wildcards). */
+  knownNames(): string[];
+}
+
+export const DEFAULT_FORWARD = "127.0.0.1:4677";
+
+export class InventoryError extends Error {
+  override readonly name = "InventoryError";
+}
+
+export interface InventoryContext {
+  /** The fleet file's path (messages, relative paths). */
+  file: string;
+  /** ~/.ssh/config text, if any. */
+  sshConfigText?: string;
+  home?: string;
+  /** Default SSH user when neither the inventory nor ssh config names one. */
+  username?: string;
+}
+
+/** `$XDG_CONFIG_HOME/gopsctl/fleet.yaml`, else `~/.config/gopsctl/fleet.yaml`. */
+export function defaultInventoryPath(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
+  const base = env.XDG_CONFIG_HOME ? env.XDG_CONFIG_HOME : path.join(home, ".config");
+  return path.join(base, "gopsctl", "fleet.yaml");
+}
+
+export interface LoadInventoryOptions {
+  /** The fleet file; default defaultInventoryPath(). A missing default file is an empty fleet, a missing given one an error. */
+  path?: string;
+  /** Default ~/.ssh/config; a missing file is fine. Pass null to ignore ssh config. */
+  sshConfigPath?: string | null;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function loadInventory(opts: LoadInventoryOptions = {}): Promise<Inventory> {
+  const home = homedir();
+  const file = opts.path ?? defaultInventoryPath(opts.env ?? process.env, home);
+  const text = await readOptional(file, opts.path !== undefined, "fleet file");
+  const sshConfigPath = opts.sshConfigPath === undefined ? path.join(home, ".ssh", "config") : opts.sshConfigPath;
+  const sshConfigText = sshConfigPath === null ? undefined : await readOptional(sshConfigPath, false, "ssh config");
+  return parseInventory(text ?? "", {
+    file,
+    home,
+    username: userInfo().username,
+    ...(sshConfigText !== undefined ? { sshConfigText } : {}),
+  });
+}
+
+async function readOptional(file: string, required: boolean, what: string): Promise<string | undefined> {
+  try {
+    return await readFile(file, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT" && !required) return undefined;
+    throw new InventoryError(`${what} ${file}: ${code === "ENOENT" ? "no such file" : (e as Error).message}`);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Parsing and validation (pure).
+
+type Raw = Record<string, unknown>;
+
+const HOST_KEYS = new Set(["name", "address", "labels", "tls", "token", "tokenFile", "tokenEnv", "ssh"]);
+const DEFAULT_KEYS = new Set(["labels", "tls", "token", "tokenFile", "tokenEnv", "ssh"]);
+const TLS_KEYS = new Set(["ca", "cert", "key", "serverName"]);
+const SSH_KEYS = new Set(["host", "user", "port", "identityFile", "jumpHost", "knownHostsFile", "forward"]);
+const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
+const NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+
+export function parseInventory(text: string, ctx: InventoryContext): Inventory {
+  const home = ctx.home ?? homedir();
+  const username = ctx.username ?? userInfo().username;
+  const fail = (where: string, msg: string): never => {
+    throw new InventoryError(`${ctx.file}: ${where}${msg}`);
+  };
+  let doc: unknown;
+  try {
+    doc = text.trim() === "" ? {} : parseYaml(text);
+  } catch (e) {
+    throw new InventoryError(`${ctx.file}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+  }
+  if (!isObject(doc)) fail("", "the top level must be a mapping with `hosts` (and optionally `defaults`)");
+  const top = doc as Raw;
+  for (const key of Object.keys(top)) {
+    if (key !== "hosts" && key !== "defaults") fail("", `unknown top-level key "${key}" (expected hosts, defaults)`);
+  }
+  const sshConfig = ctx.sshConfigText !== undefined ? SSHConfig.parse(ctx.sshConfigText) : undefined;
+  const resolvePath = (p: string) => expandPath(p, path.dirname(path.resolve(ctx.file)), home);
+
+  const defaults = top.defaults === undefined ? {} : top.defaults;
+  if (!isObject(defaults)) fail("defaults: ", "must be a mapping");
+  checkKeys(defaults as Raw, DEFAULT_KEYS, "defaults: ", fail);
+
+  const rawHosts: Raw[] = [];
+  if (Array.isArray(top.hosts)) {
+    top.hosts.forEach((h, i) => {
+      if (!isObject(h)) fail(`hosts[${i}]: `, "must be a mapping with at least `name`");
+      rawHosts.push(h as Raw);
+    });
+  } else if (isObject(top.hosts)) {
+    for (const [name, h] of Object.entries(top.hosts as Raw)) {
+      if (h !== null && !isObject(h)) fail(`host "${name}": `, "must be a mapping");
+      if (isObject(h) && "name" in h) fail(`host "${name}": `, 'has a "name" key inside the hosts mapping (the key is the name)');
+      rawHosts.push({ name, ...((h as Raw | null) ?? {}) });
+    }
+  } else if (top.hosts !== undefined && top.hosts !== null) {
+    fail("", "`hosts` must be a list or a mapping");
+  }
+
+  const build = (raw: Raw, where: string, source: FleetHost["source"]): FleetHost => {
+    checkKeys(raw, HOST_KEYS, where, fail);
+    const name = raw.name;
+    if (typeof name !== "string" || !NAME.test(name)) fail(where, `"name" must be a host name (letters, digits, . _ -), got ${JSON.stringify(name)}`);
+    const d = defaults as Raw;
+    const labels = { ...labelsOf(d.labels, "defaults: ", fail), ...labelsOf(raw.labels, where, fail) };
+    const tls = mergeDefined(tlsOf(d.tls, "defaults: ", fail, resolvePath), tlsOf(raw.tls, where, fail, resolvePath));
+    const token = tokenOf(raw, where, fail, resolvePath) ?? tokenOf(d, "defaults: ", fail, resolvePath);
+    const host: FleetHost = { name: name as string, labels, source };
+    if (tls) host.tls = tls;
+    if (token) host.token = token;
+    if (raw.address !== undefined) {
+      if (typeof raw.address !== "string" || !isAddress(raw.address)) {
+        fail(where, `"address" must be host:port or unix:/path, got ${JSON.stringify(raw.address)}`);
+      }
+      if (raw.ssh !== undefined) fail(where, `has both "address" and "ssh" (over ssh, gopsd's address on the host is ssh.forward)`);
+      host.address = raw.address as string;
+    } else {
+      const sshRaw = mergeDefined(sshRawOf(d.ssh, "defaults: ", fail), sshRawOf(raw.ssh, where, fail));
+      if (sshRaw === undefined) fail(where, `needs "address" (direct) or "ssh" (tunnelled)`);
+      host.ssh = resolveSsh(host.name, sshRaw!, where);
+    }
+    return host;
+  };
+
+  const resolveSsh = (name: string, s: Raw, where: string): SshSettings => {
+    const fromConfig = sshConfig ? computeSsh(sshConfig, typeof s.host === "string" ? s.host : name) : {};
+    const hop = hopOf(name, s, fromConfig, where);
+    const jumpSpec = (s.jumpHost as string | undefined) ?? configValue(fromConfig, "proxyjump");
+    const forward = (s.forward as string | undefined) ?? DEFAULT_FORWARD;
+    if (!isAddress(forward)) fail(where, `"ssh.forward" must be host:port or unix:/path, got ${JSON.stringify(forward)}`);
+    const knownHostsFiles =
+      typeof s.knownHostsFile === "string"
+        ? [resolvePath(s.knownHostsFile)]
+        : configList(fromConfig, "userknownhostsfile").flatMap((v) => v.split(/\s+/)).map(resolvePath);
+    const settings: SshSettings = {
+      ...hop,
+      forward,
+      knownHostsFiles: knownHostsFiles.length > 0 ? knownHostsFiles : [path.join(home, ".ssh", "known_hosts")],
+    };
+    if (jumpSpec !== undefined && jumpSpec.toLowerCase() !== "none") {
+      const jump = parseJump(jumpSpec, where);
+      // A jump host without identity files of its own uses the host's (as `ssh -i KEY -J jump host` does).
+      settings.jump = jump.identityFiles.length > 0 ? jump : { ...jump, identityFiles: hop.identityFiles };
+    }
+    return settings;
+  };
+
+  const hopOf = (name: string, s: Raw, fromConfig: Record<string, string | string[]>, where: string): SshHop => {
+    const portText = s.port ?? configValue(fromConfig, "port") ?? 22;
+    const port = Number(portText);
+    if (!Number.isInteger(port) || port < 1 || port > 65535) fail(where, `"ssh.port" must be 1..65535, got ${JSON.stringify(portText)}`);
+    const identityFiles =
+      typeof s.identityFile === "string"
+        ? [resolvePath(s.identityFile)]
+        : configList(fromConfig, "identityfile").map((p) => expandPath(p, home, home));
+    return {
+      host: configValue(fromConfig, "hostname") ?? (s.host as string | undefined) ?? name,
+      port,
+      user: (s.user as string | undefined) ?? configValue(fromConfig, "user") ?? username,
+      identityFiles,
+    };
+  };
+
+  const parseJump = (spec: string, where: string): SshHop => {
+    if (spec.includes(",")) fail(where, `jump host "${spec}": only one jump host is supported`);
+    const m = /^(?:([^@]+)@)?(\[[^\]]+\]|[^:@]+)(?::(\d+))?$/.exec(spec.trim());
+    if (!m) fail(where, `jump host "${spec}" is not [user@]host[:port]`);
+    const jumpName = m![2]!.replace(/^\[|\]$/g, "");
+    const fromConfig = sshConfig ? computeSsh(sshConfig, jumpName) : {};
+    const raw: Raw = {};
+    if (m![1] !== undefined) raw.user = m![1];
+    if (m![3] !== undefined) raw.port = Number(m![3]);
+    return hopOf(jumpName, raw, fromConfig, where);
+  };
+
+  const hosts: FleetHost[] = [];
+  const seen = new Set<string>();
+  rawHosts.forEach((raw, i) => {
+    const where = typeof raw.name === "string" ? `host "${raw.name}": ` : `hosts[${i}]: `;
+    const host = build(raw, where, "fleet");
+    if (seen.has(host.name)) fail(where, "is listed twice");
+    seen.add(host.name);
+    hosts.push(host);
+  });
+  const byName = new Map(hosts.map((h) => [h.name, h]));
+  const sshNames = sshConfig ? explicitSshHosts(sshConfig).filter((n) => !byName.has(n)) : [];
+
+  return {
+    hosts,
+    resolve(name) {
+      const known = byName.get(name);
+      if (known) return known;
+      if (!sshNames.includes(name)) return undefined;
+      return build({ name, ssh: {} }, `ssh config host "${name}": `, "ssh-config");
+    },
+    knownNames: () => [...hosts.map((h) => h.name), ...sshNames],
+  };
+}
+
+function isObject(v: unknown): v is Raw {
+  return typeof v === "object" && v !== null && !Array.isArray(v);
+}
+
+function checkKeys(raw: Raw, allowed: Set<string>, where: string, fail: (w: string, m: string) => never): void {
+  for (const key of Object.keys(raw)) {
+    if (!allowed.has(key)) fail(where, `unknown key "${key}" (expected one of ${[...allowed].join(", ")})`);
+  }
+}
+
+function mergeDefined<T extends object>(a: T | undefined, b: T | undefined): T | undefined {
+  if (!a) return b;
+  if (!b) return a;
+  return { ...a, ...b };
+}
+
+function labelsOf(v: unknown, where: string, fail: (w: string, m: string) => never): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (!isObject(v)) return fail(where, `"labels" must be a mapping of name: value`);
+  const out: Record<string, string> = {};
+  for (const [k, val] of Object.entries(v)) {
+    if (!LABEL_KEY.test(k)) fail(where, `label "${k}" is not a valid label name`);
+    if (typeof val !== "string" && typeof val !== "number" && typeof val !== "boolean") {
+      fail(where, `label "${k}" must be a string, got ${JSON.stringify(val)}`);
+    }
+    out[k] = String(val);
+  }
+  return out;
+}
+
+function tlsOf(v: unknown, where: string, fail: (w: string, m: string) => never, resolvePath: (p: string) => string): TlsSettings | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!isObject(v)) return fail(where, `"tls" must be a mapping (ca, cert, key, serverName)`);
+  checkKeys(v, TLS_KEYS, `${where}tls: `, fail);
+  const out: TlsSettings = {};
+  for (const key of ["ca", "cert", "key", "serverName"] as const) {
+    const val = v[key];
+    if (val === undefined) continue;
+    if (typeof val !== "string" || val === "") fail(where, `"tls.${key}" must be a non-empty string`);
+    out[key] = key === "serverName" ? (val as string) : resolvePath(val as string);
+  }
+  if ((out.cert === undefined) !== (out.key === undefined)) fail(where, `"tls.cert" and "tls.key" go together`);
+  return out;
+}
+
+function tokenOf(raw: Raw, where: string, fail: (w: string, m: string) => never, resolvePath: (p: string) => string): TokenSource | undefined {
+  const given = (["token", "tokenFile", "tokenEnv"] as const).filter((k) => raw[k] !== undefined);
+  if (given.length === 0) return undefined;
+  if (given.length > 1) fail(where, `only one of token, tokenFile, tokenEnv may be set (got ${given.join(", ")})`);
+  const key = given[0]!;
+  const val = raw[key];
+  if (typeof val !== "string" || val === "") return fail(where, `"${key}" must be a non-empty string`);
+  if (key === "token") return { kind: "literal", value: val };
+  if (key === "tokenFile") return { kind: "file", path: resolvePath(val) };
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(val)) fail(where, `"tokenEnv" must be an environment variable name, got "${val}"`);
+  return { kind: "env", name: val };
+}
+
+function sshRawOf(v: unknown, where: string, fail: (w: string, m: string) => never): Raw | undefined {
+  if (v === undefined || v === null) return v === null ? {} : undefined;
+  if (!isObject(v)) return fail(where, `"ssh" must be a mapping`);
+  checkKeys(v, SSH_KEYS, `${where}ssh: `, fail);
+  for (const key of ["host", "user", "identityFile", "jumpHost", "knownHostsFile", "forward"]) {
+    if (v[key] !== undefined && (typeof v[key] !== "string" || v[key] === "")) fail(where, `"ssh.${key}" must be a non-empty string`);
+  }
+  if (v.port !== undefined && !Number.isInteger(v.port)) fail(where, `"ssh.port" must be an integer, got ${JSON.stringify(v.port)}`);
+  return v;
+}
+
+function isAddress(a: string): boolean {
+  if (a.startsWith("unix:")) return a.length > 6 && a[5] === "/";
+  const m = /^(?:\[[^\]]+\]|[^:\s]+):(\d+)$/.exec(a);
+  return m !== null && Number(m[1]) >= 1 && Number(m[1]) <= 65535;
+}
+
+function expandPath(p: string, base: string, home: string): string {
+  if (p === "~") return home;
+  if (p.startsWith("~/")) return path.join(home, p.slice(2));
+  return path.resolve(base, p);
+}
+
+function computeSsh(config: SSHConfig, host: string): Record<string, string | string[]> {
+  return config.compute(host, { ignoreCase: true, matchExec: false });
+}
+
+function configValue(c: Record<string, string | string[]>, key: string): string | undefined {
+  const v = c[key];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+function configList(c: Record<string, string | string[]>, key: string): string[] {
+  const v = c[key];
+  return v === undefined ? [] : Array.isArray(v) ? v : [v];
+}
+
+/** Host names declared in ssh config sections, without patterns or negations. */
+function explicitSshHosts(config: SSHConfig): string[] {
+  const names: string[] = [];
+  for (const line of config) {
+    if (line.type !== SSHConfig.DIRECTIVE || line.param.toLowerCase() !== "host") continue;
+    const values = typeof line.value === "string" ? line.value.split(/\s+/) : line.value.map((v) => v.val);
+    for (const v of values) if (v && !/[*?!]/.test(v) && !names.includes(v)) names.push(v);
+  }
+  return names;
+}
