@@ -11,6 +11,7 @@ import {
   type ClientMiddlewareCall,
 } from "nice-grpc";
 import { deadlineMiddleware } from "nice-grpc-client-middleware-deadline";
+import { retryMiddleware, type RetryOptions } from "nice-grpc-client-middleware-retry";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { bearerMiddleware, type TokenSource } from "./bearer-middleware.js";
 import { CredentialsError } from "./credentials-error.js";
@@ -47,7 +48,13 @@ export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsH
     "grpc-node.flow_control_window": 8 * 1024 * 1024,
     ...tlsChannelOptions(opts.tls),
   });
-  const base = createClientFactory().use(unreachableMiddleware(target)).use(deadlineMiddleware);
+  // Deadline first, so it bounds every attempt; read-only RPCs (NO_SIDE_EFFECTS in the proto) are retried once
+  // after a short pause when gopsd was unavailable; GC, SetGCPercent and captures never are (DESIGN rule 5).
+  const base = createClientFactory()
+    .use(unreachableMiddleware(target))
+    .use(deadlineMiddleware)
+    .use(retryDefaults)
+    .use(retryMiddleware);
   const factory = opts.token !== undefined ? base.use(bearerMiddleware(opts.token)) : base;
   const client = factory.create(DiagnosticsServiceDefinition, channel);
   return Object.assign(client, { target, close: () => channel.close() });
@@ -97,4 +104,14 @@ function unreachableMiddleware(target: string) {
       throw e;
     }
   };
+}
+
+/** One retry, 200 ms later, and only when gopsd could not take the call (UNAVAILABLE). */
+async function* retryDefaults<Req, Res>(call: ClientMiddlewareCall<Req, Res, RetryOptions>, options: CallOptions & RetryOptions) {
+  return yield* call.next(call.request, {
+    retryBaseDelayMs: 200,
+    retryMaxAttempts: 1,
+    retryableStatuses: [Status.UNAVAILABLE],
+    ...options,
+  });
 }
