@@ -4,37 +4,15 @@ import assert from "node:assert/strict";
 import { statSync } from "node:fs";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
-import { ClientError, createChannel, createClient, Status } from "nice-grpc";
+import { createChannel, createClient, Status } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { connect, type DiagnosticsHandle } from "../client/index.js";
 import { AgentState, ProfileKind, type Process } from "../proto/index.js";
+import { captureBytes, drain, statusOf } from "./grpc-helpers.js";
 import { deadPid, startFixture, startGopsd, writeStalePortFile, type Fixture, type Gopsd } from "./harness.js";
 
-/** Runs fn and returns the gRPC status it failed with (fails the test if it succeeded). */
-async function statusOf(fn: () => Promise<unknown>): Promise<{ code: Status; details: string }> {
-  try {
-    await fn();
-  } catch (e) {
-    assert.ok(e instanceof ClientError, `expected a ClientError, got ${String(e)}`);
-    return { code: e.code, details: e.details };
-  }
-  assert.fail("expected the call to fail");
-}
 
-async function drain<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
-function captureBytes(msgs: { payload?: { $case: "metadata" | "chunk"; value: unknown } }[]): Buffer {
-  assert.equal(msgs[0]?.payload?.$case, "metadata", "first message carries the metadata");
-  const chunks = msgs.slice(1).map((m) => {
-    assert.equal(m.payload?.$case, "chunk");
-    return m.payload.value as Buffer;
-  });
-  return Buffer.concat(chunks);
-}
 
 describe("gopsd end to end", () => {
   let gopsd: Gopsd;

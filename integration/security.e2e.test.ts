@@ -16,6 +16,7 @@ import reflectionPb from "nice-grpc-server-reflection/lib/proto/grpc/reflection/
 import { DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../common/dev-key.js";
 import { AgentState, DiagnosticsServiceDefinition, ProfileKind } from "../proto/index.js";
 import { SCOPES, createToken, signToken, signingKey, type AuditRecord, type Scope, type TokenClaims } from "../server/auth/index.js";
+import { captureBytes, drain, statusOf } from "./grpc-helpers.js";
 import { repoRoot, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 
 const run = promisify(execFile);
@@ -74,26 +75,8 @@ function runGopsd(args: string[], env: Record<string, string> = {}): Promise<{ c
   });
 }
 
-async function statusOf(p: Promise<unknown>): Promise<ClientError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof ClientError, `expected a ClientError, got ${String(e)}`);
-    return e;
-  }
-  assert.fail("expected the call to fail");
-}
 
-async function drain<T>(it: AsyncIterable<T>): Promise<T[]> {
-  const out: T[] = [];
-  for await (const x of it) out.push(x);
-  return out;
-}
 
-function captureBytes(msgs: { payload?: { $case: "metadata" | "chunk"; value: unknown } }[]): Buffer {
-  assert.equal(msgs[0]?.payload?.$case, "metadata");
-  return Buffer.concat(msgs.slice(1).map((m) => m.payload!.value as Buffer));
-}
 
 const bearer = (t: string) => ({ metadata: Metadata({ authorization: `Bearer ${t}` }) });
 
