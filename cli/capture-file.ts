@@ -7,10 +7,25 @@ import { basename, dirname, join } from "node:path";
 
 /** `<pid>-<kind>-<YYYYMMDD-HHMMSS><ext>` in local time, e.g. `4132-cpu-20261126-110257.pprof.gz`. */
 export function defaultCaptureName(pid: number, kind: string, now: Date, ext: string): string {
+  return `${pid}-${kind}-${captureTimestamp(now)}${ext}`;
+}
+
+/** Across hosts: `<host>-<pid>-<kind>-<YYYYMMDD-HHMMSS><ext>`, e.g. `web-1-4132-heap-20261126-110257.pprof.gz`. */
+export function hostCaptureName(host: string, pid: number, kind: string, now: Date, ext: string): string {
+  return `${host}-${defaultCaptureName(pid, kind, now, ext)}`;
+}
+
+/** `--merge`: `merged-<kind>-<YYYYMMDD-HHMMSS>.pprof.gz`. */
+export function mergedCaptureName(kind: string, now: Date): string {
+  return `merged-${kind}-${captureTimestamp(now)}.pprof.gz`;
+}
+
+/** `YYYYMMDD-HHMMSS` in local time. */
+function captureTimestamp(now: Date): string {
   const two = (n: number) => String(n).padStart(2, "0");
   const date = `${now.getFullYear()}${two(now.getMonth() + 1)}${two(now.getDate())}`;
   const time = `${two(now.getHours())}${two(now.getMinutes())}${two(now.getSeconds())}`;
-  return `${pid}-${kind}-${date}-${time}${ext}`;
+  return `${date}-${time}`;
 }
 
 /** Writes every chunk to `path` atomically; returns the number of bytes. An empty capture is an error. */

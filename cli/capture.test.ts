@@ -21,7 +21,7 @@ const meta = (kind: CaptureKind, fileExtension: string, expectedDurationMs = 0):
   payload: { $case: "metadata", value: { pid: 4132, kind, expectedDurationMs, fileExtension, host: "web-1" } },
 });
 /** No --top, --sample-index or --flame. */
-const saveOnly = { top: undefined, sampleIndex: undefined, flame: undefined };
+const saveOnly = { top: undefined, sampleIndex: undefined, flame: undefined, merge: false };
 const chunk = (s: string | Buffer): StreamProfileResponse => ({ payload: { $case: "chunk", value: Buffer.from(s) } });
 
 test("pprof-cpu: default file name in the cwd, path on stdout, go tool hint on stderr", async () => {

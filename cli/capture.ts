@@ -1,14 +1,15 @@
 // The shared body of the capture commands (trace, pprof-cpu, pprof-heap): read the stream's metadata, write the
 // bytes to -o FILE or a default name in the working directory (with a progress line on a terminal's stderr),
-// and hand the saved capture to the command, which reports on it.
-import { resolve } from "node:path";
+// and hand the saved capture to the command, which reports on it. Across hosts, one file per host named after it.
+import { mkdir } from "node:fs/promises";
+import { join, resolve } from "node:path";
 import type { CaptureMetadata } from "../proto/index.js";
 import type { Diagnostics } from "../client/index.js";
 import type { CommandContext } from "./command.js";
 import { parseOnlyPid } from "./arguments.js";
-import { defaultCaptureName, writeCaptureFile } from "./capture-file.js";
+import { defaultCaptureName, hostCaptureName, writeCaptureFile } from "./capture-file.js";
 import { printJson, write } from "./output/index.js";
-import { progressFor } from "./progress.js";
+import { progressFor, type Progress } from "./progress.js";
 
 export interface CaptureOptions {
   pid: number;
@@ -49,8 +50,56 @@ export function parseCaptureArgs(args: readonly string[], output: string | undef
 }
 
 /** Runs the capture into its file; the partial file is removed when the call fails or is aborted (Ctrl-C). */
-export async function saveCapture(kind: CaptureKindSpec, opts: CaptureOptions, ctx: CommandContext): Promise<SavedCapture> {
-  const stream = kind.start(ctx.diagnostics, opts.pid, ctx.signal)[Symbol.asyncIterator]();
+export function saveCapture(kind: CaptureKindSpec, opts: CaptureOptions, ctx: CommandContext): Promise<SavedCapture> {
+  return streamToFile(kind, kind.start(ctx.diagnostics, opts.pid, ctx.signal), {
+    pid: opts.pid,
+    name: (ext) => opts.output ?? defaultCaptureName(opts.pid, kind.kind, ctx.now(), ext),
+    cwd: ctx.cwd,
+    signal: ctx.signal,
+    progress: (metadata) => progressFor(ctx, `${kind.what} of pid ${opts.pid}`, metadata.expectedDurationMs),
+  });
+}
+
+/** Across hosts: where the files go (-o DIR, else the working directory) and the one time stamp in their names. */
+export interface HostCapturePlace {
+  /** As the user gave it (-o), or "" for the working directory. */
+  dir: string;
+  cwd: string;
+  now: Date;
+}
+
+/** Creates -o DIR (and its parents) when missing. */
+export async function prepareCaptureDir(place: HostCapturePlace): Promise<void> {
+  if (place.dir !== "") await mkdir(resolve(place.cwd, place.dir), { recursive: true });
+}
+
+/** One host's capture into `<dir>/<host>-<pid>-<kind>-<time><ext>`, written as it streams (removed on failure). */
+export function saveHostCapture(
+  kind: CaptureKindSpec,
+  client: Diagnostics,
+  pid: number,
+  where: { host: string; signal: AbortSignal },
+  place: HostCapturePlace,
+): Promise<SavedCapture> {
+  return streamToFile(kind, kind.start(client, pid, where.signal), {
+    pid,
+    name: (ext) => join(place.dir, hostCaptureName(where.host, pid, kind.kind, place.now, ext)),
+    cwd: place.cwd,
+    signal: where.signal,
+  });
+}
+
+interface StreamToFileOptions {
+  pid: number;
+  /** The file's name (relative to cwd, or absolute) once the extension is known. */
+  name: (ext: string) => string;
+  cwd: string;
+  signal: AbortSignal;
+  progress?: (metadata: CaptureMetadata) => Progress | undefined;
+}
+
+async function streamToFile(kind: CaptureKindSpec, messages: AsyncIterable<CaptureMessage>, opts: StreamToFileOptions): Promise<SavedCapture> {
+  const stream = messages[Symbol.asyncIterator]();
   const first = await stream.next();
   if (first.done === true || first.value.payload?.$case !== "metadata") {
     await stream.return?.();
@@ -58,9 +107,9 @@ export async function saveCapture(kind: CaptureKindSpec, opts: CaptureOptions, c
   }
   const metadata = first.value.payload.value;
   const ext = metadata.fileExtension !== "" ? metadata.fileExtension : kind.defaultExtension;
-  const display = opts.output ?? defaultCaptureName(opts.pid, kind.kind, ctx.now(), ext);
-  const path = resolve(ctx.cwd, display);
-  const progress = progressFor(ctx, `${kind.what} of pid ${opts.pid}`, metadata.expectedDurationMs);
+  const display = opts.name(ext);
+  const path = resolve(opts.cwd, display);
+  const progress = opts.progress?.(metadata);
 
   const received: Buffer[] = [];
   let count = 0;
@@ -76,7 +125,7 @@ export async function saveCapture(kind: CaptureKindSpec, opts: CaptureOptions, c
   }
   let bytes: number;
   try {
-    bytes = await writeCaptureFile(path, chunks(), ctx.signal);
+    bytes = await writeCaptureFile(path, chunks(), opts.signal);
   } finally {
     progress?.stop();
     await stream.return?.(); // ends the call when writing failed before the stream did

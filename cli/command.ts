@@ -1,11 +1,19 @@
 // What every command module gets and provides (DESIGN rule 8: commands are thin, dependencies injected).
 import type { Writable } from "node:stream";
-import type { Diagnostics } from "../client/index.js";
+import type { Diagnostics, Fleet } from "../client/index.js";
 import type { FlagName, GlobalOptions, ParsedArgv } from "./parse-argv.js";
 
+/** What a command needs of the Fleet across hosts: the selected hosts and a fan-out of per-host work. */
+export type FleetRunner = Pick<Fleet, "hosts" | "run">;
+
 export interface CommandContext {
-  /** Created on first use (help never touches it). */
+  /** Created on first use (help never touches it). Not used across hosts. */
   readonly diagnostics: Diagnostics;
+  /**
+   * Set when the command runs across hosts (--hosts, -l/--selector, --all): per-host work goes through it, each
+   * host under the per-host deadline (--timeout), and the command prints per-host results.
+   */
+  fleet?: FleetRunner;
   stdout: Writable;
   stderr: Writable;
   /** stdout is a terminal: text views instead of JSON. */
@@ -36,9 +44,14 @@ export interface CommandSpec<O> {
   details?: readonly string[];
   /** Turns positionals (after the command name) and flags into options; throws UsageError. */
   parse(args: readonly string[], options: GlobalOptions, parsed: ParsedArgv): O;
-  /** Default per-call deadline when --timeout is not given; undefined = none. */
-  defaultTimeoutMs(opts: O): number | undefined;
+  /**
+   * Default deadline when --timeout is not given (per call on one host, per host across hosts); undefined = none.
+   * `base` is the read deadline: DEFAULT_TIMEOUT_MS on one host, FLEET_TIMEOUT_MS per host across hosts.
+   */
+  defaultTimeoutMs(opts: O, base: number): number | undefined;
   run(opts: O, ctx: CommandContext): Promise<void>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
+/** Per-host deadline of a read across hosts: one slow host should not hold up the fleet's answer for long. */
+export const FLEET_TIMEOUT_MS = 10_000;

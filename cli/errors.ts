@@ -1,4 +1,5 @@
 // Errors the CLI raises itself. Their exit codes are decided in exit-codes.ts, like every other error's.
+import type { Status } from "nice-grpc-common";
 import { formatDurationMs } from "../common/duration.js";
 
 /** Bad command line: unknown command or flag, missing or malformed argument. Exit code 2. */
@@ -19,5 +20,19 @@ export class CallTimeoutError extends Error {
   override readonly name = "CallTimeoutError";
   constructor(readonly timeoutMs: number) {
     super(`no answer within ${formatDurationMs(timeoutMs)} (raise the deadline with --timeout)`);
+  }
+}
+
+/**
+ * A command run across hosts where some hosts failed. Their results and the summary line are already printed;
+ * the exit code is the first failure's status (exit-codes.ts), so scripts see "non-zero when any host failed".
+ */
+export class HostsFailedError extends Error {
+  override readonly name = "HostsFailedError";
+  constructor(
+    readonly code: Status,
+    summary: string,
+  ) {
+    super(summary);
   }
 }

@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ClientError, Status } from "nice-grpc-common";
-import { CredentialsError } from "../client/index.js";
+import { CredentialsError, InventoryError, ModuleQueryError } from "../client/index.js";
 import { GopsError } from "../server/errors.js";
-import { CallTimeoutError, InterruptedError, UsageError } from "./errors.js";
+import { CallTimeoutError, HostsFailedError, InterruptedError, UsageError } from "./errors.js";
 import { describeFailure, ExitCode, exitCodeFor, exitCodeForStatus } from "./exit-codes.js";
 
 test("gRPC statuses map to the documented exit codes", () => {
@@ -41,27 +41,41 @@ test("messages: the server's details for remote errors, the message for local on
   assert.deepEqual(describeFailure(new ClientError("/p/M", Status.NOT_FOUND, "no process with pid 9")), {
     exitCode: 3,
     message: "no process with pid 9",
+    reported: false,
   });
-  assert.deepEqual(describeFailure(new ClientError("/p/M", Status.UNAVAILABLE, "")), { exitCode: 5, message: "UNAVAILABLE from /p/M" });
-  assert.deepEqual(describeFailure(new GopsError(Status.RESOURCE_EXHAUSTED, "pid 9 is busy")), { exitCode: 7, message: "pid 9 is busy" });
+  assert.deepEqual(describeFailure(new ClientError("/p/M", Status.UNAVAILABLE, "")), { exitCode: 5, message: "UNAVAILABLE from /p/M", reported: false });
+  assert.deepEqual(describeFailure(new GopsError(Status.RESOURCE_EXHAUSTED, "pid 9 is busy")), { exitCode: 7, message: "pid 9 is busy", reported: false });
   // gopsd's authentication and authorization refusals: its reason, as it is
-  assert.deepEqual(describeFailure(new ClientError("/p/M", Status.UNAUTHENTICATED, "token expired")), { exitCode: 8, message: "token expired" });
+  assert.deepEqual(describeFailure(new ClientError("/p/M", Status.UNAUTHENTICATED, "token expired")), { exitCode: 8, message: "token expired", reported: false });
   assert.deepEqual(describeFailure(new ClientError("/p/M", Status.PERMISSION_DENIED, "token lacks scope gops:stack")), {
     exitCode: 8,
     message: "token lacks scope gops:stack",
+    reported: false,
   });
   assert.deepEqual(describeFailure(new CallTimeoutError(30_000)), {
     exitCode: 6,
     message: "no answer within 30s (raise the deadline with --timeout)",
+    reported: false,
   });
   assert.equal(describeFailure(new Error("two\n  lines\n")).message, "two; lines");
+});
+
+test("across hosts: the first failed host's status is the exit code; the summary was already printed", () => {
+  assert.deepEqual(describeFailure(new HostsFailedError(Status.DEADLINE_EXCEEDED, "31/32 hosts ok; web-7: DEADLINE_EXCEEDED after 5s")), {
+    exitCode: 6,
+    message: "31/32 hosts ok; web-7: DEADLINE_EXCEEDED after 5s",
+    reported: true,
+  });
+  assert.equal(exitCodeFor(new HostsFailedError(Status.PERMISSION_DENIED, "x")), 8);
+  assert.equal(exitCodeFor(new InventoryError("fleet.yaml: unknown key")), 2);
+  assert.equal(exitCodeFor(new ModuleQueryError("bad module")), 2);
 });
 
 test("when the call's signal was aborted by Ctrl-C or the deadline, that is the failure, not the echo", () => {
   const abortError = Object.assign(new Error("The operation has been aborted"), { name: "AbortError" });
   const interrupted = new AbortController();
   interrupted.abort(new InterruptedError());
-  assert.deepEqual(describeFailure(abortError, interrupted.signal), { exitCode: 130, message: "interrupted" });
+  assert.deepEqual(describeFailure(abortError, interrupted.signal), { exitCode: 130, message: "interrupted", reported: false });
   const timedOut = new AbortController();
   timedOut.abort(new CallTimeoutError(1500));
   assert.equal(describeFailure(new GopsError(Status.CANCELLED, "x was cancelled"), timedOut.signal).exitCode, 6);

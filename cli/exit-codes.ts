@@ -1,8 +1,8 @@
 // The one place an error becomes an exit status and a one-line message (DESIGN rule 3).
 import { ClientError, Status } from "nice-grpc-common";
-import { CredentialsError } from "../client/index.js";
+import { CredentialsError, InventoryError, ModuleQueryError } from "../client/index.js";
 import { GopsError } from "../server/errors.js";
-import { CallTimeoutError, InterruptedError, UsageError } from "./errors.js";
+import { CallTimeoutError, HostsFailedError, InterruptedError, UsageError } from "./errors.js";
 
 export const ExitCode = {
   OK: 0,
@@ -45,6 +45,8 @@ export interface Failure {
   exitCode: number;
   /** One line, without the "gopsctl: " prefix. */
   message: string;
+  /** The command already told the user (across hosts: each host's error and the summary line). */
+  reported: boolean;
 }
 
 /**
@@ -53,11 +55,14 @@ export interface Failure {
  */
 export function describeFailure(err: unknown, signal?: AbortSignal): Failure {
   const cause = signal?.aborted === true && isOwnAbortReason(signal.reason) ? signal.reason : err;
-  return { exitCode: exitCodeFor(cause), message: oneLine(messageOf(cause)) };
+  return { exitCode: exitCodeFor(cause), message: oneLine(messageOf(cause)), reported: cause instanceof HostsFailedError };
 }
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof UsageError || err instanceof CredentialsError) return ExitCode.USAGE;
+  // A fleet file or selection that cannot be used, a --module query that is not one: configuration and usage.
+  if (err instanceof InventoryError || err instanceof ModuleQueryError) return ExitCode.USAGE;
+  if (err instanceof HostsFailedError) return exitCodeForStatus(err.code);
   if (err instanceof InterruptedError) return ExitCode.INTERRUPTED;
   if (err instanceof CallTimeoutError) return ExitCode.DEADLINE_EXCEEDED;
   if (err instanceof ClientError || err instanceof GopsError) return exitCodeForStatus(err.code);

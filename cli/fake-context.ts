@@ -1,8 +1,8 @@
 // A CommandContext for tests: a scripted Diagnostics that records every call, and stdout/stderr that capture
 // what the command wrote.
 import { Writable } from "node:stream";
-import type { Diagnostics } from "../client/index.js";
-import type { CommandContext } from "./command.js";
+import { fanOut, type Diagnostics } from "../client/index.js";
+import type { CommandContext, FleetRunner } from "./command.js";
 
 export interface RecordedCall {
   method: keyof Diagnostics;
@@ -45,7 +45,16 @@ export interface FakeContext {
 
 export function fakeContext(
   methods: Partial<Diagnostics>,
-  opts: { isTTY?: boolean; stderrIsTTY?: boolean; json?: boolean; cwd?: string; now?: Date; signal?: AbortSignal; env?: Record<string, string | undefined> } = {},
+  opts: {
+    isTTY?: boolean;
+    stderrIsTTY?: boolean;
+    json?: boolean;
+    cwd?: string;
+    now?: Date;
+    signal?: AbortSignal;
+    env?: Record<string, string | undefined>;
+    fleet?: FleetRunner;
+  } = {},
 ): FakeContext {
   const calls: RecordedCall[] = [];
   const stdout = new CapturedStream();
@@ -61,6 +70,7 @@ export function fakeContext(
     cwd: opts.cwd ?? "/nonexistent",
     env: opts.env ?? {},
     now: () => opts.now ?? new Date(2026, 10, 26, 11, 2, 57),
+    ...(opts.fleet !== undefined ? { fleet: opts.fleet } : {}),
   };
   return { ctx, calls, stdout, stderr };
 }
@@ -69,4 +79,23 @@ export function fakeContext(
 export async function* streamOf<T>(items: readonly T[], error?: Error): AsyncGenerator<T> {
   for (const item of items) yield item;
   if (error !== undefined) throw error;
+}
+
+/**
+ * A fleet of scripted hosts (in this order) for commands run across hosts: each host's calls go to its own fake
+ * Diagnostics through the real fan-out (bounded, a per-host deadline, results as hosts settle).
+ */
+export function fakeFleet(hosts: Record<string, Partial<Diagnostics>>, opts: { perHostDeadlineMs?: number } = {}): FleetRunner & { calls: Map<string, RecordedCall[]> } {
+  const names = Object.keys(hosts);
+  const calls = new Map(names.map((n) => [n, [] as RecordedCall[]]));
+  const clients = new Map(names.map((n) => [n, fakeDiagnostics(hosts[n]!, calls.get(n)!)]));
+  return {
+    hosts: names.map((name) => ({ name, address: `${name}:4677`, labels: {}, source: "fleet" as const })),
+    run: (task, call) =>
+      fanOut(names, (ctx) => task(clients.get(ctx.host)!, ctx), {
+        perHostDeadlineMs: call?.perHostDeadlineMs ?? opts.perHostDeadlineMs ?? 5000,
+        ...(call?.signal !== undefined ? { signal: call.signal } : {}),
+      }),
+    calls,
+  };
 }

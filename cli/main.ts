@@ -1,12 +1,23 @@
 #!/usr/bin/env node
-// gopsctl's composition root and the only place that exits: argv → command → connection settings (flags >
-// $GOPSCTL_* > config file) → Diagnostics (a remote gopsd, else the in-process local backend) → run → exit status
-// from exit-codes.ts.
+// gopsctl's composition root and the only place that exits: argv → command → target (fleet hosts by name or
+// selection from the fleet file; else connection settings: flags > $GOPSCTL_* > config file) → Diagnostics (a fleet
+// host, a remote gopsd, else the in-process local backend) or, across hosts, a Fleet → run → exit status from
+// exit-codes.ts.
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { connect, createLocalDiagnostics, readTokenFile, type DiagnosticsHandle, type TokenSource } from "../client/index.js";
+import {
+  connect,
+  createFleet,
+  createLocalDiagnostics,
+  loadInventory,
+  readTokenFile,
+  type Diagnostics,
+  type DiagnosticsHandle,
+  type Fleet,
+  type TokenSource,
+} from "../client/index.js";
 import {
   CallTimeoutError,
   chosenConfigPath,
@@ -17,11 +28,14 @@ import {
   loadConfig,
   parseArgv,
   resolveCommand,
-  resolveConnection,
+  resolveTarget,
   type CommandContext,
-  type Connection,
+  type Target,
   type TokenSetting,
 } from "./index.js";
+
+/** fanOut's per-host timer needs a number: "no deadline" is the largest a Node timer takes (24.8 days). */
+const NO_DEADLINE_MS = 2 ** 31 - 1;
 
 // Node warns (DEP0123) whenever TLS dials an IP address, as `--host 10.0.0.5:4677 --ca ca.pem` does: the name is
 // checked against the certificate's IP entries all the same, so the warning is noise on a CLI's stderr.
@@ -47,15 +61,17 @@ async function main(): Promise<number> {
 
   let timer: NodeJS.Timeout | undefined;
   let diagnostics: DiagnosticsHandle | undefined;
+  let fleet: Fleet | undefined;
   try {
     const parsed = parseArgv(process.argv.slice(2), process.env);
     if (parsed.options.version && !parsed.options.help) {
       process.stdout.write(`gopsctl ${ownVersion()}\n`);
       return ExitCode.OK;
     }
-    const { spec, opts, timeoutMs } = resolveCommand(parsed);
-    if (timeoutMs !== undefined) timer = setTimeout(() => controller.abort(new CallTimeoutError(timeoutMs)), timeoutMs);
-    let connection: Connection = { kind: "local" };
+    const { spec, opts, timeoutMs, across } = resolveCommand(parsed);
+    // Across hosts the deadline is each host's (the Fleet's), so one hung host cannot take the others' answers.
+    if (timeoutMs !== undefined && !across) timer = setTimeout(() => controller.abort(new CallTimeoutError(timeoutMs)), timeoutMs);
+    let target: Target = { kind: "local" };
     if (!spec.offline) {
       const chosen = chosenConfigPath(parsed, process.env);
       const config = await loadConfig(chosen ?? defaultConfigPath(process.env, homedir()), {
@@ -63,11 +79,20 @@ async function main(): Promise<number> {
         home: homedir(),
         signal: controller.signal,
       });
-      connection = resolveConnection(parsed, process.env, config);
+      target = await resolveTarget(parsed, process.env, config, (path) =>
+        loadInventory({ ...(path !== undefined ? { path } : {}), env: process.env }),
+      );
     }
-    const remote = connection;
+    let fleetClient: Diagnostics | undefined;
+    if (target.kind === "fleet") {
+      fleet = createFleet(target.hosts, { perHostDeadlineMs: timeoutMs ?? NO_DEADLINE_MS, signal: controller.signal, env: process.env });
+      // One named host: the command's usual output, through the host's own TLS, token or SSH tunnel.
+      if (!target.across) fleetClient = await fleet.client(target.hosts[0]!.name, controller.signal);
+    }
+    const remote = target;
     const ctx: CommandContext = {
       get diagnostics() {
+        if (fleetClient !== undefined) return fleetClient;
         diagnostics ??=
           remote.kind === "remote"
             ? connect(remote.target, {
@@ -77,6 +102,7 @@ async function main(): Promise<number> {
             : createLocalDiagnostics();
         return diagnostics;
       },
+      ...(fleet !== undefined && across ? { fleet } : {}),
       stdout: process.stdout,
       stderr: process.stderr,
       isTTY: process.stdout.isTTY === true || parsed.options.table,
@@ -91,12 +117,13 @@ async function main(): Promise<number> {
     return ExitCode.OK;
   } catch (err) {
     const failure = describeFailure(err, controller.signal);
-    process.stderr.write(`gopsctl: ${failure.message}\n`);
+    if (!failure.reported) process.stderr.write(`gopsctl: ${failure.message}\n`);
     return failure.exitCode;
   } finally {
     clearTimeout(timer);
     process.off("SIGINT", onSigint);
     diagnostics?.close();
+    fleet?.close();
   }
 }
 

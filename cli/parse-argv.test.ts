@@ -21,7 +21,7 @@ test("global flags are accepted before and after the command", () => {
 test("defaults: no host, no JSON, no timeout given", () => {
   const a = parse([]);
   assert.deepEqual(a.positionals, []);
-  assert.deepEqual(a.options, { host: undefined, json: false, table: false, timeoutMs: undefined, output: undefined, all: false, help: false, version: false });
+  assert.deepEqual(a.options, { host: undefined, json: false, table: false, timeoutMs: undefined, output: undefined, allProcesses: false, help: false, version: false });
   assert.equal(a.values.size, 0);
 });
 
@@ -55,7 +55,9 @@ test("-h and --help and --version are booleans", () => {
   assert.equal(parse(["stack", "-h"]).options.help, true);
   assert.equal(parse(["--help"]).options.help, true);
   assert.equal(parse(["--version"]).options.version, true);
-  assert.equal(parse(["ps", "--all"]).options.all, true);
+  assert.equal(parse(["ps", "--all-processes"]).options.allProcesses, true);
+  assert.equal(parse(["ps", "-A"]).options.allProcesses, true);
+  assert.equal(parse(["ps", "--all"]).options.allProcesses, false, "--all selects every fleet host now");
 });
 
 test("timeouts: Go durations, seconds, 0", () => {
@@ -72,9 +74,9 @@ test("usage errors", () => {
     [["-x"], /unknown flag -x/],
     [["-hx"], /unknown flag -hx/],
     [["--json=yes"], /--json takes no value/],
-    [["--host"], /--host needs a value \(ADDR\)/],
+    [["--host"], /--host needs a value \(NAME\|ADDR\)/],
     [["stack", "1", "-o"], /--output needs a value/],
-    [["--host="], /^flag --host needs a non-empty value \(ADDR\)$/],
+    [["--host="], /^flag --host needs a non-empty value \(NAME\|ADDR\)$/],
     [["-o", ""], /^flag --output needs a non-empty value \(FILE\)$/],
     [["--token-file", ""], /^flag --token-file needs a non-empty value \(FILE\)$/],
     [["--tls=yes"], /^flag --tls takes no value$/],

@@ -13,8 +13,8 @@ export interface GlobalOptions {
   timeoutMs: number | undefined;
   /** -o/--output FILE (capture commands, token create). */
   output: string | undefined;
-  /** --all (ps, tree). */
-  all: boolean;
+  /** -A/--all-processes (ps, tree): every process, not only Go ones. */
+  allProcesses: boolean;
   help: boolean;
   version: boolean;
 }
@@ -31,13 +31,19 @@ export interface ParsedArgv {
 
 /** Flags every command takes. */
 const GENERAL = ["host", "json", "table", "timeout", "help", "version"] as const;
+/** Which fleet hosts to ask (commands that call gopsd); resolved in hosts.ts. `--hosts` is also token create's. */
+export const SELECTION_FLAGS = ["fleet", "hosts", "selector", "all"] as const;
 /** How to reach gopsd (commands that call it); resolved with $GOPSCTL_* and the config file in connection.ts. */
 export const CONNECTION_FLAGS = ["config", "token", "token-file", "ca", "cert", "key", "tls", "server-name"] as const;
 /** Flags only some commands take (they list them in CommandSpec.flags). */
-const PER_COMMAND = ["output", "all", "top", "sample-index", "flame", "summary", "dev", "alg", "kid", "iss", "aud", "sub", "scope", "ttl", "hosts", "not-before"] as const;
+const PER_COMMAND = ["output", "all-processes", "sort", "module", "top", "sample-index", "flame", "merge", "summary", "dev", "alg", "kid", "iss", "aud", "sub", "scope", "ttl", "not-before"] as const;
 
-export type FlagName = (typeof GENERAL)[number] | (typeof CONNECTION_FLAGS)[number] | (typeof PER_COMMAND)[number];
-export type FlagGroup = "general" | "connection" | "command";
+export type FlagName =
+  | (typeof GENERAL)[number]
+  | (typeof SELECTION_FLAGS)[number]
+  | (typeof CONNECTION_FLAGS)[number]
+  | (typeof PER_COMMAND)[number];
+export type FlagGroup = "general" | "selection" | "connection" | "command";
 
 interface FlagSpec {
   name: FlagName;
@@ -51,10 +57,14 @@ interface FlagSpec {
 }
 
 export const FLAGS: readonly FlagSpec[] = [
-  { name: "host", value: "ADDR", help: "gopsd to ask (host:port or unix:/path); default $GOPSCTL_HOST, the config file's host, else this machine without a daemon" },
+  { name: "host", value: "NAME|ADDR", help: "gopsd to ask: a fleet file (or ~/.ssh/config) host name, or host:port / unix:/path; default $GOPSCTL_HOST, the config file's host, else this machine without a daemon" },
+  { name: "fleet", value: "FILE", help: "fleet file (hosts, labels, TLS, tokens, ssh); default $GOPSCTL_FLEET, else $XDG_CONFIG_HOME/gopsctl/fleet.yaml (~/.config/...)" },
+  { name: "hosts", value: "A,B,C", repeatable: true, help: "ask these fleet hosts (comma list or repeated); output gains a HOST column. token create: restrict the token to these host names or globs (web-*,db-1)" },
+  { name: "selector", short: "l", value: "K=V,...", help: "ask the fleet hosts whose labels match (env=prod,role=web; role!=db; tier; !tier)" },
+  { name: "all", help: "ask every host in the fleet file" },
   { name: "json", help: "print JSON (the default when stdout is not a terminal)" },
   { name: "table", help: "print tables and text like on a terminal, also into a pipe or file" },
-  { name: "timeout", value: "DUR", help: "deadline per call (10s, 2m, or seconds; 0 = none); default 30s, none for captures" },
+  { name: "timeout", value: "DUR", help: "deadline per call (10s, 2m, or seconds; 0 = none); default 30s, none for captures; across hosts per host, default 10s" },
   { name: "config", value: "FILE", help: "config file; default $GOPSCTL_CONFIG, else $XDG_CONFIG_HOME/gopsctl/config.yaml (~/.config/...)" },
   { name: "token", value: "TOKEN", help: "bearer token (JWT) for gopsd; visible in ps: prefer --token-file or $GOPSCTL_TOKEN" },
   { name: "token-file", value: "FILE", help: "file holding the bearer token; it must be readable by you alone (chmod 600)" },
@@ -63,11 +73,14 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "cert", value: "FILE", help: "TLS: client certificate for mTLS (PEM, with --key)" },
   { name: "key", value: "FILE", help: "TLS: client private key for mTLS (PEM); for token create: the signing key" },
   { name: "server-name", value: "NAME", help: "TLS: the name gopsd's certificate must carry, when not the host dialled" },
-  { name: "output", short: "o", value: "FILE", help: "where a capture command writes its file; token create: the token file (mode 0600)" },
-  { name: "all", help: "ps, tree: list every process, not only Go ones" },
+  { name: "output", short: "o", value: "FILE", help: "where a capture command writes its file (across hosts: the directory for the hosts' files); token create: the token file (mode 0600)" },
+  { name: "all-processes", short: "A", help: "ps, tree: list every process, not only Go ones" },
+  { name: "sort", value: "KEY", help: "ps: sort by cpu, mem (from the listing), heap or goroutines (asks each Go process's agent), largest first" },
+  { name: "module", value: "PATH[@VER]", help: "ps: processes whose binary contains this Go module, optionally @v1.2.3, @<v1.2.3, @<=, @>, @>= (from build info)" },
   { name: "top", value: "N", optionalValue: true, help: "pprof-cpu, pprof-heap, pprof: print the top N functions (default 10) like go tool pprof -top" },
   { name: "sample-index", value: "NAME", help: "the value --top and --flame report: inuse_space (heap default), inuse_objects, alloc_space, alloc_objects; cpu (default), samples" },
   { name: "flame", value: "FILE.html", help: "pprof-cpu, pprof-heap, pprof: write an interactive flame graph (one self-contained HTML file)" },
+  { name: "merge", help: "pprof-cpu, pprof-heap across hosts: also merge the hosts' profiles into one (saved, and what --top and --flame show)" },
   { name: "summary", help: "stack: goroutines grouped by identical stack, largest group first, instead of the raw dump" },
   { name: "dev", help: "token create: sign with gopsd --dev's key, for gopsd --dev on this machine" },
   { name: "alg", value: "ALG", help: "token create: HS256 (secret file), RS256 or ES256 (PEM private key)" },
@@ -77,7 +90,6 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: "sub", value: "SUB", help: "token create: subject (who the token is for; it appears in audit lines)" },
   { name: "scope", value: "SCOPES", repeatable: true, help: "token create: gops:read, gops:stack, gops:profile, gops:write, gops:binary (comma list or repeated)" },
   { name: "ttl", value: "DUR", help: "token create: lifetime (15m, 1h); gopsd refuses tokens living longer than its maximum (default 1h)" },
-  { name: "hosts", value: "HOSTS", repeatable: true, help: "token create: restrict to these gopsd host names or globs (web-*,db-1)" },
   { name: "not-before", value: "DUR", help: "token create: becomes valid this long from now" },
   { name: "help", short: "h", help: "show help" },
   { name: "version", help: "print gopsctl's version" },
@@ -85,6 +97,7 @@ export const FLAGS: readonly FlagSpec[] = [
 
 export function flagGroup(name: FlagName): FlagGroup {
   if ((GENERAL as readonly string[]).includes(name)) return "general";
+  if ((SELECTION_FLAGS as readonly string[]).includes(name)) return "selection";
   if ((CONNECTION_FLAGS as readonly string[]).includes(name)) return "connection";
   return "command";
 }
@@ -144,7 +157,7 @@ export function parseArgv(argv: readonly string[], env: Readonly<Record<string, 
       table: given.has("table"),
       timeoutMs: timeout === undefined ? undefined : parseTimeout(timeout),
       output: str("output"),
-      all: given.has("all"),
+      allProcesses: given.has("all-processes"),
       help: given.has("help"),
       version: given.has("version"),
     },

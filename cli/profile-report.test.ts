@@ -70,7 +70,7 @@ test("pprof-cpu --top --flame: the file, then the table and the flame graph's pa
   const cwd = await tempDir();
   const bytes = encodeProfile(cpuProfile);
   const f = fakeContext({ streamProfile: () => streamOf([meta(CaptureKind.CAPTURE_KIND_CPU_PROFILE, 30_000), ...chunks(bytes)]) }, { cwd, isTTY: false });
-  await runCpu({ pid: 4132, output: "cpu.pb.gz", top: 10, sampleIndex: undefined, flame: "cpu.html" }, f.ctx);
+  await runCpu({ pid: 4132, output: "cpu.pb.gz", top: 10, sampleIndex: undefined, flame: "cpu.html", merge: false }, f.ctx);
   assert.deepEqual((await readdir(cwd)).sort(), ["cpu.html", "cpu.pb.gz"]);
   assert.deepEqual(await readFile(join(cwd, "cpu.pb.gz")), bytes, "the file is the agent's bytes");
   const html = await readFile(join(cwd, "cpu.html"), "utf8");
@@ -85,7 +85,7 @@ test("pprof-heap --top --sample-index --json: {pid, kind, path, bytes, top}", as
   const cwd = await tempDir();
   const bytes = encodeProfile(heapProfile);
   const f = fakeContext({ streamProfile: () => streamOf([meta(CaptureKind.CAPTURE_KIND_HEAP_PROFILE, 0), ...chunks(bytes)]) }, { cwd, json: true });
-  await runHeap({ pid: 4132, output: "heap.pb.gz", top: 5, sampleIndex: "alloc_space", flame: undefined }, f.ctx);
+  await runHeap({ pid: 4132, output: "heap.pb.gz", top: 5, sampleIndex: "alloc_space", flame: undefined, merge: false }, f.ctx);
   const out = JSON.parse(f.stdout.text());
   assert.deepEqual(Object.keys(out), ["pid", "kind", "path", "bytes", "top"]);
   assert.deepEqual([out.pid, out.kind, out.path, out.bytes], [4132, "heap", join(cwd, "heap.pb.gz"), bytes.length]);
@@ -96,6 +96,6 @@ test("pprof-heap --top --sample-index --json: {pid, kind, path, bytes, top}", as
 test("a capture that is no profile: the error names the saved file, which stays", async () => {
   const cwd = await tempDir();
   const f = fakeContext({ streamProfile: () => streamOf([meta(CaptureKind.CAPTURE_KIND_HEAP_PROFILE, 0), { payload: { $case: "chunk", value: Buffer.from("nope") } }]) }, { cwd });
-  await assert.rejects(runHeap({ pid: 4132, output: "heap.pb.gz", top: 10, sampleIndex: undefined, flame: "h.html" }, f.ctx), /^Error: saved heap\.pb\.gz, but not a pprof profile/);
+  await assert.rejects(runHeap({ pid: 4132, output: "heap.pb.gz", top: 10, sampleIndex: undefined, flame: "h.html", merge: false }, f.ctx), /^Error: saved heap\.pb\.gz, but not a pprof profile/);
   assert.deepEqual(await readdir(cwd), ["heap.pb.gz"]);
 });

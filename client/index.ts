@@ -9,3 +9,5 @@ export { createLocalDiagnostics } from "./local.js";
 export * from "../proto/index.js";
 export { Status, ClientError } from "nice-grpc";
 export { GopsError } from "../server/errors.js";
+export * from "./fleet/index.js";
+export * from "./ssh/index.js";

@@ -23,6 +23,7 @@ import {
 } from "../client/fleet/index.js";
 import { fingerprint, hashKnownHostsName, openSshTunnel } from "../client/ssh/index.js";
 import { ProfileKind } from "../proto/index.js";
+import { createToken } from "../server/auth/index.js";
 import { startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 import { startSshd, type Sshd } from "./sshd.js";
 
@@ -46,6 +47,7 @@ describe("fleet end to end", { timeout: 180_000 }, () => {
   let profiled: Fixture;
   const gopsds = new Map<string, Gopsd>();
   let unixGopsd: Gopsd;
+  let authGopsd: Gopsd;
   let unixSocket: string;
   let sshd: Sshd;
   let fleetFile: string;
@@ -67,13 +69,23 @@ describe("fleet end to end", { timeout: 180_000 }, () => {
     ]);
     const names = Array.from({ length: HOSTS }, (_, i) => `web-${i + 1}`);
     // A few at a time: each gopsd compiles its TypeScript at start, and the machine has 2 cores.
-    const specs = [...names.map((name) => ["--host-name", name]), ["--host-name", "unix-host", "--listen", `unix:${unixSocket}`]];
+    const secretFile = path.join(dir, "hs256.secret");
+    await writeFile(secretFile, "a-fleet-test-secret-of-at-least-32-bytes!!", { mode: 0o600 });
+    const authArgs = ["--auth-algorithms", "HS256", "--auth-hs-secret-file", secretFile, "--auth-issuer", "t", "--auth-audience", "gopsd"];
+    const specs = [
+      ...names.map((name) => ["--host-name", name]),
+      ["--host-name", "unix-host", "--listen", `unix:${unixSocket}`],
+      ["--host-name", "web-auth", ...authArgs],
+    ];
     const started: Gopsd[] = [];
     for (let i = 0; i < specs.length; i += 4) {
       started.push(...(await Promise.all(specs.slice(i, i + 4).map((args) => startGopsd({ args })))));
     }
     names.forEach((name, i) => gopsds.set(name, started[i]!));
     unixGopsd = started[HOSTS]!;
+    authGopsd = started[HOSTS + 1]!;
+    // Accepted by web-auth's gopsd, but without gops:read.
+    const weakToken = createToken({ keyFile: secretFile, alg: "HS256", issuer: "t", audience: "gopsd", subject: "ci", scopes: ["gops:stack"], ttlSec: 600 });
 
     const ssh = (extra: Record<string, unknown>) =>
       JSON.stringify({
@@ -100,6 +112,10 @@ describe("fleet end to end", { timeout: 180_000 }, () => {
     });
     const web1 = gopsds.get("web-1")!.address;
     lines.push(
+      `  - name: web-auth`,
+      `    address: "${authGopsd.address}"`,
+      `    labels: { role: auth }`,
+      `    token: ${weakToken}`,
       `  - name: ssh-web`,
       `    labels: { role: tunnel }`,
       `    ssh: ${ssh({ forward: web1 })}`,
@@ -125,7 +141,7 @@ describe("fleet end to end", { timeout: 180_000 }, () => {
 
   after(async () => {
     for (const f of fleets) f.close();
-    await Promise.all([...gopsds.values(), unixGopsd].map((g) => g?.stop()));
+    await Promise.all([...gopsds.values(), unixGopsd, authGopsd].map((g) => g?.stop()));
     await Promise.all([fixture?.stop(), profiled?.stop(), sshd?.stop()]);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -136,7 +152,7 @@ describe("fleet end to end", { timeout: 180_000 }, () => {
       fleet.hosts.map((h) => h.name),
       ["web-10", "web-11", "web-12", "web-14", "web-15", "web-16"],
     );
-    const notWeb = await open({ selector: "role!=web,role!=api,role!=badssh" });
+    const notWeb = await open({ selector: "role!=web,role!=api,role!=badssh,role!=auth" });
     assert.deepEqual(notWeb.hosts.map((h) => h.name), ["ssh-web", "ssh-hashed", "ssh-jump", "ssh-unix"]);
     await assert.rejects(open({ host: "web-99" }), /unknown host "web-99".*did you mean web-9/);
   });
@@ -205,6 +221,18 @@ describe("fleet end to end", { timeout: 180_000 }, () => {
     } finally {
       hung.proc.kill("SIGCONT");
     }
+  });
+
+  it("a host whose token lacks the scope is PERMISSION_DENIED; the summary names it", { timeout: 30_000 }, async () => {
+    const fleet = await open({ hosts: ["web-1", "web-auth"] });
+    const by = byHost(await all(fleet.memStats({ pid: fixture.pid })));
+    assert.ok(by["web-1"]!.value?.stats, by["web-1"]!.error?.message);
+    assert.equal(by["web-auth"]!.error?.code, Status.PERMISSION_DENIED);
+    assert.match(by["web-auth"]!.error!.message, /gops:read/);
+    assert.match(summarize(Object.values(by)), /^1\/2 hosts ok; web-auth: PERMISSION_DENIED after \d+m?s$/);
+    // The scope it has works.
+    const stacks = byHost(await all(fleet.stack({ pid: fixture.pid })));
+    assert.ok(stacks["web-auth"]!.value && stacks["web-auth"]!.value.length > 0, stacks["web-auth"]!.error?.message);
   });
 
   it("streams a heap profile from each host into its own file", { timeout: 30_000 }, async () => {

@@ -1,7 +1,8 @@
 // `gopsctl buildinfo <pid>`: the `go version -m` view of the target's executable.
 import type { BuildInfo, GetBuildInfoResponse, Module } from "../../proto/index.js";
+import { eachHost, finishAcross, hostHeading } from "../across-hosts.js";
 import { parseOnlyPid } from "../arguments.js";
-import { DEFAULT_TIMEOUT_MS, type CommandContext, type CommandSpec } from "../command.js";
+import { type CommandContext, type CommandSpec } from "../command.js";
 import { printView } from "../output/index.js";
 
 export interface BuildinfoOptions {
@@ -13,16 +14,25 @@ export const spec: CommandSpec<BuildinfoOptions> = {
   args: "<pid>",
   summary: "print the Go build info of the executable (like go version -m)",
   parse: (args) => ({ pid: parseOnlyPid(args) }),
-  defaultTimeoutMs: () => DEFAULT_TIMEOUT_MS,
+  defaultTimeoutMs: (_opts, base) => base,
   run,
 };
 
 export async function run(opts: BuildinfoOptions, ctx: CommandContext): Promise<void> {
+  if (ctx.fleet !== undefined) {
+    const settled = await eachHost(ctx, ctx.fleet.run((client, { signal }) => client.getBuildInfo({ pid: opts.pid }, { signal })), {
+      json: buildInfoJson,
+      text: (res, host) => `${hostHeading(host)}${buildInfoText(res)}\n`,
+    });
+    await finishAcross(ctx, settled);
+    return;
+  }
   const res = await ctx.diagnostics.getBuildInfo({ pid: opts.pid }, { signal: ctx.signal });
-  await printView(ctx, {
-    json: { pid: res.pid, exe: res.exe, buildInfo: res.buildInfo ?? null },
-    text: () => buildInfoText(res),
-  });
+  await printView(ctx, { json: buildInfoJson(res), text: () => buildInfoText(res) });
+}
+
+function buildInfoJson(res: GetBuildInfoResponse) {
+  return { pid: res.pid, exe: res.exe, buildInfo: res.buildInfo ?? null };
 }
 
 /**

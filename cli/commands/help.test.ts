@@ -10,7 +10,7 @@ test("the overview lists every command, the pid shortcut, the flags and the exit
   const text = f.stdout.text();
   for (const c of COMMANDS) assert.match(text, new RegExp(`^  ${c.name} `, "m"), c.name);
   assert.match(text, /^  <pid> \[period\] +same as process <pid> \[period\]$/m);
-  for (const flag of ["--host ADDR", "--json", "--timeout DUR", "-o, --output FILE", "--all", "-h, --help", "--version"]) assert.ok(text.includes(flag), flag);
+  for (const flag of ["--host NAME|ADDR", "--json", "--timeout DUR", "-o, --output FILE", "-A, --all-processes", "--fleet FILE", "--hosts A,B,C", "-l, --selector K=V,...", "--all ", "--sort KEY", "--module PATH[@VER]", "--merge", "-h, --help", "--version"]) assert.ok(text.includes(flag), flag);
   assert.match(text, /GOPSCTL_HOST/);
   assert.match(text, /130 interrupted/);
   assert.equal(f.calls.length, 0, "help never calls gopsd");
@@ -23,7 +23,8 @@ test("a command's help shows its usage, aliases and only the flags it takes", as
   assert.match(text, /^usage: gopsctl \[flags\] process <pid> \[period\]$/m);
   assert.match(text, /^aliases: pid, proc$/m);
   assert.match(text, /^shortcut: gopsctl <pid> \[period\]$/m);
-  assert.doesNotMatch(text, /--output|--all/);
+  assert.doesNotMatch(text, /--output|--all-processes/);
+  for (const flag of ["--fleet FILE", "--hosts A,B,C", "-l, --selector", "--all "]) assert.ok(text.includes(flag), `selection flag ${flag}`);
 
   const g = fakeContext({});
   await run({ topic: findCommand("pprof-cpu"), commands: COMMANDS }, g.ctx);
@@ -31,7 +32,8 @@ test("a command's help shows its usage, aliases and only the flags it takes", as
   for (const flag of ["--top [N]", "--sample-index NAME", "--flame FILE.html"]) assert.ok(g.stdout.text().includes(`  ${flag} `), flag);
   assert.doesNotMatch(g.stdout.text(), /--summary/);
   assert.match(g.stdout.text(), /-o, --output FILE/);
-  assert.doesNotMatch(g.stdout.text(), /--all/);
+  assert.doesNotMatch(g.stdout.text(), /--all-processes/);
+  assert.match(g.stdout.text(), /--merge/);
 });
 
 test("the overview shows the connection flags, the environment, the config file, and the token command", async () => {
@@ -55,7 +57,7 @@ test("token's help explains --dev and lists its flags, not the connection ones",
   const text = f.stdout.text();
   assert.match(text, /^usage: gopsctl \[flags\] token create \[flags\]$/m);
   assert.match(text, /^  gopsctl token create --dev -o ~\/\.config\/gopsctl\/token$/m);
-  for (const flag of ["--dev", "--key FILE", "--alg ALG", "--kid KID", "--iss ISS", "--aud AUD", "--sub SUB", "--scope SCOPES", "--ttl DUR", "--hosts HOSTS", "--not-before DUR", "-o, --output FILE", "--json"]) {
+  for (const flag of ["--dev", "--key FILE", "--alg ALG", "--kid KID", "--iss ISS", "--aud AUD", "--sub SUB", "--scope SCOPES", "--ttl DUR", "--hosts A,B,C", "--not-before DUR", "-o, --output FILE", "--json"]) {
     assert.ok(text.includes(`  ${flag} `), flag);
   }
   assert.doesNotMatch(text, /--host |--ca |--token-file|--tls/);

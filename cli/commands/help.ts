@@ -49,7 +49,7 @@ export function helpText(commands: readonly CommandSpec<unknown>[], topic?: Comm
   rows.splice(1, 0, ["<pid> [period]", "same as process <pid> [period]"]);
   const width = Math.max(...rows.map(([u]) => u.length));
   return [
-    "gopsctl: diagnostics for Go processes on this machine, or on any host running gopsd (--host)",
+    "gopsctl: diagnostics for Go processes on this machine, on any host running gopsd (--host), or across a fleet",
     "",
     "usage: gopsctl [flags] <command> [args]",
     "",
@@ -64,16 +64,23 @@ export function helpText(commands: readonly CommandSpec<unknown>[], topic?: Comm
     "config file (YAML): host, tokenFile, tls: {ca, cert, key, serverName}; file names relative to the file.",
     "  Flags win over the environment, which wins over the config file. Tokens and TLS apply only to a gopsd:",
     "  without a host gopsctl reads this machine directly and needs neither.",
-    "output: tables on a terminal, JSON with --json or when stdout is not a terminal.",
+    "fleet file (YAML, --fleet or $GOPSCTL_FLEET): hosts with name, address or ssh settings, labels, tls, token;",
+    "  --host NAME uses a fleet (or ~/.ssh/config) host with its settings; --hosts, -l and --all run a command on each",
+    "  selected host (at most 32 at a time, --timeout per host, default 10s for reads, none for captures; a pid",
+    "  argument applies on every host).",
+    "output: tables on a terminal, JSON with --json or when stdout is not a terminal. Across hosts: tables gain a",
+    "  HOST column, JSON is NDJSON (one {host, value} or {host, error} line per host as it answers), and stderr ends",
+    "  with a summary line (31/32 hosts ok; web-7: DEADLINE_EXCEEDED after 10s).",
     "exit status: 0 ok, 1 other error, 2 usage or configuration, 3 not found, 4 not possible now (not Go, no agent),",
     "  5 unavailable, 6 deadline exceeded, 7 busy, 8 not allowed (authentication, permission), 130 interrupted.",
+    "  Across hosts: non-zero when any host failed: the status of the first host that failed, by the codes above.",
   ]
     .map((l) => `${l}\n`)
     .join("");
 }
 
 /** Command flags worth knowing from the overview (token create's many flags are in its own help). */
-const OVERVIEW_COMMAND_FLAGS: readonly FlagName[] = ["output", "all", "top", "sample-index", "flame", "summary"];
+const OVERVIEW_COMMAND_FLAGS: readonly FlagName[] = ["output", "all-processes", "sort", "module", "top", "sample-index", "flame", "merge", "summary"];
 
 function valueUsage(f: (typeof FLAGS)[number]): string {
   if (f.value === undefined) return "";
@@ -87,7 +94,7 @@ function flagLines(topic: CommandSpec<unknown> | undefined): string[] {
     const group = flagGroup(f.name);
     if (topic === undefined) return group !== "command" || OVERVIEW_COMMAND_FLAGS.includes(f.name);
     if (topic.offline) return group === "general" && f.name !== "host";
-    return group === "general" || group === "connection";
+    return group === "general" || group === "selection" || group === "connection";
   });
   const usage = shown.map((f) => `${f.short !== undefined ? `-${f.short}, ` : ""}--${f.name}${valueUsage(f)}`);
   const width = Math.max(...usage.map((u) => u.length));

@@ -11,9 +11,10 @@ const usage = (argv: string[], message: RegExp) =>
 test("no command lists processes, like gops", () => {
   const inv = resolve();
   assert.equal(inv.spec.name, "ps");
-  assert.deepEqual(inv.opts, { all: false });
-  assert.deepEqual(resolve("--all").opts, { all: true });
-  assert.deepEqual(resolve("ps", "--all").opts, { all: true });
+  assert.deepEqual(inv.opts, { allProcesses: false });
+  assert.equal(inv.across, false);
+  assert.deepEqual(resolve("-A").opts, { allProcesses: true });
+  assert.deepEqual(resolve("ps", "--all-processes").opts, { allProcesses: true });
 });
 
 test("a pid first is the process shortcut; process has the aliases pid and proc", () => {
@@ -38,7 +39,7 @@ test("command arguments become options", () => {
   assert.deepEqual(resolve("stack", "7", "--summary").opts, { pid: 7, summary: true });
   assert.deepEqual(resolve("setgc", "7", "off").opts, { pid: 7, percent: -1 });
   assert.deepEqual(resolve("setgc", "7", "250").opts, { pid: 7, percent: 250 });
-  const noReport = { top: undefined, sampleIndex: undefined, flame: undefined };
+  const noReport = { top: undefined, sampleIndex: undefined, flame: undefined, merge: false };
   assert.deepEqual(resolve("pprof-cpu", "7", "-o", "cpu.out").opts, { pid: 7, output: "cpu.out", ...noReport });
   assert.deepEqual(resolve("pprof-cpu", "123", "--top").opts, { pid: 123, output: undefined, ...noReport, top: 10 });
   assert.deepEqual(resolve("pprof-cpu", "123", "--top", "20", "--flame", "cpu.html").opts, { pid: 123, output: undefined, ...noReport, top: 20, flame: "cpu.html" });
@@ -63,9 +64,9 @@ test("usage errors of commands", () => {
 
 test("command-specific flags are refused where they do not apply", () => {
   usage(["stack", "1", "-o", "x"], /^flag --output does not apply to stack$/);
-  usage(["gc", "1", "--all"], /^flag --all does not apply to gc$/);
+  usage(["gc", "1", "-A"], /^flag --all-processes does not apply to gc$/);
   usage(["-o", "x"], /^flag --output does not apply to ps$/);
-  assert.equal(resolve("tree", "--all", "--json", "--host", "h:1").spec.name, "tree");
+  assert.equal(resolve("tree", "-A", "--json", "--host", "h:1").spec.name, "tree");
   usage(["trace", "1", "--top"], /^flag --top does not apply to trace$/);
   usage(["stack", "1", "--flame", "f.html"], /^flag --flame does not apply to stack$/);
   usage(["pprof-cpu", "1", "--summary"], /^flag --summary does not apply to pprof-cpu$/);
@@ -85,6 +86,26 @@ test("deadlines: 30s by default, none for captures, --timeout overrides, 0 = non
   assert.equal(resolve("stack", "1", "--timeout", "2").timeoutMs, 2000);
   // sampling CPU for the period is part of the call
   assert.equal(resolve("process", "1", "20s").timeoutMs, 50_000);
+});
+
+test("across hosts: 10s per host for reads, none for captures, --timeout per host; --merge and --flame rules", () => {
+  const inv = resolve("memstats", "1", "--all");
+  assert.deepEqual([inv.across, inv.timeoutMs], [true, 10_000]);
+  assert.equal(resolve("-l", "role=web", "process", "1", "2s").timeoutMs, 12_000);
+  assert.equal(resolve("pprof-heap", "1", "--hosts", "a,b").timeoutMs, undefined);
+  assert.equal(resolve("stack", "1", "--all", "--timeout", "3s").timeoutMs, 3000);
+  assert.equal(resolve("stack", "1", "--host", "web-1").across, false);
+  assert.equal((resolve("pprof-heap", "1", "--all", "--merge", "--flame", "f.html").opts as { merge: boolean }).merge, true);
+  usage(["pprof-heap", "1", "--merge"], /^--merge merges the profiles of several hosts/);
+  usage(["pprof-cpu", "1", "--all", "--flame", "f.html"], /^--flame across hosts draws one graph of the merged profiles: add --merge$/);
+  usage(["trace", "1", "--all", "--merge"], /^flag --merge does not apply to trace$/);
+  usage(["pprof", "f.pb.gz", "--all"], /^flag --all does not apply to pprof$/);
+  usage(["ps", "--sort", "size"], /^invalid --sort "size" \(want one of: cpu, mem, heap, goroutines\)$/);
+  usage(["ps", "--sort", "cpu", "--module", "x"], /^--sort and --module exclude each other$/);
+  assert.deepEqual(resolve("ps", "--module", "golang.org/x/net@<v0.17.0").opts, {
+    allProcesses: false,
+    module: { path: "golang.org/x/net", bound: { op: "<", version: "v0.17.0" } },
+  });
 });
 
 test("-h anywhere shows help, about the command when one is named", () => {

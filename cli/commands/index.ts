@@ -1,6 +1,7 @@
 // The command table and the step from a parsed command line to one command invocation.
-import type { CommandSpec } from "../command.js";
+import { DEFAULT_TIMEOUT_MS, FLEET_TIMEOUT_MS, type CommandSpec } from "../command.js";
 import { UsageError } from "../errors.js";
+import { isAcrossHosts } from "../hosts.js";
 import { flagGroup, type ParsedArgv } from "../parse-argv.js";
 import { spec as buildinfo } from "./buildinfo.js";
 import { spec as gc } from "./gc.js";
@@ -52,15 +53,17 @@ export function findCommand(name: string): CommandSpec<unknown> | undefined {
 export interface Invocation {
   spec: CommandSpec<unknown>;
   opts: unknown;
-  /** Per-call deadline; undefined = none. */
+  /** Per-call deadline, or per-host deadline when `across`; undefined = none. */
   timeoutMs: number | undefined;
+  /** The command runs on several fleet hosts (--hosts, -l/--selector, --all). */
+  across: boolean;
 }
 
 export function resolveCommand(parsed: ParsedArgv): Invocation {
   const [first, ...rest] = parsed.positionals;
   if (parsed.options.help) {
     const topic = first === undefined ? undefined : findCommand(first);
-    return { spec: help, opts: help.parse(topic === undefined ? [] : [topic.name], parsed.options, parsed), timeoutMs: undefined };
+    return { spec: help, opts: help.parse(topic === undefined ? [] : [topic.name], parsed.options, parsed), timeoutMs: undefined, across: false };
   }
   let spec: CommandSpec<unknown>;
   let args: string[];
@@ -77,11 +80,14 @@ export function resolveCommand(parsed: ParsedArgv): Invocation {
   }
   for (const flag of parsed.given) {
     if ((spec.flags ?? []).includes(flag)) continue;
-    if (flagGroup(flag) === "command") {
+    const group = flagGroup(flag);
+    if (group === "command" || (group === "selection" && spec.offline)) {
       throw new UsageError(`flag --${flag} does not apply to ${spec.name}`);
     }
   }
+  const across = !spec.offline && isAcrossHosts(parsed);
   const opts = spec.parse(args, parsed.options, parsed);
   const timeout = parsed.options.timeoutMs;
-  return { spec, opts, timeoutMs: timeout === undefined ? spec.defaultTimeoutMs(opts) : timeout === 0 ? undefined : timeout };
+  const base = across ? FLEET_TIMEOUT_MS : DEFAULT_TIMEOUT_MS;
+  return { spec, opts, timeoutMs: timeout === undefined ? spec.defaultTimeoutMs(opts, base) : timeout === 0 ? undefined : timeout, across };
 }

@@ -1,7 +1,8 @@
 // `gopsctl <pid> [period]` / `gopsctl process|pid|proc <pid> [period]`: the gops view of any process.
 import type { Connection, GetProcessResponse } from "../../proto/index.js";
+import { eachHost, finishAcross, hostHeading } from "../across-hosts.js";
 import { parsePeriod, parsePid } from "../arguments.js";
-import { DEFAULT_TIMEOUT_MS, type CommandContext, type CommandSpec } from "../command.js";
+import { type CommandContext, type CommandSpec } from "../command.js";
 import { formatGoDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
 import { printView, processJson, renderLabels } from "../output/index.js";
@@ -22,11 +23,20 @@ export const spec: CommandSpec<ProcessOptions> = {
     return { pid: parsePid(args[0]), periodMs: parsePeriod(args[1]) };
   },
   // The sample itself takes the period.
-  defaultTimeoutMs: (opts) => DEFAULT_TIMEOUT_MS + opts.periodMs,
+  defaultTimeoutMs: (opts, base) => base + opts.periodMs,
   run,
 };
 
 export async function run(opts: ProcessOptions, ctx: CommandContext): Promise<void> {
+  if (ctx.fleet !== undefined) {
+    const settled = await eachHost(
+      ctx,
+      ctx.fleet.run((client, { signal }) => client.getProcess({ pid: opts.pid, cpuSampleMs: opts.periodMs }, { signal })),
+      { json: (res) => processViewJson(opts.pid, res), text: (res, host) => `${hostHeading(host)}${processLabels(res, opts.periodMs)}\n` },
+    );
+    await finishAcross(ctx, settled);
+    return;
+  }
   const res = await ctx.diagnostics.getProcess({ pid: opts.pid, cpuSampleMs: opts.periodMs }, { signal: ctx.signal });
   await printView(ctx, { json: processViewJson(opts.pid, res), text: () => processLabels(res, opts.periodMs) });
 }

@@ -22,7 +22,7 @@ const listing = ListProcessesResponse.fromPartial({
 
 test("on a terminal: a gops-like table sorted by pid, * for a listening agent, footer on stderr", async () => {
   const f = fakeContext({ listProcesses: async () => listing });
-  await run({ all: false }, f.ctx);
+  await run({ allProcesses: false }, f.ctx);
   assert.equal(
     f.stdout.text(),
     [
@@ -36,9 +36,9 @@ test("on a terminal: a gops-like table sorted by pid, * for a listening agent, f
   assert.deepEqual(f.calls.map((c) => [c.method, c.request, c.signal]), [["listProcesses", { all: false }, f.ctx.signal]]);
 });
 
-test("--all is passed on", async () => {
+test("-A/--all-processes is passed on as all", async () => {
   const f = fakeContext({ listProcesses: async () => ListProcessesResponse.fromPartial({}) });
-  await run({ all: true }, f.ctx);
+  await run({ allProcesses: true }, f.ctx);
   assert.deepEqual(f.calls[0]!.request, { all: true });
   assert.equal(f.stdout.text(), "PID  PPID  NAME  *  VERSION  PATH\n");
   assert.equal(f.stderr.text(), "");
@@ -47,7 +47,7 @@ test("--all is passed on", async () => {
 test("piped: JSON with enum names and no footer duplication when --json is given", async () => {
   for (const opts of [{ isTTY: false }, { isTTY: true, json: true }]) {
     const f = fakeContext({ listProcesses: async () => listing }, opts);
-    await run({ all: false }, f.ctx);
+    await run({ allProcesses: false }, f.ctx);
     const out = JSON.parse(f.stdout.text());
     assert.equal(out.host, "web-1");
     assert.equal(out.scanned, 120);
@@ -78,7 +78,7 @@ test("development toolchain versions are shortened like gops does", () => {
 test("a remote error propagates unchanged", async () => {
   const boom = new Error("boom");
   const f = fakeContext({ listProcesses: async () => Promise.reject(boom) });
-  await assert.rejects(run({ all: false }, f.ctx), (e) => e === boom);
+  await assert.rejects(run({ allProcesses: false }, f.ctx), (e) => e === boom);
   assert.equal(f.stdout.text(), "");
 });
 

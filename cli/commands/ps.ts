@@ -1,46 +1,198 @@
-// `gopsctl` / `gopsctl ps [--all]`: the gops process list.
-import { AgentState, ScanProblemKind, type ListProcessesResponse, type Process, type ScanProblemCount } from "../../proto/index.js";
-import { DEFAULT_TIMEOUT_MS, type CommandContext, type CommandSpec } from "../command.js";
+// `gopsctl` / `gopsctl ps [-A] [--sort KEY] [--module PATH[@VERSION]]`: the gops process list, on this machine, one
+// gopsd or across hosts (a HOST column). --sort orders by CPU or memory from the listing, or by heap or goroutines
+// asked of each Go process's agent; --module finds the processes whose binaries contain a Go module (a fleet-wide
+// dependency search from build info, no agent needed).
+import {
+  AgentState,
+  findModule,
+  parseModuleQuery,
+  type Diagnostics,
+  type ListProcessesResponse,
+  type ModuleMatch,
+  type ModuleQuery,
+  type Process,
+  type ProcessWithBuildInfo,
+  ScanProblemKind,
+  type ScanProblemCount,
+} from "../../client/index.js";
+import { answeredInHostOrder, eachHost, finishAcross } from "../across-hosts.js";
+import type { CommandContext, CommandSpec } from "../command.js";
 import { UsageError } from "../errors.js";
-import { printView, processJson, renderTable, scanProblemKindName, write } from "../output/index.js";
+import { mapLimit } from "../map-limit.js";
+import { printView, processJson, renderTable, scanProblemKindName, wantsJson, write } from "../output/index.js";
+import { flagValue } from "../parse-argv.js";
+import { formatBytes } from "../progress.js";
+
+export const SORT_KEYS = ["cpu", "mem", "heap", "goroutines"] as const;
+export type PsSort = (typeof SORT_KEYS)[number];
 
 export interface PsOptions {
-  all: boolean;
+  /** -A/--all-processes: every process, not only Go ones. */
+  allProcesses: boolean;
+  sort?: PsSort;
+  module?: ModuleQuery;
 }
+
+/** Agents asked at once per host for --sort heap|goroutines, and build infos read at once for --module. */
+const PER_HOST_CALLS = 4;
 
 export const spec: CommandSpec<PsOptions> = {
   name: "ps",
-  args: "[--all]",
+  args: "[-A] [--sort KEY] [--module PATH[@VER]]",
   summary: "list Go processes (* = gops agent listening); the default command",
-  flags: ["all"],
-  parse(args, options) {
+  flags: ["all-processes", "sort", "module"],
+  details: [
+    "-A, --all-processes: every process, not only Go ones.",
+    "--sort cpu|mem: largest CPU or memory share first (from the listing); adds a CPU% or MEM% column.",
+    "--sort heap|goroutines: asks each Go process's agent (memstats, stats; a few at a time per host), largest first;",
+    "  processes without a listening agent are left out (stderr says how many); an agent that does not answer shows -.",
+    "--module PATH[@VERSION]: the processes whose binary contains the Go module (main module or dependency, from",
+    "  build info: no agent needed), optionally at a version: @v1.2.3 (exactly), @<v1.2.3, @<=, @>, @>=.",
+    "  Columns: PID NAME MODULE VERSION VIA (main, dependency or replacement).",
+    "Across hosts (--hosts, -l, --all) tables start with a HOST column, sorted across the fleet.",
+  ],
+  parse(args, options, parsed) {
     if (args.length > 0) throw new UsageError(`ps takes no arguments, got "${args[0]}"`);
-    return { all: options.all };
+    const sort = flagValue(parsed, "sort");
+    const module = flagValue(parsed, "module");
+    if (sort !== undefined && !(SORT_KEYS as readonly string[]).includes(sort)) {
+      throw new UsageError(`invalid --sort "${sort}" (want one of: ${SORT_KEYS.join(", ")})`);
+    }
+    if (sort !== undefined && module !== undefined) throw new UsageError("--sort and --module exclude each other");
+    return {
+      allProcesses: options.allProcesses,
+      ...(sort !== undefined ? { sort: sort as PsSort } : {}),
+      ...(module !== undefined ? { module: parseModuleQuery(module) } : {}),
+    };
   },
-  defaultTimeoutMs: () => DEFAULT_TIMEOUT_MS,
+  defaultTimeoutMs: (_opts, base) => base,
   run,
 };
 
 export async function run(opts: PsOptions, ctx: CommandContext): Promise<void> {
-  const res = await ctx.diagnostics.listProcesses({ all: opts.all }, { signal: ctx.signal });
-  const processes = [...res.processes].sort((a, b) => a.pid - b.pid);
-  await printView(ctx, { json: listJson(res, processes), text: () => processTable(processes) });
-  const footer = problemFooter(res.problemCounts);
-  if (footer !== undefined && !ctx.json) await write(ctx.stderr, `${footer}\n`, ctx.signal);
+  if (opts.module !== undefined) return runModule(opts, opts.module, ctx);
+  const fleet = ctx.fleet;
+  if (fleet !== undefined) {
+    const settled = await eachHost(
+      ctx,
+      fleet.run((client, { signal }) => gatherListing(client, opts, signal)),
+      { json: (listing) => listingJson(listing, opts.sort) },
+    );
+    const answered = answeredInHostOrder(fleet, settled);
+    if (!wantsJson(ctx)) {
+      const rows = answered.flatMap(({ host, value }) => value.rows.map((row) => ({ host, row })));
+      if (opts.sort !== undefined) rows.sort((a, b) => compareRows(a.row, b.row));
+      await write(ctx.stdout, psTable(rows, opts.sort, true), ctx.signal);
+      await printNotes(ctx, answered.map((a) => a.value), opts.sort);
+    }
+    await finishAcross(ctx, settled);
+    return;
+  }
+  const listing = await gatherListing(ctx.diagnostics, opts, ctx.signal);
+  await printView(ctx, { json: listingJson(listing, opts.sort), text: () => psTable(listing.rows.map((row) => ({ row })), opts.sort, false) });
+  if (!ctx.json) await printNotes(ctx, [listing], opts.sort);
 }
 
-function processTable(processes: readonly Process[]): string {
-  return renderTable(
-    processes.map((p) => [
-      String(p.pid),
-      String(p.ppid),
-      p.name,
-      p.agent?.state === AgentState.AGENT_STATE_LISTENING ? "*" : "",
-      shortGoVersion(p.goVersion),
-      p.exe,
-    ]),
-    ["PID", "PPID", "NAME", "*", "VERSION", "PATH"],
+interface PsRow {
+  process: Process;
+  /** The --sort value (heap bytes, goroutines, CPU or memory %); undefined when the agent did not answer. */
+  value?: number | undefined;
+}
+
+interface Listing {
+  res: ListProcessesResponse;
+  /** In display order: by pid, or by the --sort value (largest first). */
+  rows: PsRow[];
+  /** --sort heap|goroutines: processes left out because no agent listens in them. */
+  withoutAgent: number;
+  /** --sort heap|goroutines: agents that did not answer. */
+  unanswered: number;
+}
+
+/** One host's listing, with the --sort values (asking each agent for heap or goroutines). */
+async function gatherListing(client: Diagnostics, opts: PsOptions, signal: AbortSignal): Promise<Listing> {
+  const res = await client.listProcesses({ all: opts.allProcesses }, { signal });
+  const processes = [...res.processes].sort((a, b) => a.pid - b.pid);
+  const sort = opts.sort;
+  if (sort === undefined) return { res, rows: processes.map((process) => ({ process })), withoutAgent: 0, unanswered: 0 };
+  if (sort === "cpu" || sort === "mem") {
+    const rows = processes.map((process) => ({ process, value: sort === "cpu" ? process.cpuPercent : process.memoryPercent }));
+    return { res, rows: rows.sort(compareRows), withoutAgent: 0, unanswered: 0 };
+  }
+  const withAgent = processes.filter((p) => p.agent?.state === AgentState.AGENT_STATE_LISTENING);
+  const values = await mapLimit(
+    withAgent,
+    PER_HOST_CALLS,
+    async (p) =>
+      sort === "heap"
+        ? ((await client.memStats({ pid: p.pid }, { signal })).stats?.heapAlloc ?? undefined)
+        : (await client.stats({ pid: p.pid }, { signal })).goroutines,
+    signal,
   );
+  const rows = withAgent.map((process, i) => {
+    const v = values[i]!;
+    return { process, value: v.ok ? v.value : undefined };
+  });
+  return {
+    res,
+    rows: rows.sort(compareRows),
+    withoutAgent: processes.length - withAgent.length,
+    unanswered: rows.filter((r) => r.value === undefined).length,
+  };
+}
+
+/** Largest value first, unknown values last, then by pid. */
+function compareRows(a: PsRow, b: PsRow): number {
+  if (a.value !== b.value) {
+    if (a.value === undefined) return 1;
+    if (b.value === undefined) return -1;
+    return b.value - a.value;
+  }
+  return a.process.pid - b.process.pid;
+}
+
+const SORT_COLUMN: Record<PsSort, { title: string; format: (v: number) => string }> = {
+  cpu: { title: "CPU%", format: (v) => v.toFixed(1) },
+  mem: { title: "MEM%", format: (v) => v.toFixed(1) },
+  heap: { title: "HEAP", format: formatBytes },
+  goroutines: { title: "GOROUTINES", format: String },
+};
+
+function psTable(rows: readonly { host?: string; row: PsRow }[], sort: PsSort | undefined, withHost: boolean): string {
+  const column = sort === undefined ? undefined : SORT_COLUMN[sort];
+  return renderTable(
+    rows.map(({ host, row }) => {
+      const p = row.process;
+      return [
+        ...(withHost ? [host ?? ""] : []),
+        String(p.pid),
+        String(p.ppid),
+        p.name,
+        p.agent?.state === AgentState.AGENT_STATE_LISTENING ? "*" : "",
+        shortGoVersion(p.goVersion),
+        ...(column !== undefined ? [row.value === undefined ? "-" : column.format(row.value)] : []),
+        p.exe,
+      ];
+    }),
+    [...(withHost ? ["HOST"] : []), "PID", "PPID", "NAME", "*", "VERSION", ...(column !== undefined ? [column.title] : []), "PATH"],
+  );
+}
+
+/** The footers on stderr: processes that could not be inspected, and what --sort heap|goroutines left out. */
+async function printNotes(ctx: CommandContext, listings: readonly Listing[], sort: PsSort | undefined): Promise<void> {
+  const counts = new Map<ScanProblemKind, number>();
+  for (const l of listings) for (const c of l.res.problemCounts) counts.set(c.kind, (counts.get(c.kind) ?? 0) + c.count);
+  const footer = problemFooter([...counts].map(([kind, count]) => ({ kind, count })));
+  const notes: string[] = footer === undefined ? [] : [footer];
+  const withoutAgent = listings.reduce((n, l) => n + l.withoutAgent, 0);
+  const unanswered = listings.reduce((n, l) => n + l.unanswered, 0);
+  if (withoutAgent > 0) notes.push(`--sort ${sort}: ${plural(withoutAgent, "process", "processes")} without a listening gops agent left out`);
+  if (unanswered > 0) notes.push(`--sort ${sort}: ${plural(unanswered, "agent", "agents")} did not answer (shown as -)`);
+  if (notes.length > 0) await write(ctx.stderr, notes.map((n) => `${n}\n`).join(""), ctx.signal);
+}
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
 }
 
 /** Like gops: a development toolchain's long version string is cut to "devel +<hash>". */
@@ -65,12 +217,93 @@ export function problemFooter(counts: readonly ScanProblemCount[]): string | und
   return `${total} ${total === 1 ? "process" : "processes"} could not be inspected (${parts.join(", ")}); ${denied ? "run as root or see --json" : "see --json"}`;
 }
 
-function listJson(res: ListProcessesResponse, sorted: readonly Process[]) {
+const SORT_JSON_FIELD: Partial<Record<PsSort, string>> = { heap: "heapAllocBytes", goroutines: "goroutines" };
+
+function listingJson(listing: Listing, sort: PsSort | undefined) {
+  const { res } = listing;
+  const field = sort === undefined ? undefined : SORT_JSON_FIELD[sort];
   return {
     host: res.host,
     scanned: res.scanned,
-    processes: sorted.map(processJson),
+    processes: listing.rows.map((row) => ({
+      ...processJson(row.process),
+      ...(field !== undefined ? { [field]: row.value ?? null } : {}),
+    })),
     problemCounts: res.problemCounts.map((c) => ({ kind: scanProblemKindName(c.kind), count: c.count })),
     problems: res.problems.map((p) => ({ pid: p.pid, kind: scanProblemKindName(p.kind), detail: p.detail })),
+    ...(field !== undefined ? { withoutAgent: listing.withoutAgent } : {}),
+  };
+}
+
+// ---------------------------------------------------------------------------
+// --module: ListProcesses, then GetBuildInfo of each Go process (its dependencies), then findModule.
+
+interface ModuleSearch {
+  host: string;
+  matches: ModuleMatch<ProcessWithBuildInfo>[];
+  /** Go processes whose build info could not be read (exited, unreadable): only their main module was checked. */
+  unread: number;
+}
+
+async function searchModule(client: Diagnostics, opts: PsOptions, query: ModuleQuery, signal: AbortSignal): Promise<ModuleSearch> {
+  const res = await client.listProcesses({ all: opts.allProcesses }, { signal });
+  const goProcesses = res.processes.filter((p) => p.isGo).sort((a, b) => a.pid - b.pid);
+  const infos = await mapLimit(goProcesses, PER_HOST_CALLS, (p) => client.getBuildInfo({ pid: p.pid }, { signal }), signal);
+  const withInfo: ProcessWithBuildInfo[] = goProcesses.map((p, i) => {
+    const info = infos[i]!;
+    return info.ok && info.value.buildInfo !== undefined ? { ...p, buildInfo: info.value.buildInfo } : p;
+  });
+  return { host: res.host, matches: findModule(withInfo, query), unread: infos.filter((i) => !i.ok).length };
+}
+
+async function runModule(opts: PsOptions, query: ModuleQuery, ctx: CommandContext): Promise<void> {
+  const fleet = ctx.fleet;
+  if (fleet !== undefined) {
+    const settled = await eachHost(ctx, fleet.run((client, { signal }) => searchModule(client, opts, query, signal)), { json: moduleJson });
+    const answered = answeredInHostOrder(fleet, settled);
+    if (!wantsJson(ctx)) {
+      await write(ctx.stdout, moduleTable(answered.flatMap(({ host, value }) => value.matches.map((m) => ({ host, m }))), true), ctx.signal);
+      await printUnread(ctx, answered.reduce((n, a) => n + a.value.unread, 0));
+    }
+    await finishAcross(ctx, settled);
+    return;
+  }
+  const found = await searchModule(ctx.diagnostics, opts, query, ctx.signal);
+  await printView(ctx, { json: moduleJson(found), text: () => moduleTable(found.matches.map((m) => ({ m })), false) });
+  if (!ctx.json) await printUnread(ctx, found.unread);
+}
+
+function moduleTable(rows: readonly { host?: string; m: ModuleMatch<ProcessWithBuildInfo> }[], withHost: boolean): string {
+  return renderTable(
+    rows.map(({ host, m }) => [
+      ...(withHost ? [host ?? ""] : []),
+      String(m.process.pid),
+      m.process.name,
+      m.module.path,
+      m.module.version,
+      m.replacedBy !== undefined ? `${m.via} => ${m.replacedBy.path}${m.replacedBy.version !== "" ? ` ${m.replacedBy.version}` : ""}` : m.via,
+    ]),
+    [...(withHost ? ["HOST"] : []), "PID", "NAME", "MODULE", "VERSION", "VIA"],
+  );
+}
+
+async function printUnread(ctx: CommandContext, unread: number): Promise<void> {
+  if (unread > 0) {
+    await write(ctx.stderr, `--module: the build info of ${plural(unread, "Go process", "Go processes")} could not be read (only main modules checked)\n`, ctx.signal);
+  }
+}
+
+function moduleJson(found: ModuleSearch) {
+  return {
+    host: found.host,
+    matches: found.matches.map((m) => ({
+      pid: m.process.pid,
+      name: m.process.name,
+      exe: m.process.exe,
+      module: m.module,
+      via: m.via,
+      replacedBy: m.replacedBy ?? null,
+    })),
+    unreadBuildInfo: found.unread,
   };
 }

@@ -1,9 +1,12 @@
 // `gopsctl stack <pid> [--summary]`: the goroutine dump, written to stdout chunk by chunk as it arrives; or, with
-// --summary, its goroutines grouped by identical stack, largest group first.
-import { formatStackSummary, summarizeStacks } from "../../analysis/index.js";
+// --summary, its goroutines grouped by identical stack, largest group first. Across hosts: each host's dump as it
+// arrives (a `==> host <==` block), or the groups fleet-wide with per-host counts.
+import { formatStackSummary, mergeStackSummaries, summarizeStacks, type StackGroup } from "../../analysis/index.js";
+import type { Diagnostics } from "../../client/index.js";
+import { eachHost, finishAcross, hostHeading } from "../across-hosts.js";
 import { parseOnlyPid } from "../arguments.js";
-import { DEFAULT_TIMEOUT_MS, type CommandContext, type CommandSpec } from "../command.js";
-import { printJson, write } from "../output/index.js";
+import { type CommandContext, type CommandSpec } from "../command.js";
+import { printJson, printJsonLine, wantsJson, write } from "../output/index.js";
 import { progressFor } from "../progress.js";
 
 export interface StackOptions {
@@ -22,13 +25,17 @@ export const spec: CommandSpec<StackOptions> = {
     "--summary: one block per group of goroutines with the same stack: count, states, wait times, top frames and",
     "  where they were created, largest group first (--json: {pid, goroutines, groups}).",
     "On a terminal's stderr, the bytes received are shown while a big dump arrives into a file or --summary.",
+    "Across hosts (the pid applies on every host): each host's dump under a `==> host <==` line as it arrives",
+    "  (NDJSON {host, value: {pid, stack}}); --summary groups fleet-wide with per-host counts (NDJSON: each host's",
+    "  {pid, goroutines, groups} as it arrives, then one {merged: {pid, hosts, goroutines, groups}} line).",
   ],
   parse: (args, _options, parsed) => ({ pid: parseOnlyPid(args), summary: parsed.given.has("summary") }),
-  defaultTimeoutMs: () => DEFAULT_TIMEOUT_MS,
+  defaultTimeoutMs: (_opts, base) => base,
   run,
 };
 
 export async function run(opts: StackOptions, ctx: CommandContext): Promise<void> {
+  if (ctx.fleet !== undefined) return runAcross(opts, ctx);
   const stream = ctx.diagnostics.stack({ pid: opts.pid }, { signal: ctx.signal });
   // Not while the raw dump scrolls by on the same terminal.
   const progress = opts.summary || !ctx.isTTY ? progressFor(ctx, `goroutine dump of pid ${opts.pid}`, 0) : undefined;
@@ -56,4 +63,45 @@ export async function run(opts: StackOptions, ctx: CommandContext): Promise<void
     return;
   }
   await write(ctx.stdout, formatStackSummary(groups), ctx.signal);
+}
+
+/** A host's whole dump, as text. */
+async function dumpOf(client: Diagnostics, pid: number, signal: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const msg of client.stack({ pid }, { signal })) chunks.push(msg.chunk);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+async function runAcross(opts: StackOptions, ctx: CommandContext): Promise<void> {
+  const fleet = ctx.fleet!;
+  if (!opts.summary) {
+    const settled = await eachHost(ctx, fleet.run((client, { signal }) => dumpOf(client, opts.pid, signal)), {
+      json: (stack) => ({ pid: opts.pid, stack }),
+      text: (stack, host) => `${hostHeading(host)}${stack}${stack.endsWith("\n") ? "" : "\n"}\n`,
+    });
+    await finishAcross(ctx, settled);
+    return;
+  }
+  // Each host's dump is summarised as it arrives; only the groups are kept.
+  const settled = await eachHost(
+    ctx,
+    fleet.run(async (client, { signal }) => summarizeStacks(await dumpOf(client, opts.pid, signal))),
+    { json: (groups) => ({ pid: opts.pid, goroutines: countGoroutines(groups), groups }) },
+  );
+  const perHost = new Map<string, StackGroup[]>();
+  for (const h of fleet.hosts) {
+    const r = settled.find((x) => x.host === h.name);
+    if (r?.value !== undefined) perHost.set(h.name, r.value);
+  }
+  const merged = mergeStackSummaries(perHost);
+  if (wantsJson(ctx)) {
+    await printJsonLine(ctx, { merged: { pid: opts.pid, hosts: [...perHost.keys()], goroutines: countGoroutines(merged), groups: merged } });
+  } else {
+    await write(ctx.stdout, formatStackSummary(merged), ctx.signal);
+  }
+  await finishAcross(ctx, settled);
+}
+
+function countGoroutines(groups: readonly { count: number }[]): number {
+  return groups.reduce((sum, g) => sum + g.count, 0);
 }

@@ -1,7 +1,17 @@
 // `gopsctl trace <pid> [-o FILE]`: a 5 s runtime execution trace, saved to a file for `go tool trace`, with a
 // one-line summary (size, trace format, length, the command that opens it).
 import { describeTrace } from "../../analysis/index.js";
-import { afterSaving, parseCaptureArgs, saveCapture, type CaptureKindSpec, type CaptureOptions } from "../capture.js";
+import { eachHost, finishAcross } from "../across-hosts.js";
+import {
+  afterSaving,
+  parseCaptureArgs,
+  prepareCaptureDir,
+  saveCapture,
+  saveHostCapture,
+  type CaptureKindSpec,
+  type CaptureOptions,
+  type SavedCapture,
+} from "../capture.js";
 import type { CommandContext, CommandSpec } from "../command.js";
 import { printJson, write } from "../output/index.js";
 
@@ -23,6 +33,8 @@ export const spec: CommandSpec<CaptureOptions> = {
     "  size, trace format, length and the command that opens it (go tool trace, on any machine with Go).",
     "--json: {pid, kind, path, bytes, goVersion, durationMs, openCommand, line}.",
     "A progress bar runs on stderr when it is a terminal; Ctrl-C stops the capture and leaves no file (exit 130).",
+    "Across hosts (the pid applies on every host): one file per host, <host>-<pid>-trace-<date>-<time>.trace, in the",
+    "  working directory or in -o DIR (created if missing), and each host's line as its trace arrives.",
   ],
   parse: (args, options) => parseCaptureArgs(args, options.output),
   // A capture takes as long as it takes; bound it with --timeout if wanted.
@@ -31,18 +43,29 @@ export const spec: CommandSpec<CaptureOptions> = {
 };
 
 export async function run(opts: CaptureOptions, ctx: CommandContext): Promise<void> {
-  const saved = await saveCapture(kind, opts, ctx);
-  let described;
+  if (ctx.fleet !== undefined) {
+    const place = { dir: opts.output ?? "", cwd: ctx.cwd, now: ctx.now() };
+    await prepareCaptureDir(place);
+    const settled = await eachHost(
+      ctx,
+      ctx.fleet.run(async (client, where) => described(await saveHostCapture(kind, client, opts.pid, where, place))),
+      { json: (d) => d.json, text: (d) => `${d.line}\n` },
+    );
+    await finishAcross(ctx, settled);
+    return;
+  }
+  const d = described(await saveCapture(kind, opts, ctx));
+  if (ctx.json) await printJson(ctx, d.json);
+  else await write(ctx.stdout, `${d.line}\n`, ctx.signal);
+}
+
+/** The one-line summary and the JSON of a saved trace (only these are kept, not the trace's bytes). */
+function described(saved: SavedCapture): { line: string; json: unknown } {
   try {
     const durationMs = saved.metadata.expectedDurationMs;
-    described = describeTrace(saved.data, { file: saved.display, ...(durationMs > 0 ? { durationMs } : {}) });
+    const { file: _file, ...fields } = describeTrace(saved.data, { file: saved.display, ...(durationMs > 0 ? { durationMs } : {}) });
+    return { line: fields.line, json: { pid: saved.pid, kind: kind.kind, path: saved.path, ...fields } };
   } catch (err) {
     throw afterSaving(saved, err);
   }
-  if (ctx.json) {
-    const { file: _file, ...fields } = described;
-    await printJson(ctx, { pid: saved.pid, kind: kind.kind, path: saved.path, ...fields });
-    return;
-  }
-  await write(ctx.stdout, `${described.line}\n`, ctx.signal);
 }

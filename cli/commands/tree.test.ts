@@ -16,7 +16,7 @@ const listing = ListProcessesResponse.fromPartial({
 
 test("on a terminal: the gops tree layout, agents marked [*], children nested", async () => {
   const f = fakeContext({ listProcesses: async () => listing });
-  await run({ all: true }, f.ctx);
+  await run({ allProcesses: true }, f.ctx);
   assert.deepEqual(f.calls[0]!.request, { all: true });
   assert.equal(
     f.stdout.text(),
@@ -35,7 +35,7 @@ test("on a terminal: the gops tree layout, agents marked [*], children nested", 
 
 test("JSON: nested nodes, first-level parents with a null process", async () => {
   const f = fakeContext({ listProcesses: async () => listing }, { isTTY: false });
-  await run({ all: false }, f.ctx);
+  await run({ allProcesses: false }, f.ctx);
   const out = JSON.parse(f.stdout.text());
   assert.equal(out.host, "web-1");
   assert.deepEqual(out.tree.map((n: { pid: number; process: unknown }) => [n.pid, n.process]), [[1, null], [800, null]]);

@@ -1,34 +1,49 @@
-// `gopsctl tree [--all]`: the process tree, like gops tree.
-import { AgentState } from "../../proto/index.js";
-import { DEFAULT_TIMEOUT_MS, type CommandContext, type CommandSpec } from "../command.js";
+// `gopsctl tree [-A]`: the process tree, like gops tree; across hosts, one tree per host (rooted at its name).
+import { AgentState, type ListProcessesResponse } from "../../proto/index.js";
+import { eachHost, finishAcross } from "../across-hosts.js";
+import { type CommandContext, type CommandSpec } from "../command.js";
 import { UsageError } from "../errors.js";
 import { printView, processJson, renderTree, type TextTree } from "../output/index.js";
 import { buildProcessTree, type ProcessTreeNode } from "../process-tree.js";
 
 export interface TreeOptions {
-  all: boolean;
+  /** -A/--all-processes: every process, not only Go ones. */
+  allProcesses: boolean;
 }
 
 export const spec: CommandSpec<TreeOptions> = {
   name: "tree",
-  args: "[--all]",
+  args: "[-A]",
   summary: "show the Go processes as a tree of parents and children",
-  flags: ["all"],
+  flags: ["all-processes"],
   parse(args, options) {
     if (args.length > 0) throw new UsageError(`tree takes no arguments, got "${args[0]}"`);
-    return { all: options.all };
+    return { allProcesses: options.allProcesses };
   },
-  defaultTimeoutMs: () => DEFAULT_TIMEOUT_MS,
+  defaultTimeoutMs: (_opts, base) => base,
   run,
 };
 
 export async function run(opts: TreeOptions, ctx: CommandContext): Promise<void> {
-  const res = await ctx.diagnostics.listProcesses({ all: opts.all }, { signal: ctx.signal });
-  const forest = buildProcessTree(res.processes);
-  await printView(ctx, {
-    json: { host: res.host, tree: forest.map(nodeJson) },
-    text: () => renderTree({ label: "...", children: forest.map(textNode) }),
-  });
+  if (ctx.fleet !== undefined) {
+    const settled = await eachHost(
+      ctx,
+      ctx.fleet.run((client, { signal }) => client.listProcesses({ all: opts.allProcesses }, { signal })),
+      { json: treeJson, text: (res, host) => treeText(res, host) },
+    );
+    await finishAcross(ctx, settled);
+    return;
+  }
+  const res = await ctx.diagnostics.listProcesses({ all: opts.allProcesses }, { signal: ctx.signal });
+  await printView(ctx, { json: treeJson(res), text: () => treeText(res, "...") });
+}
+
+function treeJson(res: ListProcessesResponse) {
+  return { host: res.host, tree: buildProcessTree(res.processes).map(nodeJson) };
+}
+
+function treeText(res: ListProcessesResponse, root: string): string {
+  return renderTree({ label: root, children: buildProcessTree(res.processes).map(textNode) });
 }
 
 /** `1234 (name) {go1.22.1}`, prefixed `[*]  ` when the agent listens; a bare pid for a parent not in the list. */

@@ -1,7 +1,7 @@
-// JSON text for --json and piped output. Byte fields become base64 strings (never {"type":"Buffer",...}),
+// JSON text for --json and piped output (indented; or one line per value for NDJSON across hosts). Byte fields become base64 strings (never {"type":"Buffer",...}),
 // bigints become decimal strings.
 
-export function toJson(value: unknown): string {
+export function toJson(value: unknown, indent = 2): string {
   return JSON.stringify(
     value,
     function (this: Record<string, unknown>, key: string, v: unknown) {
@@ -10,6 +10,6 @@ export function toJson(value: unknown): string {
       if (typeof original === "bigint") return original.toString();
       return v;
     },
-    2,
+    indent,
   );
 }

@@ -30,6 +30,11 @@ export async function printJson(out: OutputTarget, value: unknown): Promise<void
   await write(out.stdout, `${toJson(value)}\n`, out.signal);
 }
 
+/** One NDJSON line (across hosts: one per host result, as it arrives). */
+export async function printJsonLine(out: Pick<OutputTarget, "stdout" | "signal">, value: unknown): Promise<void> {
+  await write(out.stdout, `${toJson(value, 0)}\n`, out.signal);
+}
+
 /** Writes a chunk and waits for the stream to drain if it asked to (large stack dumps into a slow pipe). */
 export async function write(stream: Writable, chunk: string | Uint8Array, signal: AbortSignal): Promise<void> {
   if (chunk.length === 0) return;

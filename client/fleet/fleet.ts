@@ -7,14 +7,14 @@
 //   const fleet = await openFleet({ selector: "role=web" });
 //   for await (const r of fleet.memStats({ pid: 1234 })) console.log(r.host, r.value?.stats?.heapAlloc ?? r.error);
 //   fleet.close();
-import { readFile } from "node:fs/promises";
 import { DiagnosticsServiceDefinition, type CaptureMetadata } from "../../proto/index.js";
 import { connect } from "../connect.js";
 import type { Diagnostics, DiagnosticsHandle } from "../diagnostics.js";
 import { openSshTunnel, type SshTunnel } from "../ssh/index.js";
+import { readTokenFile } from "../token-file.js";
 import { GopsError, Status } from "../../server/errors.js";
 import { fanOut, type HostResult, type TaskContext } from "./fan-out.js";
-import { loadInventory, type FleetHost, type Inventory, type TokenSource } from "./inventory.js";
+import { loadInventory, type FleetHost, type Inventory, type HostTokenSource } from "./inventory.js";
 import { selectHosts, type SelectionOptions } from "./selection.js";
 
 type MethodName = keyof Diagnostics;
@@ -191,17 +191,16 @@ function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal | undefine
   return present.length <= 1 ? present[0] : AbortSignal.any(present);
 }
 
-/** A token source as connect() takes it: read at call time, so a rotated token file is picked up. */
-export function tokenProvider(source: TokenSource, env: NodeJS.ProcessEnv = process.env): string | (() => Promise<string>) {
+/**
+ * A token source as connect() takes it: read at call time, so a rotated token file is picked up. A token file must
+ * be readable by its owner alone (readTokenFile), as for --token-file.
+ */
+export function tokenProvider(source: HostTokenSource, env: NodeJS.ProcessEnv = process.env): string | (() => Promise<string>) {
   switch (source.kind) {
     case "literal":
       return source.value;
     case "file":
-      return async () => {
-        const token = (await readFile(source.path, "utf8")).trim();
-        if (token === "") throw new GopsError(Status.UNAUTHENTICATED, `token file ${source.path} is empty`);
-        return token;
-      };
+      return () => readTokenFile(source.path);
     case "env":
       return async () => {
         const token = env[source.name]?.trim();

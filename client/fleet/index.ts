@@ -27,7 +27,7 @@ export {
   type SshHop,
   type SshSettings,
   type TlsSettings,
-  type TokenSource,
+  type HostTokenSource,
 } from "./inventory.js";
 export {
   matchesSelector,

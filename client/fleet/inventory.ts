@@ -21,7 +21,7 @@ import path from "node:path";
 import SSHConfig from "ssh-config";
 import { parse as parseYaml } from "yaml";
 
-export type TokenSource = { kind: "literal"; value: string } | { kind: "file"; path: string } | { kind: "env"; name: string };
+export type HostTokenSource = { kind: "literal"; value: string } | { kind: "file"; path: string } | { kind: "env"; name: string };
 
 export interface TlsSettings {
   ca?: string;
@@ -52,7 +52,7 @@ export interface FleetHost {
   address?: string;
   labels: Readonly<Record<string, string>>;
   tls?: TlsSettings;
-  token?: TokenSource;
+  token?: HostTokenSource;
   ssh?: SshSettings;
   /** Where the host was declared. */
   source: "fleet" | "ssh-config";
@@ -318,7 +318,7 @@ function tlsOf(v: unknown, where: string, fail: (w: string, m: string) => never,
   return out;
 }
 
-function tokenOf(raw: Raw, where: string, fail: (w: string, m: string) => never, resolvePath: (p: string) => string): TokenSource | undefined {
+function tokenOf(raw: Raw, where: string, fail: (w: string, m: string) => never, resolvePath: (p: string) => string): HostTokenSource | undefined {
   const given = (["token", "tokenFile", "tokenEnv"] as const).filter((k) => raw[k] !== undefined);
   if (given.length === 0) return undefined;
   if (given.length > 1) fail(where, `only one of token, tokenFile, tokenEnv may be set (got ${given.join(", ")})`);
