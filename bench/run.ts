@@ -7,6 +7,8 @@
 //             same agent call made directly over TCP: the difference is gopsd's per-call overhead.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
+import { createChannel, createClient } from "nice-grpc";
+import { HealthDefinition } from "nice-grpc-server-health";
 import { connect } from "../client/index.js";
 import { callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
@@ -96,18 +98,28 @@ async function gopsdOverhead(): Promise<void> {
     const addr = { host: "127.0.0.1", port: fixture.port! };
     const direct = () => callAgent(addr, Signal.Version, undefined, { connectTimeoutMs: 3000, deadlineMs: 10_000 });
     const viaGopsd = () => client.version({ pid: fixture.pid }, { deadline: 10_000 });
+    // The floor any gRPC call to gopsd pays: a health check does no work behind the transport.
+    const healthChannel = createChannel(gopsd.address);
+    const health = createClient(HealthDefinition, healthChannel);
+    const grpcFloor = () => health.check({ service: "" });
     // Warm up both paths (JIT, channel connect, build-info cache).
     await timeAsync(50, direct);
     await timeAsync(50, viaGopsd);
+    await timeAsync(50, grpcFloor);
     const d: number[] = [];
     const g: number[] = [];
+    const h: number[] = [];
     for (let round = 0; round < 5; round++) {
       d.push(...(await timeAsync(100, direct)));
       g.push(...(await timeAsync(100, viaGopsd)));
+      h.push(...(await timeAsync(100, grpcFloor)));
     }
+    healthChannel.close();
     const dp50 = percentile(d, 50);
     const gp50 = percentile(g, 50);
     rows.push({ bench: "gopsd", metric: "version via gopsd p50", ms: gp50, baseline: "direct agent call p50", baselineMs: dp50, ratio: gp50 / dp50 });
+    const hp50 = percentile(h, 50);
+    rows.push({ bench: "gopsd", metric: "gRPC floor: health check via gopsd p50", ms: hp50, baseline: "direct agent call p50", baselineMs: dp50, ratio: hp50 / dp50 });
     rows.push({ bench: "gopsd", metric: "gopsd per-call overhead p50 (via − direct)", ms: gp50 - dp50, baseline: "direct agent call p50", baselineMs: dp50, ratio: (gp50 - dp50) / dp50, goal: "<= 1 ms" });
   } finally {
     client.close();

@@ -61,6 +61,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<Ru
     const health = HealthState();
     const options = {
       "grpc.max_receive_message_length": config.limits.maxRequestBytes,
+      // channelz bookkeeping costs ~0.05 ms per call and nothing here reads it.
+      "grpc.enable_channelz": 0,
       ...(config.tls?.clientCa !== undefined ? { interceptors: [peerCertInterceptor] } : {}),
     };
     const base = createServer(options)
