@@ -5,7 +5,7 @@
 //
 // --fleet defaults to $XDG_CONFIG_HOME/gopsctl/fleet.yaml; --selector (or --hosts a,b, or --all) chooses hosts;
 // --pid is the process on every host (as `gopsctl ps --all` shows it); --timeout-ms is each host's deadline.
-// In your own code, import from "gopsctl/client" instead of "../client/index.js".
+// In your own code, import from "gopsctl" instead of "../client/index.js".
 import { parseArgs } from "node:util";
 import { openFleet, summarize, type HostResult } from "../client/index.js";
 
