@@ -16,6 +16,7 @@ import { createFleet, type FleetHost } from "../client/fleet/index.js";
 import { openSshTunnel } from "../client/ssh/index.js";
 import { startFixture, startGopsd, type Gopsd } from "../integration/harness.js";
 import { startSshd } from "../integration/sshd.js";
+import { percentile, timeAsync } from "./measure.js";
 
 const FANOUT_HOSTS = Number(process.env.BENCH_FLEET_HOSTS ?? 32);
 
@@ -30,21 +31,6 @@ interface Row {
   goal?: string;
 }
 const rows: Row[] = [];
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-
-async function timeAsync(runs: number, fn: () => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 async function startMany(n: number): Promise<Gopsd[]> {
   const out: Gopsd[] = [];

@@ -14,6 +14,7 @@ import { callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
 import { createHostDiagnostics } from "../server/host-diagnostics.js";
 import { startFixture, startGopsd } from "../integration/harness.js";
+import { percentile, timeAsync, timeSync } from "./measure.js";
 
 const SLEEPERS = Number(process.env.BENCH_PROCESSES ?? 500);
 
@@ -27,31 +28,6 @@ interface Row {
   goal?: string;
 }
 const rows: Row[] = [];
-
-function percentile(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-
-function timeSync(runs: number, fn: () => void): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
-
-async function timeAsync(runs: number, fn: () => Promise<unknown>): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await fn();
-    out.push(performance.now() - t0);
-  }
-  return out;
-}
 
 function bareProcWalk(): void {
   for (const name of readdirSync("/proc")) {
