@@ -10,12 +10,8 @@ import { after, before, describe, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { createServer, ServerError, Status, type Server } from "nice-grpc";
-import {
-  CaptureKind,
-  DiagnosticsServiceDefinition,
-  type DiagnosticsServiceImplementation,
-  type StreamTraceResponse,
-} from "../proto/index.js";
+import { CaptureKind, DiagnosticsServiceDefinition, type StreamTraceResponse } from "../proto/index.js";
+import { scriptedService } from "../client/scripted-service.js";
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
 const TSX = import.meta.resolve("tsx"); // absolute: the runs below have other working directories
@@ -52,19 +48,7 @@ let address: string;
 let traceStarted: () => void;
 const traceStartedOnce = new Promise<void>((r) => (traceStarted = r));
 
-const unimplemented = () => {
-  throw new ServerError(Status.UNIMPLEMENTED, "not scripted");
-};
-const impl: DiagnosticsServiceImplementation = {
-  listProcesses: unimplemented,
-  getProcess: unimplemented,
-  getBuildInfo: unimplemented,
-  memStats: unimplemented,
-  stats: unimplemented,
-  forceGC: unimplemented,
-  setGCPercent: unimplemented,
-  streamProfile: unimplemented,
-  streamBinary: unimplemented,
+const impl = scriptedService({
   async version(req) {
     if (req.pid === 404) throw new ServerError(Status.NOT_FOUND, "no process with pid 404 on this host");
     if (req.pid === 403) throw new ServerError(Status.PERMISSION_DENIED, "token lacks scope gops:read");
@@ -81,7 +65,7 @@ const impl: DiagnosticsServiceImplementation = {
     traceStarted();
     await new Promise((resolve) => ctx.signal.addEventListener("abort", resolve));
   },
-};
+});
 
 before(async () => {
   emptyConfigHome = await mkdtemp(join(tmpdir(), "gopsctl-xdg-"));

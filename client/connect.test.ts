@@ -7,11 +7,12 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { ServerCredentials } from "@grpc/grpc-js";
-import { ClientError, Metadata, ServerError, Status, createServer, type CallContext, type Server } from "nice-grpc";
+import { ClientError, Metadata, Status, createServer, type CallContext, type Server } from "nice-grpc";
 import { certSubjectOf, peerCertInterceptor } from "../server/auth/index.js";
-import { DiagnosticsServiceDefinition, type DiagnosticsServiceImplementation } from "../proto/index.js";
+import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { channelAddress, connect, describeUnreachable, isLocalTarget } from "./connect.js";
 import { CredentialsError } from "./credentials-error.js";
+import { scriptedService } from "./scripted-service.js";
 import { readTokenFile } from "./token-file.js";
 
 test("unix targets become grpc-js unix URIs; host:port stays", () => {
@@ -91,27 +92,14 @@ describe("TLS, mTLS and the bearer token", () => {
       requestId: ctx.metadata.get("x-request-id") ?? null,
       certSubject: certSubjectOf(ctx) ?? null,
     });
-  const unimplemented = () => {
-    throw new ServerError(Status.UNIMPLEMENTED, "not scripted");
-  };
-  const impl: DiagnosticsServiceImplementation = {
-    listProcesses: unimplemented,
-    getProcess: unimplemented,
-    getBuildInfo: unimplemented,
-    memStats: unimplemented,
-    stats: unimplemented,
-    forceGC: unimplemented,
-    setGCPercent: unimplemented,
-    streamProfile: unimplemented,
-    streamTrace: unimplemented,
-    streamBinary: unimplemented,
+  const impl = scriptedService({
     async version(_req, ctx) {
       return { goVersion: seen(ctx) };
     },
     async *stack(_req, ctx) {
       yield { chunk: Buffer.from(seen(ctx)) };
     },
-  };
+  });
 
   async function serve(credentials: ServerCredentials): Promise<number> {
     const server = createServer({ interceptors: [peerCertInterceptor] });

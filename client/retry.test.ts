@@ -2,25 +2,17 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { ClientError, ServerError, Status, createServer, type Server } from "nice-grpc";
-import { DiagnosticsServiceDefinition, type DiagnosticsServiceImplementation } from "../proto/index.js";
+import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { connect } from "./connect.js";
 import type { DiagnosticsHandle } from "./diagnostics.js";
+import { scriptedService } from "./scripted-service.js";
 
 const calls = { version: 0, forceGC: 0, stats: 0 };
 let server: Server;
 let client: DiagnosticsHandle;
 
-const notImplemented = async (): Promise<never> => {
-  throw new ServerError(Status.UNIMPLEMENTED, "not in this test");
-};
-
 before(async () => {
-  const impl: DiagnosticsServiceImplementation = {
-    listProcesses: notImplemented,
-    getProcess: notImplemented,
-    getBuildInfo: notImplemented,
-    async *stack() {},
-    memStats: notImplemented,
+  const impl = scriptedService({
     async stats() {
       calls.stats++;
       throw new ServerError(Status.FAILED_PRECONDITION, "no agent");
@@ -34,11 +26,7 @@ before(async () => {
       calls.forceGC++;
       throw new ServerError(Status.UNAVAILABLE, "agent restarting");
     },
-    setGCPercent: notImplemented,
-    async *streamProfile() {},
-    async *streamTrace() {},
-    async *streamBinary() {},
-  };
+  });
   server = createServer();
   server.add(DiagnosticsServiceDefinition, impl);
   const port = await server.listen("127.0.0.1:0");
