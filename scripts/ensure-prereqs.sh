@@ -20,6 +20,8 @@ missing_packages() {
   command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  # Only recommended by chromium, which is installed without recommends: the flame graph needs a font to draw.
+  dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
   echo "${missing[*]}"
 }
 
