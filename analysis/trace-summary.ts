@@ -1,6 +1,7 @@
 // The one-line summary printed after saving a runtime trace: size, the trace format's Go version from
 // the file header (`go 1.NN trace` padded with NULs to 16 bytes), the capture length, the open command.
 import { invalidArgument } from "../server/errors.js";
+import { shellQuote } from "../common/shell-quote.js";
 import { scaledLabel, autoUnit } from "./units.js";
 
 export interface TraceDescription {
@@ -42,12 +43,6 @@ export function describeTrace(bytes: Buffer | Uint8Array, opts: DescribeTraceOpt
   const result: TraceDescription = { file: opts.file, bytes: bytes.length, goVersion, openCommand, line };
   if (opts.durationMs !== undefined) result.durationMs = opts.durationMs;
   return result;
-}
-
-/** A word for sh: unchanged when it only holds safe characters, else single-quoted. */
-export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9_\/.,:@%+=-]+$/.test(word)) return word;
-  return `'${word.replace(/'/g, `'\\''`)}'`;
 }
 
 function formatMs(ms: number): string {

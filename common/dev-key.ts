@@ -1,7 +1,6 @@
 // Where dev mode keeps its HS256 secret, shared by gopsd (`--dev` creates it) and gopsctl (`token create --dev`
 // signs with it), and the claims a dev token carries. Pure: the caller passes the environment.
-import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { gopsctlConfigPath } from "./config-dir.js";
 
 /** Issuer and audience of dev-mode tokens; gopsd --dev verifies exactly these. */
 export const DEV_ISSUER = "gopsctl-dev";
@@ -13,7 +12,5 @@ export const DEV_ALGORITHM = "HS256";
  * account's home directory). A relative XDG_CONFIG_HOME is ignored, as the XDG spec says.
  */
 export function devSecretPath(env: Readonly<Record<string, string | undefined>>): string {
-  const xdg = env.XDG_CONFIG_HOME;
-  const base = xdg && xdg.startsWith("/") ? xdg : join(env.HOME || homedir(), ".config");
-  return resolve(base, "gopsctl", "dev", "hs256.key");
+  return gopsctlConfigPath(env, ["dev", "hs256.key"]);
 }

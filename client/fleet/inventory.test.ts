@@ -135,5 +135,6 @@ describe("inventory", () => {
   it("finds the default path from XDG_CONFIG_HOME, else ~/.config", () => {
     assert.equal(defaultInventoryPath({ XDG_CONFIG_HOME: "/x" }, "/home/op"), "/x/gopsctl/fleet.yaml");
     assert.equal(defaultInventoryPath({}, "/home/op"), "/home/op/.config/gopsctl/fleet.yaml");
+    assert.equal(defaultInventoryPath({ XDG_CONFIG_HOME: "rel" }, "/home/op"), "/home/op/.config/gopsctl/fleet.yaml");
   });
 });

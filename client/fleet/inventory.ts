@@ -20,6 +20,7 @@ import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import SSHConfig from "ssh-config";
 import { parse as parseYaml } from "yaml";
+import { gopsctlConfigPath } from "../../common/config-dir.js";
 
 export type HostTokenSource = { kind: "literal"; value: string } | { kind: "file"; path: string } | { kind: "env"; name: string };
 
@@ -83,10 +84,9 @@ export interface InventoryContext {
   username?: string;
 }
 
-/** `$XDG_CONFIG_HOME/gopsctl/fleet.yaml`, else `~/.config/gopsctl/fleet.yaml`. */
+/** `$XDG_CONFIG_HOME/gopsctl/fleet.yaml`, else `$HOME/.config/gopsctl/fleet.yaml` (as for config.yaml). */
 export function defaultInventoryPath(env: NodeJS.ProcessEnv = process.env, home = homedir()): string {
-  const base = env.XDG_CONFIG_HOME ? env.XDG_CONFIG_HOME : path.join(home, ".config");
-  return path.join(base, "gopsctl", "fleet.yaml");
+  return gopsctlConfigPath(env, ["fleet.yaml"], home);
 }
 
 export interface LoadInventoryOptions {
