@@ -57,20 +57,20 @@ function callSignal(o: CallOpts) {
   const onAbort = () => ctl.abort(o.signal?.reason);
   o.signal?.addEventListener("abort", onAbort, { once: true });
   if (o.signal?.aborted) onAbort();
+  // The reason the deadline aborts with: the call timed out exactly when the signal carries it.
+  const deadlineReached = new Error("deadline");
   let timer: NodeJS.Timeout | undefined;
-  let deadlineMs: number | undefined;
+  let deadlineMs = 0;
   if (o.deadline !== undefined) {
     deadlineMs = typeof o.deadline === "number" ? o.deadline : o.deadline.getTime() - Date.now();
-    timer = setTimeout(() => ctl.abort(new Error("deadline")), Math.max(0, deadlineMs));
+    timer = setTimeout(() => ctl.abort(deadlineReached), Math.max(0, deadlineMs));
   }
-  let timedOut = false;
-  ctl.signal.addEventListener("abort", () => (timedOut = !o.signal?.aborted && deadlineMs !== undefined), {
-    once: true,
-  });
   return {
     signal: ctl.signal,
     translate(e: unknown): unknown {
-      if (timedOut) return new GopsError(Status.DEADLINE_EXCEEDED, `the call did not finish within ${formatDurationMs(deadlineMs!)}`);
+      if (ctl.signal.reason === deadlineReached) {
+        return new GopsError(Status.DEADLINE_EXCEEDED, `the call did not finish within ${formatDurationMs(deadlineMs)}`);
+      }
       return e;
     },
     done() {

@@ -8,7 +8,7 @@
 //   for await (const r of fleet.memStats({ pid: 1234 })) console.log(r.host, r.value?.stats?.heapAlloc ?? r.error);
 //   fleet.close();
 import { DiagnosticsServiceDefinition, type CaptureMetadata } from "../../proto/index.js";
-import { connect } from "../connect.js";
+import { connect, type ConnectOptions } from "../connect.js";
 import type { Diagnostics, DiagnosticsHandle } from "../diagnostics.js";
 import { openSshTunnel, type SshTunnel } from "../ssh/index.js";
 import { readTokenFile } from "../token-file.js";
@@ -83,13 +83,6 @@ export interface OpenFleetOptions extends SelectionOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-/** What a host's transport needs from connect(); tls and token are passed through as the inventory gives them. */
-interface TransportOptions {
-  connectTimeoutMs?: number;
-  tls?: { ca?: string; cert?: string; key?: string; serverName?: string };
-  token?: string | (() => string | Promise<string>);
-}
-
 export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
   const inventory =
     opts.inventory ??
@@ -128,10 +121,10 @@ export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions 
     );
   };
 
+  const requestFor = (req: unknown, host: string) => (typeof req === "function" ? req(host) : req);
   const methods: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(DiagnosticsServiceDefinition.methods)) {
     const method = name as MethodName;
-    const requestFor = (req: unknown, host: string) => (typeof req === "function" ? req(host) : req);
     if (def.responseStream) {
       methods[name] = (req: unknown, consume?: StreamConsumer<unknown, unknown>, call?: FleetCallOptions) =>
         run(async (client, ctx) => {
@@ -222,9 +215,9 @@ class HostLink {
     private readonly env: NodeJS.ProcessEnv,
   ) {}
 
-  private transport(): TransportOptions {
-    const t: TransportOptions = { connectTimeoutMs: this.connectTimeoutMs };
-    if (this.host.tls) t.tls = { ...this.host.tls };
+  private transport(): ConnectOptions {
+    const t: ConnectOptions = { connectTimeoutMs: this.connectTimeoutMs };
+    if (this.host.tls) t.tls = this.host.tls;
     if (this.host.token) t.token = tokenProvider(this.host.token, this.env);
     return t;
   }

@@ -50,10 +50,14 @@ export function knownHostsName(host: string, port: number): string {
   return port === 22 ? h : `[${h}]:${port}`;
 }
 
-/** `|1|salt|hash` for `name`, as `ssh-keygen -H` writes it (salt: 20 random bytes unless given). */
+/** `|1|salt|hash` for `name`, as `ssh-keygen -H` writes it (ssh-keygen's salt is 20 random bytes). */
 export function hashKnownHostsName(name: string, salt: Buffer): string {
-  const hash = createHmac("sha1", salt).update(name).digest();
-  return `|1|${salt.toString("base64")}|${hash.toString("base64")}`;
+  return `|1|${salt.toString("base64")}|${nameHash(name, salt).toString("base64")}`;
+}
+
+/** The hash of a hashed known_hosts name: HMAC-SHA1 of the name keyed by the salt. */
+function nameHash(name: string, salt: Buffer): Buffer {
+  return createHmac("sha1", salt).update(name).digest();
 }
 
 /** The key type named inside an SSH public key blob (its first string), e.g. "ssh-ed25519". */
@@ -89,9 +93,9 @@ export function checkHostKey(entries: readonly KnownHostsEntry[], host: string, 
 }
 
 /** Does a known_hosts entry name `name` (already in known_hosts form, lower-case)? */
-export function entryMatches(entry: KnownHostsEntry, name: string): boolean {
+function entryMatches(entry: KnownHostsEntry, name: string): boolean {
   if (entry.hashed) {
-    const computed = createHmac("sha1", entry.hashed.salt).update(name).digest();
+    const computed = nameHash(name, entry.hashed.salt);
     return computed.length === entry.hashed.hash.length && timingSafeEqual(computed, entry.hashed.hash);
   }
   let matched = false;
