@@ -72,15 +72,9 @@ export function summarizeStacks(text: string): StackGroup[] {
     group.count++;
     group.firstId = Math.min(group.firstId, g.id);
     states.set(g.state, (states.get(g.state) ?? 0) + 1);
-    if (g.waitMinutes !== undefined) {
-      const w = g.waitMinutes;
-      group.waitMinutes = group.waitMinutes
-        ? { min: Math.min(group.waitMinutes.min, w), max: Math.max(group.waitMinutes.max, w) }
-        : { min: w, max: w };
-    }
+    if (g.waitMinutes !== undefined) group.waitMinutes = widenWait(group.waitMinutes, { min: g.waitMinutes, max: g.waitMinutes });
   }
-  const result = [...groups.values()].map(({ group, states }) => ({ ...group, states: sortStates(states) }));
-  return result.sort(compareGroups);
+  return sortGroups(groups, ({ group, states }) => ({ ...group, states: sortStates(states) }));
 }
 
 /** Groups several hosts' summaries fleet-wide: equal stacks are one group with per-host counts. */
@@ -103,22 +97,14 @@ export function mergeStackSummaries(perHost: ReadonlyMap<string, readonly StackG
         existing.firstId = Math.min(existing.firstId, g.firstId);
       } else group.hosts.push({ host, count: g.count, firstId: g.firstId });
       for (const s of g.states) states.set(s.state, (states.get(s.state) ?? 0) + s.count);
-      if (g.waitMinutes) {
-        group.waitMinutes = group.waitMinutes
-          ? {
-              min: Math.min(group.waitMinutes.min, g.waitMinutes.min),
-              max: Math.max(group.waitMinutes.max, g.waitMinutes.max),
-            }
-          : { ...g.waitMinutes };
-      }
+      if (g.waitMinutes) group.waitMinutes = widenWait(group.waitMinutes, g.waitMinutes);
     }
   }
-  const result = [...merged.values()].map(({ group, states }) => ({
+  return sortGroups(merged, ({ group, states }) => ({
     ...group,
     states: sortStates(states),
     hosts: group.hosts.sort((a, b) => b.count - a.count || a.host.localeCompare(b.host)),
   }));
-  return result.sort(compareGroups);
 }
 
 export interface FormatStackSummaryOptions {
@@ -252,9 +238,15 @@ function sortStates(states: Map<string, number>): StateCount[] {
     .sort((a, b) => b.count - a.count || a.state.localeCompare(b.state));
 }
 
-function compareGroups(a: StackGroup | FleetStackGroup, b: StackGroup | FleetStackGroup): number {
-  if (a.count !== b.count) return b.count - a.count;
-  const ka = stackKey(a.frames, a.createdBy);
-  const kb = stackKey(b.frames, b.createdBy);
-  return ka < kb ? -1 : ka > kb ? 1 : 0;
+/** The shortest and longest wait of both (a fresh object: `current` may be shared with the input). */
+function widenWait(current: { min: number; max: number } | undefined, w: { min: number; max: number }): { min: number; max: number } {
+  return current ? { min: Math.min(current.min, w.min), max: Math.max(current.max, w.max) } : { ...w };
+}
+
+/** The groups, finished by `finish`, largest first, then by stack key (the map's keys, computed once). */
+function sortGroups<E, G extends { count: number }>(byKey: Map<string, E>, finish: (entry: E) => G): G[] {
+  return [...byKey]
+    .map(([key, entry]) => ({ key, group: finish(entry) }))
+    .sort((a, b) => b.group.count - a.group.count || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map(({ group }) => group);
 }

@@ -78,21 +78,24 @@ export function autoUnit(value: number, fromUnit: string): string | undefined {
 
 /** `value` (in `fromUnit`) expressed in `toUnit` of the same family; the value itself for unscaled units. */
 export function convert(value: number, fromUnit: string, toUnit: string): number {
-  const from = lookup(fromUnit);
-  const to = lookup(toUnit);
-  if (!from || !to || from.family !== to.family) return value;
-  return (value * from.unit.factor) / to.unit.factor;
+  const units = sameFamily(fromUnit, toUnit);
+  return units ? (value * units.from.factor) / units.to.factor : value;
 }
 
 /** `1.97s`, `30105.50kB`, `5461`, `0`: two decimals without a trailing `.00`, the unit appended. */
 export function scaledLabel(value: number, fromUnit: string, toUnit: string): string {
-  const to = lookup(toUnit);
-  const from = lookup(fromUnit);
-  const scaled = to && from && to.family === from.family ? convert(value, fromUnit, toUnit) : value;
-  let text = fixed2(scaled);
+  const units = sameFamily(fromUnit, toUnit);
+  let text = fixed2(units ? (value * units.from.factor) / units.to.factor : value);
   if (text.endsWith(".00")) text = text.slice(0, -3);
   if (text === "0" || text === "-0") return "0";
-  return to && from && to.family === from.family ? text + to.unit.name : text;
+  return units ? text + units.to.name : text;
+}
+
+/** Both units, when they are of one family pprof scales; else undefined (the value is shown as it is). */
+function sameFamily(fromUnit: string, toUnit: string): { from: Unit; to: Unit } | undefined {
+  const from = lookup(fromUnit);
+  const to = lookup(toUnit);
+  return from && to && from.family === to.family ? { from: from.unit, to: to.unit } : undefined;
 }
 
 /**
