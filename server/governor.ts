@@ -5,6 +5,7 @@
 //
 // A queued call that outlives its queue deadline or whose AbortSignal fires leaves the queue without ever
 // touching the agent. A key with nothing running and nothing queued is deleted.
+import { formatDurationMs } from "../common/duration.js";
 import { busy, cancelled, type GopsError } from "./errors.js";
 
 export interface GovernorCallOptions {
@@ -97,7 +98,7 @@ export class Governor {
       };
       const timer = setTimeout(() => {
         const behind = lane.running ? ` behind ${lane.running.opts.what}` : "";
-        leave(busy(key, `${opts.what} waited ${fmtMs(opts.queueTimeoutMs)} for its turn${behind}`));
+        leave(busy(key, `${opts.what} waited ${formatDurationMs(opts.queueTimeoutMs)} for its turn${behind}`));
       }, opts.queueTimeoutMs);
       const onAbort = () => leave(cancelled(opts.what));
       opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -141,8 +142,4 @@ function describeCapture(t: Ticket): string {
   if (c.expectedMs === undefined) return `${c.label} is already running`;
   const leftMs = Math.max(0, c.expectedMs - (Date.now() - t.startedAt));
   return `${c.label} is already running (about ${Math.ceil(leftMs / 1000)}s left)`;
-}
-
-function fmtMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

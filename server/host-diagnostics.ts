@@ -48,7 +48,7 @@ type CaptureSignal = keyof typeof CAPTURE_INFO;
 export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnostics {
   const fs = options.procFs ?? createProcFs();
   const locator = new AgentLocator(fs);
-  const scanner = new ProcessScanner(fs, { locateAgent: (_fs, pid, tables) => locator.locate(pid, tables) });
+  const scanner = new ProcessScanner(fs, { locateAgent: (pid, tables) => locator.locate(pid, tables) });
   const governor = new Governor();
   const timeouts = withAgentTimeouts(options.agentTimeouts);
   const host = options.hostName;
@@ -60,6 +60,15 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
     // Not usable: say why in the most helpful terms (no such process / not Go / no agent).
     getBuildInfo(fs, pid);
     throw noAgent(pid, describeAgent(agent));
+  }
+
+  /** The queue and agent-call options of one call of `name`: both bounded by that signal's deadline. */
+  function callOptions(name: SignalName, what: string, o: Opts) {
+    const t = timeouts[name];
+    return {
+      queue: { what, signal: o.signal, queueTimeoutMs: t.deadlineMs },
+      agent: { signal: o.signal, connectTimeoutMs: t.connectMs, deadlineMs: t.deadlineMs },
+    };
   }
 
   /**
@@ -74,10 +83,8 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
     parse: (text: string) => T,
   ): Promise<T> {
     const addr = agentOf(pid);
-    const t = timeouts[name];
-    const reply = await governor.run(pid, { what: name, signal: o.signal, queueTimeoutMs: t.deadlineMs }, () =>
-      callAgent(addr, Signal[name], arg, { signal: o.signal, connectTimeoutMs: t.connectMs, deadlineMs: t.deadlineMs }),
-    );
+    const { queue, agent } = callOptions(name, name, o);
+    const reply = await governor.run(pid, queue, () => callAgent(addr, Signal[name], arg, agent));
     try {
       return parse(reply.toString("utf8"));
     } catch (e) {
@@ -88,7 +95,6 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
 
   async function* capture(pid: number, name: CaptureSignal, o: Opts): AsyncGenerator<StreamProfileResponse> {
     const addr = agentOf(pid);
-    const t = timeouts[name];
     const info = CAPTURE_INFO[name];
     // Timed captures are exclusive: the real agent hangs on a second CPU profile (reference §2.1).
     const exclusive = info.ms > 0 ? { label: info.label, expectedMs: info.ms } : undefined;
@@ -99,13 +105,10 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
       fileExtension: info.ext,
       host,
     };
-    yield* governor.stream(pid, { what: info.label, signal: o.signal, queueTimeoutMs: t.deadlineMs, capture: exclusive }, async function* () {
+    const { queue, agent } = callOptions(name, info.label, o);
+    yield* governor.stream(pid, { ...queue, capture: exclusive }, async function* () {
       yield { payload: { $case: "metadata" as const, value: metadata } };
-      for await (const chunk of streamAgent(addr, Signal[name], undefined, {
-        signal: o.signal,
-        connectTimeoutMs: t.connectMs,
-        deadlineMs: t.deadlineMs,
-      })) {
+      for await (const chunk of streamAgent(addr, Signal[name], undefined, agent)) {
         yield { payload: { $case: "chunk" as const, value: chunk } };
       }
     });
@@ -117,7 +120,11 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
     },
     async getProcess(req, o = {}) {
       const pid = requirePid(req.pid);
-      return getProcessDetails(fs, pid, { cpuSampleMs: requireCpuSampleMs(req.cpuSampleMs), signal: o.signal });
+      return getProcessDetails(fs, pid, {
+        cpuSampleMs: requireCpuSampleMs(req.cpuSampleMs),
+        signal: o.signal,
+        locateAgent: (p) => locator.locate(p),
+      });
     },
     async getBuildInfo(req) {
       return getBuildInfo(fs, requirePid(req.pid));
@@ -125,15 +132,9 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
     async *stack(req, o = {}) {
       const pid = requirePid(req.pid);
       const addr = agentOf(pid);
-      const t = timeouts.StackTrace;
-      yield* governor.stream(pid, { what: "stack", signal: o.signal, queueTimeoutMs: t.deadlineMs }, async function* () {
-        for await (const chunk of streamAgent(addr, Signal.StackTrace, undefined, {
-          signal: o.signal,
-          connectTimeoutMs: t.connectMs,
-          deadlineMs: t.deadlineMs,
-        })) {
-          yield { chunk };
-        }
+      const { queue, agent } = callOptions("StackTrace", "stack", o);
+      yield* governor.stream(pid, queue, async function* () {
+        for await (const chunk of streamAgent(addr, Signal.StackTrace, undefined, agent)) yield { chunk };
       });
     },
     async memStats(req, o = {}) {

@@ -5,6 +5,7 @@
 // Every exit path destroys the socket: EOF, deadline, abort, maxBytes, socket error, and a consumer that
 // stops iterating early. A call that never starts iterating never connects.
 import net from "node:net";
+import { formatDurationMs } from "../../common/duration.js";
 import {
   agentDeadline,
   agentProtocol,
@@ -76,7 +77,7 @@ export async function* streamAgent(
     notify();
   };
   const connectTimer = setTimeout(
-    () => fail(agentUnavailable(where, `no TCP connection within ${fmtMs(opts.connectTimeoutMs)}`)),
+    () => fail(agentUnavailable(where, `no TCP connection within ${formatDurationMs(opts.connectTimeoutMs)}`)),
     opts.connectTimeoutMs,
   );
   const deadlineTimer = setTimeout(() => fail(agentDeadline(where, what, opts.deadlineMs)), opts.deadlineMs);
@@ -169,8 +170,4 @@ function describeSocketError(err: NodeJS.ErrnoException): string {
     default:
       return err.code ? `${err.code}: ${err.message}` : err.message;
   }
-}
-
-function fmtMs(ms: number): string {
-  return ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`;
 }

@@ -1,6 +1,6 @@
 // GetProcess (the `gops <pid>` view of any process, Go or not) and GetBuildInfo (`go version -m`).
 import { setTimeout as sleep } from "node:timers/promises";
-import type { GetBuildInfoResponse, GetProcessResponse } from "../../proto/index.js";
+import type { Agent, GetBuildInfoResponse, GetProcessResponse } from "../../proto/index.js";
 import { locateAgent } from "../agent/port-file.js";
 import type { GoBuildInfo } from "../elf/index.js";
 import { cancelled, notGo, permissionDenied, processNotFound } from "../errors.js";
@@ -22,6 +22,8 @@ export interface ProcessDetailsOptions {
   cpuSampleMs?: number;
   signal?: AbortSignal;
   readBuildInfo?: ReadBuildInfo;
+  /** How a Go process's agent is found (default locateAgent on `fs`). */
+  locateAgent?: (pid: number) => Agent;
 }
 
 /** Runs one read of pid's /proc data, turning "gone" and "denied" into domain errors. */
@@ -105,7 +107,7 @@ export async function getProcessDetails(
       exe,
       cmdline,
       go,
-      agent: go ? locateAgent(fs, pid) : undefined,
+      agent: go ? (opts.locateAgent?.(pid) ?? locateAgent(fs, pid)) : undefined,
     },
     host,
   );

@@ -31,7 +31,8 @@ export interface ProcessScannerOptions {
   /** A verdict not needed for this many scans is dropped (default 3). */
   maxIdleScans?: number;
   readBuildInfo?: ReadBuildInfo;
-  locateAgent?: (fs: ProcFs, pid: number, tables: NetTables) => Agent;
+  /** How a Go process's agent is found (default locateAgent on this scanner's ProcFs). */
+  locateAgent?: (pid: number, tables: NetTables) => Agent;
 }
 
 const K = ScanProblemKind;
@@ -51,20 +52,24 @@ class ProblemTally {
     if (!countOnly) this.problems.push({ pid, kind, detail });
   }
 
+  /** A read that failed for pid: the process went away, or a problem reading /proc. */
+  recordError(pid: number, e: unknown): void {
+    if (isGone(e)) this.record(pid, K.SCAN_PROBLEM_KIND_EXITED, "");
+    else this.record(pid, problemKindOf(e), errorText(e));
+  }
+
   counts() {
     return [...this.byKind].sort((a, b) => a[0] - b[0]).map(([kind, count]) => ({ kind, count }));
   }
 }
 
-function problemOf(e: unknown): { problem: ScanProblemKind; detail: string } {
-  return { problem: isDenied(e) ? K.SCAN_PROBLEM_KIND_PERMISSION_DENIED : K.SCAN_PROBLEM_KIND_IO_ERROR, detail: errorText(e) };
-}
+const problemKindOf = (e: unknown) => (isDenied(e) ? K.SCAN_PROBLEM_KIND_PERMISSION_DENIED : K.SCAN_PROBLEM_KIND_IO_ERROR);
 
 export class ProcessScanner {
   private readonly cache: BuildInfoCache<ExeVerdict>;
   private readonly users: UserNames;
   private readonly readBuildInfo: ReadBuildInfo | undefined;
-  private readonly locate: (fs: ProcFs, pid: number, tables: NetTables) => Agent;
+  private readonly locate: (pid: number, tables: NetTables) => Agent;
   /** Socket tables of the current scan, shared by the agent lookups of one network namespace. */
   private netTables: NetTables;
   private bootTimeSeconds: number | undefined;
@@ -76,7 +81,7 @@ export class ProcessScanner {
     this.cache = new BuildInfoCache(opts.cacheSize ?? 4096, opts.maxIdleScans ?? 3);
     this.users = new UserNames(fs);
     this.readBuildInfo = opts.readBuildInfo;
-    this.locate = opts.locateAgent ?? locateAgent;
+    this.locate = opts.locateAgent ?? ((pid, tables) => locateAgent(fs, pid, tables));
     this.netTables = new NetTables(fs);
   }
 
@@ -109,7 +114,7 @@ export class ProcessScanner {
     try {
       verdict = this.verdictOf(pid);
     } catch (e) {
-      if (!isGone(e)) verdict = problemOf(e);
+      if (!isGone(e)) verdict = { problem: problemKindOf(e), detail: errorText(e) };
     }
     if (verdict === undefined) return this.withoutExe(pid, all, host, tally);
     if ("go" in verdict) return this.tryDescribe(pid, host, tally, verdict.go);
@@ -142,8 +147,7 @@ export class ProcessScanner {
     try {
       stat = parseStat(this.fs.readStat(pid));
     } catch (e) {
-      if (isGone(e)) tally.record(pid, K.SCAN_PROBLEM_KIND_EXITED, "");
-      else tally.record(pid, problemOf(e).problem, errorText(e));
+      tally.recordError(pid, e);
       return undefined;
     }
     const kind = isKernelThread(stat)
@@ -166,8 +170,7 @@ export class ProcessScanner {
     try {
       return this.describe(pid, host, go, stat);
     } catch (e) {
-      if (isGone(e)) tally.record(pid, K.SCAN_PROBLEM_KIND_EXITED, "");
-      else tally.record(pid, problemOf(e).problem, errorText(e));
+      tally.recordError(pid, e);
       return undefined;
     }
   }
@@ -199,7 +202,7 @@ export class ProcessScanner {
         exe,
         cmdline,
         go,
-        agent: go ? this.locate(this.fs, pid, this.netTables) : undefined,
+        agent: go ? this.locate(pid, this.netTables) : undefined,
       },
       host,
     );
