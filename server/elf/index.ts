@@ -5,4 +5,5 @@ export type { GoModule, GoBuildInfo } from "./go-build-info.js";
 export { readGoBuildInfo } from "./go-build-info.js";
 export { type BuildInfoErrorKind, BuildInfoError } from "./build-info-error.js";
 export { readGoBuildInfoFromFile } from "./read-go-build-info-from-file.js";
+export { fdReadAt } from "./fd-read-at.js";
 export { parseModInfo, formatModInfo, formatGoVersionM } from "./mod-info.js";

@@ -1,7 +1,8 @@
 // The I/O edge: Go build info of an executable on disk (or /proc/<pid>/exe). A handful of small
 // positioned reads on one descriptor; the descriptor is always closed.
-import { closeSync, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, fstatSync, openSync } from "node:fs";
 import { BuildInfoError } from "./build-info-error.js";
+import { fdReadAt } from "./fd-read-at.js";
 import { type GoBuildInfo, readGoBuildInfo } from "./go-build-info.js";
 
 /**
@@ -13,16 +14,7 @@ export function readGoBuildInfoFromFile(path: string): GoBuildInfo {
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new BuildInfoError("not-elf", "not a regular file");
-    return readGoBuildInfo((position, length) => {
-      const buf = Buffer.allocUnsafe(length);
-      let done = 0;
-      while (done < length) {
-        const n = readSync(fd, buf, done, length - done, position + done);
-        if (n === 0) break;
-        done += n;
-      }
-      return buf.subarray(0, done);
-    }, stat.size);
+    return readGoBuildInfo(fdReadAt(fd), stat.size);
   } catch (e) {
     if (e instanceof BuildInfoError) throw new BuildInfoError(e.kind, `${path}: ${e.message}`);
     throw e;

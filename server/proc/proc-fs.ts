@@ -3,9 +3,9 @@
 // and a scan makes thousands of them, where promise overhead would dominate.
 // Errors are Node errno errors (ENOENT/ESRCH when the process is gone, EACCES/EPERM when not allowed).
 import { execFileSync } from "node:child_process";
-import { closeSync, fstatSync, openSync, readSync, readdirSync, readlinkSync, statSync } from "node:fs";
+import { closeSync, fstatSync, openSync, readSync, readdirSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { posix } from "node:path";
-import type { ReadAt } from "../elf/index.js";
+import { fdReadAt, type ReadAt } from "../elf/index.js";
 
 /** Identity of an executable file; a changed binary changes at least one field. */
 export interface FileId {
@@ -14,6 +14,8 @@ export interface FileId {
   size: number;
   mtimeMs: number;
 }
+
+const fileIdOf = (s: Stats): FileId => ({ dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs });
 
 /** An open /proc/PID/exe: works for deleted binaries and binaries in other mount namespaces. */
 export interface ExeHandle {
@@ -136,8 +138,7 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
     readEnviron: (pid) => readBytes(pidPath(pid, "environ")),
     readExeLink: (pid) => readlinkSync(pidPath(pid, "exe")),
     statExe(pid) {
-      const s = statSync(pidPath(pid, "exe"));
-      return { dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs };
+      return fileIdOf(statSync(pidPath(pid, "exe")));
     },
     openExe(pid) {
       const fd = openSync(pidPath(pid, "exe"), "r");
@@ -145,17 +146,8 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
         const s = fstatSync(fd);
         let open = true;
         return {
-          id: { dev: s.dev, ino: s.ino, size: s.size, mtimeMs: s.mtimeMs },
-          readAt(position, length) {
-            const buf = Buffer.allocUnsafe(length);
-            let n = 0;
-            while (n < length) {
-              const got = readSync(fd, buf, n, length - n, position + n);
-              if (got === 0) break;
-              n += got;
-            }
-            return n === length ? buf : buf.subarray(0, n);
-          },
+          id: fileIdOf(s),
+          readAt: fdReadAt(fd),
           close() {
             if (open) {
               open = false;
