@@ -6,7 +6,7 @@ import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./config-error.js";
 
 /** Largest config file read: a real one is a few hundred bytes. */
-export const MAX_CONFIG_FILE_BYTES = 1 << 20;
+const MAX_CONFIG_FILE_BYTES = 1 << 20;
 
 /** Parses config text; `name` picks the format by extension and names the file in errors. */
 export function parseConfigText(text: string, name: string): Record<string, unknown> {

@@ -26,7 +26,7 @@ import { readConfigFile } from "./config-file.js";
 
 export { ConfigError };
 
-export const DEFAULT_LISTEN = "127.0.0.1:4677";
+const DEFAULT_LISTEN = "127.0.0.1:4677";
 const CONFIG_READ_TIMEOUT_MS = 5_000;
 
 /** Names accepted by --agent-timeout (gops' command names), mapped to the agent signal they bound. */
@@ -42,7 +42,7 @@ const SIGNAL_BY_TIMEOUT_NAME: Readonly<Record<string, SignalName>> = {
   binary: "BinaryDump",
   setgc: "SetGCPercent",
 };
-export const TIMEOUT_NAMES = ["connect", ...Object.keys(SIGNAL_BY_TIMEOUT_NAME)];
+const TIMEOUT_NAMES = ["connect", ...Object.keys(SIGNAL_BY_TIMEOUT_NAME)];
 
 export interface TlsConfig {
   readonly cert: string;
@@ -494,7 +494,7 @@ export async function loadConfig(
 }
 
 /** Splits "host:port", "[v6]:port" into parts; undefined when malformed. */
-export function splitHostPort(addr: string): { host: string; port: number } | undefined {
+function splitHostPort(addr: string): { host: string; port: number } | undefined {
   const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:[\]]+):(\d+)$/.exec(addr);
   if (!m) return undefined;
   const port = Number(m[2]);
@@ -502,7 +502,7 @@ export function splitHostPort(addr: string): { host: string; port: number } | un
   return { host: m[1]!, port };
 }
 
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   if (host === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
   if (isIP(host) === 6) return host === "::1" || host === "0:0:0:0:0:0:0:1";

@@ -4,9 +4,9 @@ import { invalidArgument } from "./errors.js";
 
 /** Linux's PID_MAX_LIMIT (2^22): no pid can be larger. */
 export const MAX_PID = 4_194_304;
-export const MAX_CPU_SAMPLE_MS = 60_000;
-export const MIN_GC_PERCENT = -1;
-export const MAX_GC_PERCENT = 2_147_483_647;
+const MAX_CPU_SAMPLE_MS = 60_000;
+const MIN_GC_PERCENT = -1;
+const MAX_GC_PERCENT = 2_147_483_647;
 
 export function requirePid(pid: number | undefined): number {
   if (pid === undefined || !Number.isInteger(pid) || pid < 1 || pid > MAX_PID) {

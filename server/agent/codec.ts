@@ -13,7 +13,7 @@ export class ReplyFormatError extends Error {
 const INT64_MIN = -(1n << 63n);
 const INT64_MAX = (1n << 63n) - 1n;
 /** Go's binary.MaxVarintLen64. */
-export const MAX_VARINT_BYTES = 10;
+const MAX_VARINT_BYTES = 10;
 
 /** The bytes of one request: the signal byte followed by its argument, to be sent in ONE write. */
 export function encodeRequest(sig: number, arg?: Buffer): Buffer {

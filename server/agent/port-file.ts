@@ -44,7 +44,7 @@ const located = (...args: Parameters<typeof agent>): Located => ({ agent: agent(
  * GOPS_CONFIG_DIR (verbatim), $XDG_CONFIG_HOME/gops, $HOME/.config/gops, <passwd home>/.config/gops, and
  * the v0.3.9 layout without the "gops" suffix. Relative paths are relative to the process's cwd.
  */
-export function* portFileCandidates(
+function* portFileCandidates(
   env: ReadonlyMap<string, string>,
   fileName: string,
   passwdHome: () => string | undefined,

@@ -14,7 +14,7 @@ export type AgentTimeoutTable = Readonly<Record<SignalName, AgentTimeout>>;
 /** How long the agent itself takes for the fixed-length captures (not configurable on the agent side). */
 export const CaptureDurationMs = Object.freeze({ CPUProfile: 30_000, Trace: 5_000 });
 /** Slack on top of a capture for the agent to stop, encode and send it. */
-export const CaptureMarginMs = 15_000;
+const CaptureMarginMs = 15_000;
 
 const CONNECT_MS = 3_000;
 const TEXT_MS = 10_000;

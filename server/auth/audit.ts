@@ -38,7 +38,7 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
-export const formatAuditLine = (r: AuditRecord) => `${JSON.stringify(r)}\n`;
+const formatAuditLine = (r: AuditRecord) => `${JSON.stringify(r)}\n`;
 
 /** Lines to a stream the caller owns (process.stdout); close() only waits for what was written to drain. */
 export function streamAuditSink(out: Writable): AuditSink {
@@ -52,7 +52,7 @@ export function streamAuditSink(out: Writable): AuditSink {
   };
 }
 
-export const AUDIT_FILE_MODE = 0o600;
+const AUDIT_FILE_MODE = 0o600;
 
 /**
  * Opens `path` for append, creating it with mode 0600 (never following a symlink at the last component) and

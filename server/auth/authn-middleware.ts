@@ -18,7 +18,7 @@ export const ANONYMOUS: Principal = Object.freeze({ subject: "(anonymous)", toke
 export const isAnonymous = (p: Principal) => p === ANONYMOUS;
 
 /** The bearer token of `authorization` metadata; throws UNAUTHENTICATED when missing or not a Bearer token. */
-export function bearerToken(context: CallContext): string {
+function bearerToken(context: CallContext): string {
   const value = context.metadata.get("authorization");
   if (value === undefined || value === "") throw unauthenticated("no bearer token: send metadata 'authorization: Bearer <jwt>' (gopsctl: --token, --token-file or GOPSCTL_TOKEN)");
   const m = /^Bearer +([^\s,]+)$/i.exec(value);

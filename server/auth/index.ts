@@ -4,13 +4,13 @@
 // For the mTLS certificate subject in audit lines: createServer({ interceptors: [peerCertInterceptor], ... }) and
 // auditMiddleware({ certSubject: certSubjectOf, ... }).
 export { AuthConfigError } from "./auth-errors.js";
-export { AUDIT_FILE_MODE, formatAuditLine, openAuditFile, streamAuditSink, type AuditRecord, type AuditSink } from "./audit.js";
+export { openAuditFile, streamAuditSink, type AuditRecord, type AuditSink } from "./audit.js";
 export { auditMiddleware, type AuditAnnotation, type AuditContext, type AuditOptions } from "./audit-middleware.js";
-export { ANONYMOUS, authnMiddleware, bearerToken, isAnonymous, type AuthnContext } from "./authn-middleware.js";
+export { ANONYMOUS, authnMiddleware, isAnonymous, type AuthnContext } from "./authn-middleware.js";
 export { authorize, authzMiddleware } from "./authz-middleware.js";
 export { DEFAULT_LIMITS, DEFAULT_MAX_RECEIVE_MESSAGE_BYTES, createLimiter, type Limiter, type LimitsConfig } from "./limits.js";
 export { limitsMiddleware } from "./limits-middleware.js";
-export { CERT_SUBJECT_METADATA, certSubjectOf, formatCertSubject, peerCertInterceptor } from "./peer-cert.js";
+export { CERT_SUBJECT_METADATA, certSubjectOf, peerCertInterceptor } from "./peer-cert.js";
 export { METHOD_SCOPES, SCOPES, hostMatches, isPublicMethod, ruleFor, type AccessRule, type DiagnosticsMethod, type Scope } from "./policy.js";
 export { createToken, generateDevKeys, signToken, signingKey, type CreateTokenOptions, type TokenClaims } from "./token.js";
 export {

@@ -23,7 +23,7 @@ export const peerCertInterceptor: ServerInterceptor = (_method, call) =>
   });
 
 /** "CN=alice,O=ops" in the certificate's order; undefined when there is no client certificate. */
-export function formatCertSubject(cert: PeerCertificate | undefined): string | undefined {
+function formatCertSubject(cert: PeerCertificate | undefined): string | undefined {
   const subject = cert?.subject as Record<string, string | string[]> | undefined;
   if (!subject || Object.keys(subject).length === 0) return undefined;
   return Object.entries(subject)

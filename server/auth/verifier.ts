@@ -56,7 +56,7 @@ export interface TokenVerifier {
 export const DEFAULT_MAX_LIFETIME_SEC = 3600;
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 30;
 /** Tokens longer than this are refused before any parsing. */
-export const MAX_TOKEN_LENGTH = 8192;
+const MAX_TOKEN_LENGTH = 8192;
 export const MIN_HS256_SECRET_BYTES = 32;
 
 /** Reads the key files of `config` and returns a verifier. Fails with AuthConfigError on any unusable key. */

@@ -8,7 +8,7 @@ interface Entry<V> {
   seen: number;
 }
 
-export const fileIdKey = (id: FileId): string => `${id.dev}:${id.ino}:${id.size}:${id.mtimeMs}`;
+const fileIdKey = (id: FileId): string => `${id.dev}:${id.ino}:${id.size}:${id.mtimeMs}`;
 
 export class BuildInfoCache<V> {
   // Map order is the recency order: an entry is moved to the end when first seen in a scan.

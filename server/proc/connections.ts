@@ -11,7 +11,7 @@ const isAny = (ip: string) => ip === "0.0.0.0" || ip === "::";
 const host = (ip: string) => (ip.includes(":") ? `[${ip}]` : ip);
 
 /** "127.0.0.1:56765", "[::1]:80"; an unset remote end (any address, port 0) is ":0" as gops prints it. */
-export function formatEndpoint(ip: string, port: number): string {
+function formatEndpoint(ip: string, port: number): string {
   return isAny(ip) && port === 0 ? ":0" : `${host(ip)}:${port}`;
 }
 

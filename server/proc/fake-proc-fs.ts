@@ -49,7 +49,7 @@ export interface FakeProcess {
   errors?: Partial<Record<FakeMethod, string>>;
 }
 
-export function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
+function errnoError(code: string, syscall: string, path: string): NodeJS.ErrnoException {
   const e: NodeJS.ErrnoException = new Error(`${code}: fake /proc, ${syscall} '${path}'`);
   e.code = code;
   e.syscall = syscall;
@@ -78,7 +78,7 @@ export function inetTable(
   return [NET_HEADERS[table], ...lines, ""].join("\n");
 }
 
-export function statLine(pid: number, p: FakeProcess): string {
+function statLine(pid: number, p: FakeProcess): string {
   const f = [
     `${pid} (${p.comm}) ${p.state ?? "S"} ${p.ppid ?? 1} ${pid} ${pid} 0 -1 ${p.flags ?? 4194560}`,
     `0 0 0 0 ${p.utime ?? 0} ${p.stime ?? 0} 0 0 20 0 ${p.threads ?? 1} 0 ${p.starttime ?? 0}`,
@@ -87,7 +87,7 @@ export function statLine(pid: number, p: FakeProcess): string {
   return `${f.join(" ")}\n`;
 }
 
-export function statusText(pid: number, p: FakeProcess): string {
+function statusText(pid: number, p: FakeProcess): string {
   const uid = p.uid ?? 0;
   return [
     `Name:\t${p.comm}`,

@@ -25,7 +25,7 @@ export {
   type InetSocket,
   type UnixSocket,
 } from "./parse-net.js";
-export { readConnections, formatEndpoint } from "./connections.js";
+export { readConnections } from "./connections.js";
 export { NetTables } from "./net-tables.js";
 export { toProtoBuildInfo, type ReadBuildInfo } from "./go-binary.js";
 export { ProcessScanner, type ProcessScannerOptions, type ScanResult } from "./process-scanner.js";
