@@ -201,3 +201,20 @@ test("pprof-heap across hosts: one file per host in -o DIR; --merge saves and re
   assert.match(out, /main\.keep/);
   assert.match(f.stderr.text(), /2\/3 hosts ok; web-3: UNAVAILABLE after/);
 });
+
+test("pprof-heap --merge -o /absolute/dir: the merged profile goes into that directory, like the hosts' files", async () => {
+  const cwd = await mkdtemp(join(tmpdir(), "gopsctl-across-"));
+  const out = await mkdtemp(join(tmpdir(), "gopsctl-out-"));
+  dirs.push(cwd, out);
+  const stream = () =>
+    streamOf<StreamProfileResponse>([
+      { payload: { $case: "metadata", value: { pid: 7, kind: CaptureKind.CAPTURE_KIND_HEAP_PROFILE, expectedDurationMs: 0, fileExtension: ".pprof.gz", host: "a" } } },
+      { payload: { $case: "chunk", value: encodeProfile(heapProfile) } },
+    ]);
+  const f = fakeContext({}, { fleet: fakeFleet({ a: { streamProfile: stream }, b: { streamProfile: stream } }), cwd, json: true });
+  await runHeap({ pid: 7, output: out, top: undefined, sampleIndex: undefined, flame: undefined, merge: true }, f.ctx);
+  const merged = join(out, "merged-heap-20261126-110257.pprof.gz");
+  assert.ok(decodeProfile(await readFile(merged)).sample.length > 0);
+  assert.equal((JSON.parse(f.stdout.text().trim().split("\n").at(-1)!) as { merged: { path: string } }).merged.path, merged);
+  assert.deepEqual(await readdir(cwd), [], "nothing written under the working directory");
+});

@@ -1,21 +1,21 @@
 // pprof-cpu and pprof-heap: save the agent's profile, then, with --top / --flame, report on it like
 // `go tool pprof` would, without a Go toolchain. Across hosts: one file per host, written as it streams, and with
 // --merge one merged profile (saved too) for --top and --flame.
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { ProfileKind } from "../proto/index.js";
 import { decodeProfile, encodeProfile, mergeProfiles, type Profile } from "../analysis/index.js";
 import { answeredInHostOrder, eachHost, finishAcross, hostHeading } from "./across-hosts.js";
 import type { CommandContext, CommandSpec } from "./command.js";
 import {
   afterSaving,
+  hostCapturePlace,
   parseCaptureArgs,
-  prepareCaptureDir,
+  printOpenHint,
   printSavedCapture,
   saveCapture,
   saveHostCapture,
-  shellQuote,
   type CaptureKindSpec,
   type CaptureOptions,
-  type HostCapturePlace,
 } from "./capture.js";
 import { mergedCaptureName, writeFileAtomically } from "./capture-file.js";
 import { UsageError } from "./errors.js";
@@ -40,13 +40,23 @@ export interface ProfileCaptureOptions extends CaptureOptions, ProfileReportOpti
   merge: boolean;
 }
 
-export function profileCaptureSpec(
-  name: string,
-  summary: string,
-  kind: "cpu" | "heap",
-  run: (opts: ProfileCaptureOptions, ctx: CommandContext) => Promise<void>,
-): CommandSpec<ProfileCaptureOptions> {
+/** The two live profiles: what they are called and which profile gopsd is asked for. */
+const PROFILES = {
+  cpu: { what: "CPU profile", profileKind: ProfileKind.PROFILE_KIND_CPU },
+  heap: { what: "heap profile", profileKind: ProfileKind.PROFILE_KIND_HEAP },
+} as const;
+
+/** The pprof-cpu or pprof-heap command: its help, flags and run, differing only in the profile's kind. */
+export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | "heap"): CommandSpec<ProfileCaptureOptions> {
   const indexes = SAMPLE_INDEXES[kind];
+  const { what, profileKind } = PROFILES[kind];
+  const capture: CaptureKindSpec = {
+    kind,
+    what,
+    defaultExtension: ".pprof.gz",
+    goTool: "pprof",
+    start: (diagnostics, pid, signal) => diagnostics.streamProfile({ pid, kind: profileKind }, { signal }),
+  };
   return {
     name,
     args: "<pid> [-o FILE]",
@@ -83,11 +93,11 @@ export function profileCaptureSpec(
     },
     // A capture takes as long as it takes (a CPU profile 30 s); bound it with --timeout if wanted.
     defaultTimeoutMs: () => undefined,
-    run,
+    run: (opts, ctx) => runProfileCapture(capture, opts, ctx),
   };
 }
 
-export async function runProfileCapture(kind: CaptureKindSpec, opts: ProfileCaptureOptions, ctx: CommandContext): Promise<void> {
+async function runProfileCapture(kind: CaptureKindSpec, opts: ProfileCaptureOptions, ctx: CommandContext): Promise<void> {
   if (ctx.fleet !== undefined) return runAcross(kind, opts, ctx);
   const saved = await saveCapture(kind, opts, ctx);
   if (!wantsReport(opts)) {
@@ -111,7 +121,7 @@ export async function runProfileCapture(kind: CaptureKindSpec, opts: ProfileCapt
     return;
   }
   await printProfileReport(report, opts, ctx);
-  await write(ctx.stderr, `view it with: go tool ${kind.goTool} ${shellQuote(saved.display)}\n`, ctx.signal);
+  await printOpenHint(kind, saved, ctx);
 }
 
 /** What a host's capture leaves for printing (its bytes are not kept unless --merge needs the profile). */
@@ -127,8 +137,7 @@ interface HostCapture {
 
 async function runAcross(kind: CaptureKindSpec, opts: ProfileCaptureOptions, ctx: CommandContext): Promise<void> {
   const fleet = ctx.fleet!;
-  const place: HostCapturePlace = { dir: opts.output ?? "", cwd: ctx.cwd, now: ctx.now() };
-  await prepareCaptureDir(place);
+  const place = await hostCapturePlace(opts.output, ctx);
   const perHostTop = !opts.merge && opts.top !== undefined;
   const settled = await eachHost(
     ctx,
@@ -154,7 +163,7 @@ async function runAcross(kind: CaptureKindSpec, opts: ProfileCaptureOptions, ctx
   if (opts.merge && answered.length > 0) {
     const merged = mergeProfiles(answered.map((a) => a.value.profile!));
     const display = join(place.dir, mergedCaptureName(kind.kind, place.now));
-    const path = join(ctx.cwd, display);
+    const path = resolve(ctx.cwd, display);
     const bytes = await writeFileAtomically(path, encodeProfile(merged), ctx.signal);
     const hosts = answered.map((a) => a.host);
     const report = wantsReport(opts)
