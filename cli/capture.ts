@@ -3,6 +3,7 @@
 // and hand the saved capture to the command, which reports on it. Across hosts, one file per host named after it.
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { shellQuote } from "../common/shell-quote.js";
 import type { CaptureMetadata } from "../proto/index.js";
 import type { Diagnostics } from "../client/index.js";
 import type { CommandContext } from "./command.js";
@@ -68,9 +69,11 @@ export interface HostCapturePlace {
   now: Date;
 }
 
-/** Creates -o DIR (and its parents) when missing. */
-export async function prepareCaptureDir(place: HostCapturePlace): Promise<void> {
+/** Across hosts: -o DIR (created with its parents when missing), else the working directory, and the time stamp. */
+export async function hostCapturePlace(output: string | undefined, ctx: Pick<CommandContext, "cwd" | "now">): Promise<HostCapturePlace> {
+  const place = { dir: output ?? "", cwd: ctx.cwd, now: ctx.now() };
   if (place.dir !== "") await mkdir(resolve(place.cwd, place.dir), { recursive: true });
+  return place;
 }
 
 /** One host's capture into `<dir>/<host>-<pid>-<kind>-<time><ext>`, written as it streams (removed on failure). */
@@ -140,6 +143,11 @@ export async function printSavedCapture(kind: CaptureKindSpec, saved: SavedCaptu
     return;
   }
   await write(ctx.stdout, `${saved.display}\n`, ctx.signal);
+  await printOpenHint(kind, saved, ctx);
+}
+
+/** How to open the saved file, on stderr. */
+export async function printOpenHint(kind: CaptureKindSpec, saved: SavedCapture, ctx: CommandContext): Promise<void> {
   await write(ctx.stderr, `view it with: go tool ${kind.goTool} ${shellQuote(saved.display)}\n`, ctx.signal);
 }
 
@@ -147,8 +155,4 @@ export async function printSavedCapture(kind: CaptureKindSpec, saved: SavedCaptu
 export function afterSaving(saved: SavedCapture, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   return new Error(`saved ${saved.display}, but ${message}`, { cause: err });
-}
-
-export function shellQuote(s: string): string {
-  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
 }

@@ -3,7 +3,7 @@
 import type { TlsOptions } from "../client/index.js";
 import type { CliConfig } from "./config-file.js";
 import { UsageError } from "./errors.js";
-import { CONNECTION_FLAGS, flagValue, type FlagName, type ParsedArgv } from "./parse-argv.js";
+import { CONNECTION_FLAGS, flagValue, nonEmpty, type FlagName, type ParsedArgv } from "./parse-argv.js";
 
 export type TokenSetting = { kind: "value"; value: string } | { kind: "file"; path: string };
 
@@ -24,11 +24,16 @@ export function chosenConfigPath(parsed: ParsedArgv, env: Env): string | undefin
   return flagValue(parsed, "config") ?? nonEmpty(env["GOPSCTL_CONFIG"]);
 }
 
+/** The first flag given that says how to reach or authenticate to a gopsd (every connection flag but --config). */
+export function givenConnectionFlag(parsed: Pick<ParsedArgv, "given">): FlagName | undefined {
+  return CONNECTION_FLAGS.find((f) => f !== "config" && parsed.given.has(f));
+}
+
 export function resolveConnection(parsed: ParsedArgv, env: Env, config: CliConfig): Connection {
   const flag = (name: FlagName) => flagValue(parsed, name);
   const target = parsed.options.host ?? config.host;
   if (target === undefined) {
-    const stray = CONNECTION_FLAGS.find((f) => f !== "config" && parsed.given.has(f));
+    const stray = givenConnectionFlag(parsed);
     if (stray !== undefined) throw new UsageError(`flag --${stray} needs a gopsd (--host, $GOPSCTL_HOST or host in the config file)`);
     return { kind: "local" };
   }
@@ -65,8 +70,4 @@ function envFlag(env: Env, name: string): boolean {
   if (v === undefined || v === "" || v === "0" || v === "false" || v === "no") return false;
   if (v === "1" || v === "true" || v === "yes") return true;
   throw new UsageError(`${name}="${env[name]}" is not 1/true/yes or 0/false/no`);
-}
-
-function nonEmpty(s: string | undefined): string | undefined {
-  return s === undefined || s === "" ? undefined : s;
 }

@@ -4,9 +4,9 @@
 // has to be looked up; everything else is pure.
 import { selectHosts, type FleetHost, type Inventory, type SelectionOptions } from "../client/index.js";
 import type { CliConfig } from "./config-file.js";
-import { resolveConnection, type Connection } from "./connection.js";
+import { givenConnectionFlag, resolveConnection, type Connection } from "./connection.js";
 import { UsageError } from "./errors.js";
-import { CONNECTION_FLAGS, flagValue, type ParsedArgv } from "./parse-argv.js";
+import { flagValue, nonEmpty, type ParsedArgv } from "./parse-argv.js";
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -21,18 +21,17 @@ export function isAcrossHosts(parsed: Pick<ParsedArgv, "given">): boolean {
 }
 
 /** The fleet file asked for by name (--fleet, else $GOPSCTL_FLEET); undefined = the default location. */
-export function chosenFleetPath(parsed: Pick<ParsedArgv, "values">, env: Env): string | undefined {
-  const fromEnv = env["GOPSCTL_FLEET"];
-  return flagValue(parsed, "fleet") ?? (fromEnv === undefined || fromEnv === "" ? undefined : fromEnv);
+function chosenFleetPath(parsed: Pick<ParsedArgv, "values">, env: Env): string | undefined {
+  return flagValue(parsed, "fleet") ?? nonEmpty(env["GOPSCTL_FLEET"]);
 }
 
 /** "host:port", "[v6]:port", "unix:/path": an address; anything else may be a host name. */
-export function looksLikeAddress(target: string): boolean {
+function looksLikeAddress(target: string): boolean {
   return target.includes(":");
 }
 
 /** The hosts --host, --hosts, -l/--selector and --all choose. */
-export function selectionOf(parsed: Pick<ParsedArgv, "given" | "values">): SelectionOptions {
+function selectionOf(parsed: Pick<ParsedArgv, "given" | "values">): SelectionOptions {
   const host = flagValue(parsed, "host");
   const hosts = parsed.values.get("hosts");
   const selector = flagValue(parsed, "selector");
@@ -69,7 +68,7 @@ export async function resolveTarget(parsed: ParsedArgv, env: Env, config: CliCon
 
 /** Fleet hosts take TLS and tokens from the fleet file; a connection flag would be silently ignored, so refuse it. */
 function rejectConnectionFlags(parsed: ParsedArgv, what: string): void {
-  const stray = CONNECTION_FLAGS.find((f) => f !== "config" && parsed.given.has(f));
+  const stray = givenConnectionFlag(parsed);
   if (stray !== undefined) {
     throw new UsageError(`flag --${stray} does not apply to ${what}: set tls, token, tokenFile or tokenEnv in the fleet file`);
   }

@@ -172,6 +172,7 @@ export function flagValue(parsed: Pick<ParsedArgv, "values">, name: FlagName): s
   return parsed.values.get(name)?.at(-1);
 }
 
-function nonEmpty(s: string | undefined): string | undefined {
+/** An environment variable's value; unset and empty are the same. */
+export function nonEmpty(s: string | undefined): string | undefined {
   return s === undefined || s === "" ? undefined : s;
 }

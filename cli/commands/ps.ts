@@ -23,7 +23,7 @@ import { printView, processJson, renderTable, scanProblemKindName, wantsJson, wr
 import { flagValue } from "../parse-argv.js";
 import { formatBytes } from "../progress.js";
 
-export const SORT_KEYS = ["cpu", "mem", "heap", "goroutines"] as const;
+const SORT_KEYS = ["cpu", "mem", "heap", "goroutines"] as const;
 export type PsSort = (typeof SORT_KEYS)[number];
 
 export interface PsOptions {
@@ -214,7 +214,7 @@ export function problemFooter(counts: readonly ScanProblemCount[]): string | und
   if (total === 0) return undefined;
   const parts = relevant.map((c) => `${UNINSPECTED.get(c.kind)}: ${c.count}`);
   const denied = relevant.some((c) => c.kind === ScanProblemKind.SCAN_PROBLEM_KIND_PERMISSION_DENIED);
-  return `${total} ${total === 1 ? "process" : "processes"} could not be inspected (${parts.join(", ")}); ${denied ? "run as root or see --json" : "see --json"}`;
+  return `${plural(total, "process", "processes")} could not be inspected (${parts.join(", ")}); ${denied ? "run as root or see --json" : "see --json"}`;
 }
 
 const SORT_JSON_FIELD: Partial<Record<PsSort, string>> = { heap: "heapAllocBytes", goroutines: "goroutines" };

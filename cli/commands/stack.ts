@@ -1,9 +1,9 @@
 // `gopsctl stack <pid> [--summary]`: the goroutine dump, written to stdout chunk by chunk as it arrives; or, with
 // --summary, its goroutines grouped by identical stack, largest group first. Across hosts: each host's dump as it
 // arrives (a `==> host <==` block), or the groups fleet-wide with per-host counts.
-import { formatStackSummary, mergeStackSummaries, summarizeStacks, type StackGroup } from "../../analysis/index.js";
+import { formatStackSummary, mergeStackSummaries, summarizeStacks } from "../../analysis/index.js";
 import type { Diagnostics } from "../../client/index.js";
-import { eachHost, finishAcross, hostHeading } from "../across-hosts.js";
+import { answeredInHostOrder, eachHost, finishAcross, hostHeading } from "../across-hosts.js";
 import { parseOnlyPid } from "../arguments.js";
 import { type CommandContext, type CommandSpec } from "../command.js";
 import { printJson, printJsonLine, wantsJson, write } from "../output/index.js";
@@ -59,7 +59,7 @@ export async function run(opts: StackOptions, ctx: CommandContext): Promise<void
   }
   const groups = summarizeStacks(text);
   if (ctx.json) {
-    await printJson(ctx, { pid: opts.pid, goroutines: groups.reduce((sum, g) => sum + g.count, 0), groups });
+    await printJson(ctx, { pid: opts.pid, goroutines: countGoroutines(groups), groups });
     return;
   }
   await write(ctx.stdout, formatStackSummary(groups), ctx.signal);
@@ -88,11 +88,7 @@ async function runAcross(opts: StackOptions, ctx: CommandContext): Promise<void>
     fleet.run(async (client, { signal }) => summarizeStacks(await dumpOf(client, opts.pid, signal))),
     { json: (groups) => ({ pid: opts.pid, goroutines: countGoroutines(groups), groups }) },
   );
-  const perHost = new Map<string, StackGroup[]>();
-  for (const h of fleet.hosts) {
-    const r = settled.find((x) => x.host === h.name);
-    if (r?.value !== undefined) perHost.set(h.name, r.value);
-  }
+  const perHost = new Map(answeredInHostOrder(fleet, settled).map(({ host, value }) => [host, value]));
   const merged = mergeStackSummaries(perHost);
   if (wantsJson(ctx)) {
     await printJsonLine(ctx, { merged: { pid: opts.pid, hosts: [...perHost.keys()], goroutines: countGoroutines(merged), groups: merged } });

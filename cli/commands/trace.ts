@@ -4,8 +4,8 @@ import { describeTrace } from "../../analysis/index.js";
 import { eachHost, finishAcross } from "../across-hosts.js";
 import {
   afterSaving,
+  hostCapturePlace,
   parseCaptureArgs,
-  prepareCaptureDir,
   saveCapture,
   saveHostCapture,
   type CaptureKindSpec,
@@ -44,8 +44,7 @@ export const spec: CommandSpec<CaptureOptions> = {
 
 export async function run(opts: CaptureOptions, ctx: CommandContext): Promise<void> {
   if (ctx.fleet !== undefined) {
-    const place = { dir: opts.output ?? "", cwd: ctx.cwd, now: ctx.now() };
-    await prepareCaptureDir(place);
+    const place = await hostCapturePlace(opts.output, ctx);
     const settled = await eachHost(
       ctx,
       ctx.fleet.run(async (client, where) => described(await saveHostCapture(kind, client, opts.pid, where, place))),
