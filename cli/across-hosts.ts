@@ -28,7 +28,7 @@ export async function eachHost<T>(ctx: CommandContext, results: AsyncIterable<Ho
   return settled;
 }
 
-export function hostResultJson<T>(r: HostResult<T>, json: (value: T, host: string) => unknown): unknown {
+function hostResultJson<T>(r: HostResult<T>, json: (value: T, host: string) => unknown): unknown {
   if (r.error !== undefined) {
     return { host: r.host, error: { code: statusName(r.error.code), message: r.error.message, afterMs: r.error.afterMs } };
   }
@@ -58,6 +58,6 @@ export function hostHeading(host: string): string {
   return `==> ${host} <==\n`;
 }
 
-export function statusName(code: Status): string {
+function statusName(code: Status): string {
   return Status[code] ?? String(code);
 }

@@ -36,7 +36,10 @@ export interface CommandSpec<O> {
   /** Arguments after the name, e.g. "<pid> [period]". */
   args: string;
   summary: string;
-  /** Command-specific flags it accepts besides the global ones (host, json, timeout, help, version, connection). */
+  /**
+   * Command-specific flags it accepts besides the general ones (host, json, table, timeout, help, version), the
+   * connection ones, and (unless offline) the fleet selection ones.
+   */
   flags?: readonly FlagName[];
   /** Never calls gopsd: no connection settings (config file, token file) are read. */
   offline?: true;

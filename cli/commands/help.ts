@@ -36,7 +36,7 @@ export async function run(opts: HelpOptions, ctx: CommandContext): Promise<void>
   await write(ctx.stdout, helpText(opts.commands, opts.topic), ctx.signal);
 }
 
-export function helpText(commands: readonly CommandSpec<unknown>[], topic?: CommandSpec<unknown>): string {
+function helpText(commands: readonly CommandSpec<unknown>[], topic?: CommandSpec<unknown>): string {
   if (topic !== undefined) {
     const lines = [`usage: gopsctl [flags] ${topic.name} ${topic.args}`.trimEnd(), "", topic.summary];
     if (topic.aliases !== undefined) lines.push(`aliases: ${topic.aliases.join(", ")}`);

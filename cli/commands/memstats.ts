@@ -38,7 +38,7 @@ export async function run(opts: MemstatsOptions, ctx: CommandContext): Promise<v
   await printView(ctx, { json: json(res), text: () => withNewline(res.raw) });
 }
 
-export function memstatsTable(rows: readonly { host: string; value: MemStatsResponse }[]): string {
+function memstatsTable(rows: readonly { host: string; value: MemStatsResponse }[]): string {
   return renderTable(
     rows.map(({ host, value }) => {
       const s = value.stats;

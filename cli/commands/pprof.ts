@@ -46,7 +46,7 @@ export const spec: CommandSpec<PprofOptions> = {
   run,
 };
 
-export function parsePprof(args: readonly string[], _options: unknown, parsed: ParsedArgv): PprofOptions {
+function parsePprof(args: readonly string[], _options: unknown, parsed: ParsedArgv): PprofOptions {
   const file = args[0];
   if (file === undefined) throw new UsageError("missing profile file");
   if (args.length > 1) throw new UsageError(`too many arguments: "${args[1]}"`);

@@ -27,7 +27,7 @@ export interface TokenCreateOptions {
   output: string | undefined;
 }
 
-export const DEV_TTL_SEC = 3600;
+const DEV_TTL_SEC = 3600;
 
 const TOKEN_FLAGS: readonly FlagName[] = ["key", "dev", "alg", "kid", "iss", "aud", "sub", "scope", "ttl", "hosts", "not-before", "output"];
 /** What --dev decides itself: a dev gopsd verifies exactly this key, issuer and audience. */
@@ -54,7 +54,7 @@ export const spec: CommandSpec<TokenCreateOptions> = {
   run,
 };
 
-export function parseTokenCreate(args: readonly string[], _options: unknown, parsed: ParsedArgv): TokenCreateOptions {
+function parseTokenCreate(args: readonly string[], _options: unknown, parsed: ParsedArgv): TokenCreateOptions {
   if (args[0] !== "create") throw new UsageError(args[0] === undefined ? "missing subcommand: token create" : `unknown subcommand "token ${args[0]}" (want: token create)`);
   if (args.length > 1) throw new UsageError(`too many arguments: "${args[1]}"`);
   for (const f of ["host", ...CONNECTION_FLAGS] as const) {
@@ -95,7 +95,7 @@ function parseAlg(text: string | undefined): Algorithm | undefined {
 }
 
 /** Comma lists, repeatable; each must be a known scope; duplicates collapse. */
-export function parseScopes(values: readonly string[] | undefined): string[] | undefined {
+function parseScopes(values: readonly string[] | undefined): string[] | undefined {
   if (values === undefined) return undefined;
   const scopes = new Set<string>();
   for (const s of commaList(values, "--scope")) {
@@ -121,7 +121,7 @@ function commaList(values: readonly string[], flag: string): string[] {
 }
 
 /** Whole seconds above zero. */
-export function parseTtl(text: string): number {
+function parseTtl(text: string): number {
   const ms = parseDuration(text, "ttl");
   if (!(ms > 0)) throw new UsageError(`invalid ttl "${text}": it must be above zero`);
   if (ms % 1000 !== 0) throw new UsageError(`invalid ttl "${text}": it must be whole seconds`);
