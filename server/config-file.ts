@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import { ConfigError } from "./config-error.js";
+import { firstLine } from "../common/first-line.js";
 
 /** Largest config file read: a real one is a few hundred bytes. */
 const MAX_CONFIG_FILE_BYTES = 1 << 20;
@@ -37,4 +38,3 @@ export async function readConfigFile(path: string, opts: { signal?: AbortSignal 
   return parseConfigText(bytes.toString("utf8"), path);
 }
 
-const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!.trim();

@@ -23,6 +23,7 @@ import {
 } from "./auth/index.js";
 import { ConfigError } from "./config-error.js";
 import { readConfigFile } from "./config-file.js";
+import { firstLine } from "../common/first-line.js";
 
 export { ConfigError };
 
@@ -154,7 +155,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   try {
     parsed = parseArgs({ args: [...argv], options, strict: true, allowPositionals: false });
   } catch (e) {
-    throw new ConfigError((e as Error).message.split("\n")[0]!);
+    throw new ConfigError(firstLine(e));
   }
   const v = parsed.values as Record<string, string | boolean | string[] | undefined>;
   if (v.help) return { help: true };

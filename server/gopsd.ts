@@ -29,6 +29,7 @@ import type { GopsdConfig, TlsConfig } from "./config.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
 import { diagnosticsService } from "./service.js";
+import { firstLine } from "../common/first-line.js";
 
 export interface RunningGopsd {
   /** The address clients dial: "127.0.0.1:PORT" or "unix:/path". */
@@ -123,7 +124,7 @@ async function tlsCredentials(tls: TlsConfig, signal: AbortSignal): Promise<Serv
     try {
       return await readFile(path, { signal });
     } catch (e) {
-      throw new ConfigError(`${key}: cannot read ${path}: ${(e as Error).message.split("\n")[0]}`);
+      throw new ConfigError(`${key}: cannot read ${path}: ${firstLine(e)}`);
     }
   };
   const [cert, key, ca] = await Promise.all([
@@ -134,7 +135,7 @@ async function tlsCredentials(tls: TlsConfig, signal: AbortSignal): Promise<Serv
   try {
     return ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
   } catch (e) {
-    throw new ConfigError(`tls: unusable certificate or key: ${(e as Error).message.split("\n")[0]}`);
+    throw new ConfigError(`tls: unusable certificate or key: ${firstLine(e)}`);
   }
 }
 

@@ -5,9 +5,9 @@ import { hostname } from "node:os";
 import { AuthConfigError, generateDevKeys } from "./auth/index.js";
 import { ConfigError, USAGE, loadConfig, type GopsdConfig } from "./config.js";
 import { startGopsd } from "./gopsd.js";
+import { firstLine } from "../common/first-line.js";
 
 const say = (line: string) => process.stderr.write(`gopsd: ${line}\n`);
-const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
 
 async function main(): Promise<number> {
   let config: GopsdConfig | "help";

@@ -21,6 +21,7 @@ import path from "node:path";
 import SSHConfig from "ssh-config";
 import { parse as parseYaml } from "yaml";
 import { gopsctlConfigPath } from "../../common/config-dir.js";
+import { firstLine } from "../../common/first-line.js";
 
 export type HostTokenSource = { kind: "literal"; value: string } | { kind: "file"; path: string } | { kind: "env"; name: string };
 
@@ -143,7 +144,7 @@ export function parseInventory(text: string, ctx: InventoryContext): Inventory {
   try {
     doc = text.trim() === "" ? {} : parseYaml(text);
   } catch (e) {
-    throw new InventoryError(`${ctx.file}: not valid YAML: ${(e as Error).message.split("\n")[0]}`);
+    throw new InventoryError(`${ctx.file}: not valid YAML: ${firstLine(e)}`);
   }
   if (!isObject(doc)) fail("", "the top level must be a mapping with `hosts` (and optionally `defaults`)");
   const top = doc as Raw;
