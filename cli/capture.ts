@@ -1,4 +1,4 @@
-// The shared body of the capture commands (trace, pprof-cpu, pprof-heap): read the stream's metadata, write the
+// The shared body of the capture commands (trace, pprof-cpu, pprof-heap, binary): read the stream's metadata, write the
 // bytes to -o FILE or a default name in the working directory (with a progress line on a terminal's stderr),
 // and hand the saved capture to the command, which reports on it. Across hosts, one file per host named after it.
 import { mkdir } from "node:fs/promises";
@@ -21,15 +21,19 @@ export interface CaptureOptions {
 type CaptureMessage = { payload: { $case: "metadata"; value: CaptureMetadata } | { $case: "chunk"; value: Buffer } | undefined };
 
 export interface CaptureKindSpec {
-  /** Used in default file names and JSON: "cpu", "heap", "trace". */
+  /** Used in default file names and JSON: "cpu", "heap", "trace", "binary". */
   kind: string;
   /** For messages: "CPU profile". */
   what: string;
-  /** Extension when gopsd suggests none. */
+  /** Extension when gopsd suggests none ("" for none at all). */
   defaultExtension: string;
-  /** The Go tool that opens the file: "pprof" or "trace". */
-  goTool: string;
   start(diagnostics: Diagnostics, pid: number, signal: AbortSignal): AsyncIterable<CaptureMessage>;
+}
+
+/** A capture that a Go tool opens (`go tool pprof FILE`), which the plain report names. */
+export interface ToolCaptureKindSpec extends CaptureKindSpec {
+  /** The Go tool that opens the file: "pprof". */
+  goTool: string;
 }
 
 /** A capture written to disk, with its bytes kept for reports. */
@@ -137,7 +141,7 @@ async function streamToFile(kind: CaptureKindSpec, messages: AsyncIterable<Captu
 }
 
 /** The plain report: the file's name on stdout and how to open it on stderr; `{pid, kind, path, bytes}` with --json. */
-export async function printSavedCapture(kind: CaptureKindSpec, saved: SavedCapture, ctx: CommandContext): Promise<void> {
+export async function printSavedCapture(kind: ToolCaptureKindSpec, saved: SavedCapture, ctx: CommandContext): Promise<void> {
   if (ctx.json) {
     await printJson(ctx, { pid: saved.pid, kind: kind.kind, path: saved.path, bytes: saved.bytes });
     return;
@@ -147,7 +151,7 @@ export async function printSavedCapture(kind: CaptureKindSpec, saved: SavedCaptu
 }
 
 /** How to open the saved file, on stderr. */
-export async function printOpenHint(kind: CaptureKindSpec, saved: SavedCapture, ctx: CommandContext): Promise<void> {
+export async function printOpenHint(kind: ToolCaptureKindSpec, saved: SavedCapture, ctx: CommandContext): Promise<void> {
   await write(ctx.stderr, `view it with: go tool ${kind.goTool} ${shellQuote(saved.display)}\n`, ctx.signal);
 }
 

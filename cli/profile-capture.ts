@@ -14,7 +14,7 @@ import {
   printSavedCapture,
   saveCapture,
   saveHostCapture,
-  type CaptureKindSpec,
+  type ToolCaptureKindSpec,
   type CaptureOptions,
 } from "./capture.js";
 import { mergedCaptureName, writeFileAtomically } from "./capture-file.js";
@@ -50,7 +50,7 @@ const PROFILES = {
 export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | "heap"): CommandSpec<ProfileCaptureOptions> {
   const indexes = SAMPLE_INDEXES[kind];
   const { what, profileKind } = PROFILES[kind];
-  const capture: CaptureKindSpec = {
+  const capture: ToolCaptureKindSpec = {
     kind,
     what,
     defaultExtension: ".pprof.gz",
@@ -97,7 +97,7 @@ export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | 
   };
 }
 
-async function runProfileCapture(kind: CaptureKindSpec, opts: ProfileCaptureOptions, ctx: CommandContext): Promise<void> {
+async function runProfileCapture(kind: ToolCaptureKindSpec, opts: ProfileCaptureOptions, ctx: CommandContext): Promise<void> {
   if (ctx.fleet !== undefined) return runAcross(kind, opts, ctx);
   const saved = await saveCapture(kind, opts, ctx);
   if (!wantsReport(opts)) {
@@ -135,7 +135,7 @@ interface HostCapture {
   profile?: Profile;
 }
 
-async function runAcross(kind: CaptureKindSpec, opts: ProfileCaptureOptions, ctx: CommandContext): Promise<void> {
+async function runAcross(kind: ToolCaptureKindSpec, opts: ProfileCaptureOptions, ctx: CommandContext): Promise<void> {
   const fleet = ctx.fleet!;
   const place = await hostCapturePlace(opts.output, ctx);
   const perHostTop = !opts.merge && opts.top !== undefined;

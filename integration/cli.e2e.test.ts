@@ -1,7 +1,8 @@
 // End to end: the gopsctl CLI as a user runs it, against real Go programs, both in-process (no --host, like
 // gops) and through a real gopsd (--host). Output formats, capture files and exit codes.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -116,6 +117,14 @@ for (const mode of ["local", "gopsd"] as const) {
       assert.match(readFileSync(tracePath).subarray(0, 16).toString("latin1"), /^go 1\.19 trace/);
     });
 
+    it("binary saves the fixture's executable byte for byte and prints its sha256", async () => {
+      const path = join(workDir, `binary-${mode}`);
+      const out = await ok("binary", String(fixture.pid), "-o", path);
+      const exe = readFileSync(fixture.exe);
+      assert.ok(readFileSync(path).equals(exe), "the saved file is the fixture's executable");
+      assert.equal(out, `${path}: ${exe.length} bytes, sha256 ${createHash("sha256").update(exe).digest("hex")}\n`);
+    });
+
     it("bad input: one line on stderr and the documented exit code", async () => {
       const cases: [string[], number, RegExp][] = [
         [["stack", "0"], 2, /invalid pid/],
@@ -144,8 +153,13 @@ it("an unreachable gopsd is one clear line and exit 5", async () => {
   assert.match(res.stderr, /^gopsctl: gopsd at 127\.0\.0\.1:1 is unreachable: .*ECONNREFUSED/);
 });
 
-it("the installed bin runs: dist/cli/main.js lists the fixture", () => {
-  const out = execFileSync(process.execPath, [join(repoRoot, "dist", "cli", "main.js"), "ps", "--json"], { encoding: "utf8" });
+it("npx gopsctl (the built bin, as the README's quick start runs it) lists the fixture; npx gopsd starts", () => {
+  const env = { ...process.env, XDG_CONFIG_HOME: workDir };
+  const out = execFileSync("npx", ["--no-install", "gopsctl", "ps", "--json"], { cwd: repoRoot, env, encoding: "utf8" });
   const list = JSON.parse(out) as { processes: { pid: number }[] };
   assert.ok(list.processes.some((p) => p.pid === fixture.pid));
+  // gopsd without auth refuses loopback TCP with one line and exit 2 (it is executable and runs).
+  const res = spawnSync("npx", ["--no-install", "gopsd"], { cwd: repoRoot, env, encoding: "utf8" });
+  assert.equal(res.status, 2);
+  assert.match(res.stderr, /^gopsd: listen: refusing to serve TCP 127\.0\.0\.1:4677 without authentication/);
 });

@@ -45,11 +45,11 @@ test("command arguments become options", () => {
   assert.deepEqual(resolve("pprof-cpu", "123", "--top", "20", "--flame", "cpu.html").opts, { pid: 123, output: undefined, ...noReport, top: 20, flame: "cpu.html" });
   assert.deepEqual(resolve("pprof-heap", "123", "--top=5", "--sample-index", "alloc_space").opts, { pid: 123, output: undefined, ...noReport, top: 5, sampleIndex: "alloc_space" });
   assert.deepEqual(resolve("trace", "7").opts, { pid: 7, output: undefined });
-  assert.deepEqual(resolve("trace", "7").opts, { pid: 7, output: undefined });
+  assert.deepEqual(resolve("binary", "7", "-o", "app.bin").opts, { pid: 7, output: "app.bin" });
 });
 
 test("an unknown command is a usage error listing the commands", () => {
-  usage(["frobnicate"], /^unknown command "frobnicate" \(commands: ps, process, tree, stack, gc, setgc, memstats, stats, version, buildinfo, trace, pprof-cpu, pprof-heap, pprof, token, help\)$/);
+  usage(["frobnicate"], /^unknown command "frobnicate" \(commands: ps, process, tree, stack, gc, setgc, memstats, stats, version, buildinfo, trace, pprof-cpu, pprof-heap, binary, pprof, token, help\)$/);
 });
 
 test("usage errors of commands", () => {
@@ -81,6 +81,7 @@ test("deadlines: 30s by default, none for captures, --timeout overrides, 0 = non
   assert.equal(resolve("pprof-cpu", "1").timeoutMs, undefined);
   assert.equal(resolve("trace", "1").timeoutMs, undefined);
   assert.equal(resolve("pprof-heap", "1").timeoutMs, undefined);
+  assert.equal(resolve("binary", "1").timeoutMs, undefined);
   assert.equal(resolve("pprof-cpu", "1", "--timeout", "45s").timeoutMs, 45_000);
   assert.equal(resolve("stack", "1", "--timeout", "0").timeoutMs, undefined);
   assert.equal(resolve("stack", "1", "--timeout", "2").timeoutMs, 2000);

@@ -3,6 +3,7 @@ import { DEFAULT_TIMEOUT_MS, FLEET_TIMEOUT_MS, type CommandSpec } from "../comma
 import { UsageError } from "../errors.js";
 import { isAcrossHosts } from "../hosts.js";
 import { flagGroup, type ParsedArgv } from "../parse-argv.js";
+import { spec as binary } from "./binary.js";
 import { spec as buildinfo } from "./buildinfo.js";
 import { spec as gc } from "./gc.js";
 import { helpSpec } from "./help.js";
@@ -39,6 +40,7 @@ export const COMMANDS: readonly CommandSpec<unknown>[] = [
   trace,
   pprofCpu,
   pprofHeap,
+  binary,
   pprof,
   token,
   help,

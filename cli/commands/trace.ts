@@ -19,7 +19,6 @@ const kind: CaptureKindSpec = {
   kind: "trace",
   what: "execution trace",
   defaultExtension: ".trace",
-  goTool: "trace",
   start: (diagnostics, pid, signal) => diagnostics.streamTrace({ pid }, { signal }),
 };
 
