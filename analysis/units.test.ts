@@ -42,6 +42,11 @@ describe("units", () => {
     assert.equal(percentage(12, 1_000_000), "0.0012%");
     assert.equal(percentage(1234, 10_000_000_000), "1.2e-05%");
     assert.equal(percentage(5, 0), "    0%");
+    // Exact ties round to even, as Go's %.2g does: 1/160 = 0.625%, 1/1600 = 0.0625%, 7/8000 = 0.0875%.
+    assert.equal(percentage(10_000_000, 1_600_000_000), " 0.62%");
+    assert.equal(percentage(1, 1600), "0.062%");
+    assert.equal(percentage(7, 8000), "0.088%");
+    assert.equal(percentage(3, 400), " 0.75%");
   });
 
   it("chooses one report unit: the smallest node's, moved up when it is 100 times below the total", () => {

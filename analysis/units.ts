@@ -137,12 +137,31 @@ function fixed2(x: number): string {
 /** Go's `%.2g`: two significant digits, trailing zeros dropped, exponent form below 1e-4. */
 function twoSignificant(x: number): string {
   if (x === 0) return "0";
-  const [mantissa, exponentText] = x.toExponential(1).split("e") as [string, string];
+  const [mantissa, exponentText] = toExponential1(x).split("e") as [string, string];
   const exponent = Number(exponentText);
   const digits = mantissa.replace(/\.0$/, "");
   if (exponent < -4 || exponent >= 2) {
     const sign = exponent < 0 ? "-" : "+";
     return `${digits}e${sign}${String(Math.abs(exponent)).padStart(2, "0")}`;
   }
-  return String(Number(x.toPrecision(2)));
+  return String(Number(`${mantissa}e${exponent}`));
+}
+
+/**
+ * `x.toExponential(1)` with Go's rounding: an exact tie (the double's decimal expansion ends right after a 5 in
+ * the third significant digit, e.g. 0.625 or 0.0625) goes to the even digit; JavaScript rounds it up.
+ */
+function toExponential1(x: number): string {
+  const exact = Math.abs(x).toExponential(40); // a double's expansion is exact this far for any tie
+  const [digits, exponentText] = exact.replace(".", "").split("e") as [string, string];
+  if (digits[2] !== "5" || !/^0*$/.test(digits.slice(3))) return x.toExponential(1);
+  let kept = Number(digits.slice(0, 2));
+  if (kept % 2 === 1) kept += 1;
+  let exponent = Number(exponentText);
+  if (kept === 100) {
+    kept = 10;
+    exponent += 1;
+  }
+  const text = String(kept);
+  return `${x < 0 ? "-" : ""}${text[0]}.${text[1]}e${exponent >= 0 ? "+" : ""}${exponent}`;
 }
