@@ -101,23 +101,25 @@ describe("topFunctions", () => {
     assert.throws(() => resolveSampleIndex(heap, "bogus"), /must be one of: alloc_objects, alloc_space, inuse_objects, inuse_space/);
   });
 
-  it("drops functions with cum at or below the node fraction and honours the limit", () => {
+  it("drops functions with cum below the node fraction (pprof keeps cum == cutoff) and honours the limit", () => {
     const profile = fakeProfile({
       sampleTypes: CPU,
       samples: [
-        { stack: ["big", "main"], values: [1, 995] },
-        { stack: ["tiny", "main"], values: [1, 5] },
+        { stack: ["big", "main"], values: [1, 991] },
+        { stack: ["edge", "main"], values: [1, 5] },
+        { stack: ["tiny", "main"], values: [1, 4] },
         { stack: ["zero", "main"], values: [0, 0] },
       ],
     });
     const top = topFunctions(profile);
     assert.equal(top.cutoff, 5);
-    assert.deepEqual(top.rows.map((r) => r.name), ["big", "main"]);
-    assert.equal(top.dropped, 1, "tiny: cum 5 <= 5 (samples of value 0 make no function at all)");
-    assert.equal(top.nodeCount, 2);
+    assert.deepEqual(top.rows.map((r) => r.name), ["big", "edge", "main"]);
+    assert.equal(top.dropped, 1, "tiny: cum 4 < 5; edge: cum 5 is kept, as go tool pprof keeps it");
+    assert.equal(top.nodeCount, 3);
+    assert.match(formatTop(top), /Dropped 1 node \(cum <= 5ns\)/);
     const limited = topFunctions(profile, { limit: 1, nodeFraction: 0 });
     assert.deepEqual(limited.rows.map((r) => r.name), ["big"]);
-    assert.equal(limited.nodeCount, 3);
+    assert.equal(limited.nodeCount, 4);
     assert.throws(() => topFunctions(profile, { limit: 0 }), /positive integer/);
   });
 
@@ -136,10 +138,10 @@ describe("topFunctions", () => {
       [
         "Type: cpu",
         // The smallest shown value (20ms) is not 100 times below the total, so everything is in ms.
-        "Duration: 2s, Total samples = 2000ms (100%)",
+        // Checked against `go tool pprof -top -nodecount=2` on this profile: x.rare (cum 10ms = the cutoff) is kept.
+        "Duration: 2s, Total samples = 2000ms (  100%)",
         "Showing nodes accounting for 1990ms, 99.50% of 2000ms total",
-        "Dropped 1 nodes (cum <= 10ms)",
-        "Showing top 2 nodes out of 4",
+        "Showing top 2 nodes out of 5",
         "      flat  flat%   sum%        cum   cum%",
         "    1970ms 98.50% 98.50%     1970ms 98.50%  main.hot",
         "      20ms  1.00% 99.50%       20ms  1.00%  runtime.memclr",

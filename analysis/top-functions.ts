@@ -38,9 +38,9 @@ export interface TopResult {
   sampleType: string;
   /** The unit every value is printed in (pprof picks one per report: s, ms, kB, MB, count, ...). */
   displayUnit: string;
-  /** Functions left after dropping those at or below `cutoff`. */
+  /** Functions left after dropping those below `cutoff`. */
   nodeCount: number;
-  /** Functions dropped because |cum| <= cutoff. */
+  /** Functions dropped because |cum| < cutoff (reported, as pprof does, as "cum <= cutoff"). */
   dropped: number;
   cutoff: number;
   /** Sum of flat over `rows`. */
@@ -104,7 +104,8 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
   }
 
   const cutoff = Math.trunc(Math.abs(total) * nodeFraction);
-  const kept = [...nodes.values()].filter((n) => Math.abs(n.cum) > cutoff);
+  // pprof keeps |cum| >= cutoff (graph.getNodesAboveCumCutoff), though its "Dropped" line says "cum <= cutoff".
+  const kept = [...nodes.values()].filter((n) => Math.abs(n.cum) >= cutoff);
   kept.sort(
     (a, b) =>
       Math.abs(b.flat) - Math.abs(a.flat) ||
@@ -165,14 +166,16 @@ export function formatTop(result: TopResult): string {
     let line = `Duration: ${formatDuration(result.durationNanos)}`;
     if (unitFamily(result.unit) === "time") {
       const totalNanos = convert(result.total, result.unit, "ns");
-      line += `, Total samples = ${value(result.total)} (${percentage(totalNanos, result.durationNanos).trim()})`;
+      line += `, Total samples = ${value(result.total)} (${percentage(totalNanos, result.durationNanos)})`; // pprof pads this one: "(  100%)"
     }
     lines.push(line);
   }
   lines.push(
     `Showing nodes accounting for ${value(result.shownFlat)}, ${percentage(result.shownFlat, result.total).trim()} of ${value(result.total)} total`,
   );
-  if (result.dropped > 0) lines.push(`Dropped ${result.dropped} nodes (cum <= ${value(result.cutoff)})`);
+  if (result.dropped > 0) {
+    lines.push(`Dropped ${result.dropped} node${result.dropped > 1 ? "s" : ""} (cum <= ${value(result.cutoff)})`);
+  }
   if (result.rows.length < result.nodeCount) lines.push(`Showing top ${result.rows.length} nodes out of ${result.nodeCount}`);
   lines.push(`${"flat".padStart(10)} ${"flat".padStart(5)}% ${"sum".padStart(5)}% ${"cum".padStart(10)} ${"cum".padStart(5)}%`);
   let sum = 0;
