@@ -163,12 +163,14 @@ export function formatTop(result: TopResult): string {
   const value = (v: number) => scaledLabel(v, result.unit, result.displayUnit);
   const lines = [`Type: ${result.sampleType}`];
   if (result.durationNanos > 0) {
-    let line = `Duration: ${formatDuration(result.durationNanos)}`;
+    // As pprof words it: the ratio to the duration only for time samples, else a trailing space; the
+    // percentage keeps its padding, e.g. "(  100%)".
+    let ratio = "";
     if (unitFamily(result.unit) === "time") {
       const totalNanos = convert(result.total, result.unit, "ns");
-      line += `, Total samples = ${value(result.total)} (${percentage(totalNanos, result.durationNanos)})`; // pprof pads this one: "(  100%)"
+      if (totalNanos !== 0) ratio = `(${percentage(totalNanos, result.durationNanos)})`;
     }
-    lines.push(line);
+    lines.push(`Duration: ${formatDuration(result.durationNanos)}, Total samples = ${value(result.total)} ${ratio}`);
   }
   lines.push(
     `Showing nodes accounting for ${value(result.shownFlat)}, ${percentage(result.shownFlat, result.total).trim()} of ${value(result.total)} total`,
