@@ -88,4 +88,5 @@ test("connections: local <-> remote (STATE)", () => {
   assert.equal(formatConnection({ type: "tcp6", localAddress: "[::1]:80", remoteAddress: "[::1]:5000", state: "ESTABLISHED" }), "[::1]:80 <-> [::1]:5000 (ESTABLISHED)");
   assert.equal(formatConnection({ type: "unix", localAddress: "/run/x.sock", remoteAddress: "", state: "" }), "/run/x.sock");
   assert.equal(formatConnection({ type: "unix", localAddress: "/run/y.sock", remoteAddress: "", state: "LISTEN" }), "/run/y.sock (LISTEN)");
+  assert.equal(formatConnection({ type: "unix", localAddress: "", remoteAddress: "", state: "CONNECTED" }), "unix socket (CONNECTED)");
 });

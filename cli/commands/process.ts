@@ -74,7 +74,9 @@ export function formatElapsed(seconds: number): string {
 }
 
 export function formatConnection(c: Connection): string {
-  const base = c.remoteAddress === "" ? c.localAddress : `${c.localAddress} <-> ${c.remoteAddress}`;
+  // A unix socket without a path (socketpair, a connected client end) has nothing to show but its kind.
+  const local = c.localAddress === "" && c.type === "unix" ? "unix socket" : c.localAddress;
+  const base = c.remoteAddress === "" ? local : `${local} <-> ${c.remoteAddress}`;
   return c.state === "" ? base : `${base} (${c.state})`;
 }
 
