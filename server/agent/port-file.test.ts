@@ -259,12 +259,21 @@ describe("AgentLocator (verified agents remembered by socket inode)", () => {
     return { fs, locator, proc: fs.processes.get(PID)! };
   };
 
-  it("a second lookup of the same agent reads no socket table", () => {
+  it("a second lookup of the same agent reads no socket table and one descriptor, not the fd table", () => {
     const { fs, locator } = setup();
     const again = locator.locate(PID);
     assert.equal(state(again.state), "AGENT_STATE_LISTENING");
     assert.equal(again.address, `127.0.0.1:${PORT}`);
     assert.equal(fs.callCount("readNet", PID), 1);
+    assert.equal(fs.callCount("readFdEntries", PID), 1, "the fd table was listed only by the first lookup");
+    assert.equal(fs.callCount("readFdLink", PID), 1);
+  });
+
+  it("re-verifies when the descriptor now holds another socket", () => {
+    const { fs, locator, proc } = setup();
+    proc.fds = ["/dev/null", "socket:[999]"];
+    assert.equal(state(locator.locate(PID).state), "AGENT_STATE_SPOOFED");
+    assert.equal(fs.callCount("readFdEntries", PID), 2);
   });
 
   it("re-verifies when the socket is no longer among the process's files", () => {

@@ -7,7 +7,7 @@ import { AgentState, type Agent } from "../../proto/index.js";
 import { errnoCode, errorText, isDenied, isGone } from "../proc/errno.js";
 import { parseEnviron } from "../proc/parse-cmdline.js";
 import { NetTables } from "../proc/net-tables.js";
-import { socketInodes, type InetSocket } from "../proc/parse-net.js";
+import { socketInode, type InetSocket } from "../proc/parse-net.js";
 import { parsePasswd } from "../proc/parse-passwd.js";
 import { parseStat } from "../proc/parse-stat.js";
 import { parseStatus } from "../proc/parse-status.js";
@@ -22,10 +22,11 @@ interface Candidate {
   path: string;
 }
 
-/** A located agent; for a LISTENING one also the inode of its socket and the port file it came from. */
+/** A located agent; for a LISTENING one also its socket (inode, descriptor) and the port file it came from. */
 interface Located {
   agent: Agent;
   inode?: number;
+  fd?: number;
   candidate?: Candidate;
   content?: string;
 }
@@ -97,11 +98,17 @@ function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tabl
       `port file does not hold a port number in 1..65535 (${raw.length} bytes)`,
     );
   }
-  let owned: Set<number> | undefined;
+  // The process's sockets: inode -> the descriptor holding it.
+  let owned: Map<number, number> | undefined;
   let fdError: unknown;
   try {
-    owned = socketInodes(fs.readFdLinks(pid));
+    owned = new Map();
+    for (const { fd, link } of fs.readFdEntries(pid)) {
+      const inode = socketInode(link);
+      if (inode !== undefined) owned.set(inode, fd);
+    }
   } catch (e) {
+    owned = undefined;
     fdError = e;
   }
   const listeners: InetSocket[] = [];
@@ -140,7 +147,8 @@ function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tabl
       port,
     );
   }
-  return { agent: agent(AgentState.AGENT_STATE_LISTENING, portFile, "", port, dialAddress(mine, port)), inode: mine[0]!.inode };
+  const inode = mine[0]!.inode;
+  return { agent: agent(AgentState.AGENT_STATE_LISTENING, portFile, "", port, dialAddress(mine, port)), inode, fd: owned.get(inode)! };
 }
 
 /**
@@ -199,6 +207,7 @@ function locate(fs: ProcFs, pid: number, tables: NetTables): Located {
 interface Verified {
   agent: Agent;
   inode: number;
+  fd: number;
   candidate: Candidate;
   content: string;
   starttime: number;
@@ -207,9 +216,9 @@ interface Verified {
 /**
  * locateAgent with memory. Reading /proc/PID/net/tcp costs milliseconds (the kernel walks every socket of the
  * namespace), so a verified agent is remembered by the inode of its listening socket. A later lookup trusts
- * it only if the process is the same one (start time), its port file still says the same, and that socket
- * is still among its open files: a bound socket never changes its port, so the verification still holds.
- * Anything else falls back to the full lookup.
+ * it only if the process is the same one (start time), its port file still says the same, and the descriptor
+ * that held the socket still holds it (one readlink, however many files the process has open): a bound socket
+ * never changes its port, so the verification still holds. Anything else falls back to the full lookup.
  */
 export class AgentLocator {
   private readonly verified = new Map<number, Verified>();
@@ -226,11 +235,12 @@ export class AgentLocator {
       this.verified.delete(pid);
     }
     const found = locate(this.fs, pid, tables);
-    if (found.inode !== undefined && found.candidate !== undefined && found.content !== undefined) {
+    const { inode, fd, candidate, content } = found;
+    if (inode !== undefined && fd !== undefined && candidate !== undefined && content !== undefined) {
       const starttime = this.starttime(pid);
       if (starttime !== undefined) {
         if (this.verified.size >= this.maxEntries) this.verified.delete(this.verified.keys().next().value!);
-        this.verified.set(pid, { agent: found.agent, inode: found.inode, candidate: found.candidate, content: found.content, starttime });
+        this.verified.set(pid, { agent: found.agent, inode, fd, candidate, content, starttime });
       }
     }
     return found.agent;
@@ -249,7 +259,7 @@ export class AgentLocator {
       if (this.starttime(pid) !== v.starttime) return false;
       const content = this.fs.readFileUnder(pid, v.candidate.dir, v.candidate.path, MAX_PORT_FILE_BYTES + 1);
       if (content.toString("latin1") !== v.content) return false;
-      return socketInodes(this.fs.readFdLinks(pid)).has(v.inode);
+      return socketInode(this.fs.readFdLink(pid, v.fd)) === v.inode;
     } catch {
       return false;
     }

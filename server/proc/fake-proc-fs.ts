@@ -1,7 +1,7 @@
 // An in-memory ProcFs for tests: processes are described by their fields and rendered into the exact
 // text layouts of the real /proc files, so the real parsers run on them. Errors are Node errno errors.
 import { posix } from "node:path";
-import type { ExeHandle, FileId, HostFile, NetTable, PidDir, ProcFs } from "./proc-fs.js";
+import type { ExeHandle, FdEntry, FileId, HostFile, NetTable, PidDir, ProcFs } from "./proc-fs.js";
 
 export type FakeMethod =
   | "readStat"
@@ -12,6 +12,8 @@ export type FakeMethod =
   | "statExe"
   | "openExe"
   | "readFdLinks"
+  | "readFdEntries"
+  | "readFdLink"
   | "readNet"
   | "readNetNamespace";
 
@@ -124,6 +126,14 @@ export class FakeProcFs implements ProcFs {
     return this.calls.get(`${method}:${pid}`) ?? 0;
   }
 
+  /** Every read of /proc/PID/fd fails with the error given for readFdLinks (the directory is what is denied). */
+  private fdDir(method: FakeMethod, pid: number, file: string): FakeProcess {
+    const p = this.proc(method, pid, file);
+    const code = p.errors?.readFdLinks;
+    if (code) throw errnoError(code, "open", `/proc/${pid}/${file}`);
+    return p;
+  }
+
   private proc(method: FakeMethod, pid: number, file: string): FakeProcess {
     const key = `${method}:${pid}`;
     this.calls.set(key, (this.calls.get(key) ?? 0) + 1);
@@ -172,6 +182,15 @@ export class FakeProcFs implements ProcFs {
   }
   readFdLinks(pid: number): string[] {
     return [...(this.proc("readFdLinks", pid, "fd").fds ?? [])];
+  }
+  /** `fds` lists the links by descriptor number: fds[3] is /proc/PID/fd/3. */
+  readFdEntries(pid: number): FdEntry[] {
+    return (this.fdDir("readFdEntries", pid, "fd").fds ?? []).map((link, fd) => ({ fd, link }));
+  }
+  readFdLink(pid: number, fd: number): string {
+    const link = this.fdDir("readFdLink", pid, `fd/${fd}`).fds?.[fd];
+    if (link === undefined) throw errnoError("ENOENT", "readlink", `/proc/${pid}/fd/${fd}`);
+    return link;
   }
   readNet(pid: number, table: NetTable): string {
     const p = this.proc("readNet", pid, `net/${table}`);

@@ -31,6 +31,12 @@ export type PidDir = "root" | "cwd";
 
 export type HostFile = "meminfo" | "stat" | "uptime";
 
+/** One open file descriptor of a process and what it points at. */
+export interface FdEntry {
+  fd: number;
+  link: string;
+}
+
 export interface ProcFs {
   /** USER_HZ: the unit of the times in /proc/PID/stat. */
   readonly clockTicks: number;
@@ -49,6 +55,10 @@ export interface ProcFs {
   openExe(pid: number): ExeHandle;
   /** Targets of the /proc/PID/fd/* links, e.g. "socket:[12345]", "/dev/null". */
   readFdLinks(pid: number): string[];
+  /** The same, with each descriptor's number. */
+  readFdEntries(pid: number): FdEntry[];
+  /** Target of one /proc/PID/fd/N link (ENOENT when that descriptor is closed). */
+  readFdLink(pid: number, fd: number): string;
   /** /proc/PID/net/<table>: the sockets of the process's network namespace. */
   readNet(pid: number, table: NetTable): string;
   /** Target of /proc/PID/ns/net, e.g. "net:[4026531840]": equal for processes sharing a network namespace. */
@@ -161,18 +171,22 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
       }
     },
     readFdLinks(pid) {
+      return this.readFdEntries(pid).map((e) => e.link);
+    },
+    readFdEntries(pid) {
       const dir = pidPath(pid, "fd");
-      const links: string[] = [];
+      const entries: FdEntry[] = [];
       for (const name of readdirSync(dir)) {
         try {
-          links.push(readlinkSync(`${dir}/${name}`));
+          entries.push({ fd: Number(name), link: readlinkSync(`${dir}/${name}`) });
         } catch (e) {
           // An fd closed between readdir and readlink is simply no longer there.
           if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw e;
         }
       }
-      return links;
+      return entries;
     },
+    readFdLink: (pid, fd) => readlinkSync(pidPath(pid, `fd/${fd}`)),
     readNet: (pid, table) => readText(pidPath(pid, `net/${table}`)),
     readNetNamespace: (pid) => readlinkSync(pidPath(pid, "ns/net")),
     pathUnder,
