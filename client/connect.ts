@@ -11,7 +11,7 @@ import {
   type ClientMiddlewareCall,
 } from "nice-grpc";
 import { deadlineMiddleware } from "nice-grpc-client-middleware-deadline";
-import { retryMiddleware, type RetryOptions } from "nice-grpc-client-middleware-retry";
+import { retryMiddleware } from "nice-grpc-client-middleware-retry";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { bearerMiddleware, type TokenSource } from "./bearer-middleware.js";
 import { CredentialsError } from "./credentials-error.js";
@@ -57,10 +57,12 @@ export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsH
   const base = createClientFactory()
     .use(unreachableMiddleware(target))
     .use(deadlineMiddleware)
-    .use(retryDefaults)
     .use(retryMiddleware);
   const factory = opts.token !== undefined ? base.use(bearerMiddleware(opts.token)) : base;
-  const client = factory.create(DiagnosticsServiceDefinition, channel);
+  // One retry, 200 ms later, and only when gopsd could not take the call (UNAVAILABLE).
+  const client = factory.create(DiagnosticsServiceDefinition, channel, {
+    "*": { retryBaseDelayMs: 200, retryMaxAttempts: 1, retryableStatuses: [Status.UNAVAILABLE] },
+  });
   return Object.assign(client, { target, close: () => channel.close() });
 }
 
@@ -110,12 +112,3 @@ function unreachableMiddleware(target: string) {
   };
 }
 
-/** One retry, 200 ms later, and only when gopsd could not take the call (UNAVAILABLE). */
-async function* retryDefaults<Req, Res>(call: ClientMiddlewareCall<Req, Res, RetryOptions>, options: CallOptions & RetryOptions) {
-  return yield* call.next(call.request, {
-    retryBaseDelayMs: 200,
-    retryMaxAttempts: 1,
-    retryableStatuses: [Status.UNAVAILABLE],
-    ...options,
-  });
-}
