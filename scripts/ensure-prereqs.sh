@@ -19,6 +19,8 @@ missing_packages() {
   [[ -x /usr/sbin/sshd ]] || missing+=(openssh-server)
   command -v ssh-keygen >/dev/null 2>&1 || missing+=(openssh-client)
   command -v openssl >/dev/null 2>&1 || missing+=(openssl)
+  # ip brings up loopback in the network namespace of the cross-namespace agent test.
+  command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
   # Only recommended by chromium, which is installed without recommends: the flame graph needs a font to draw.
   dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)

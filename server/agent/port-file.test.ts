@@ -298,3 +298,25 @@ describe("AgentLocator (verified agents remembered by socket inode)", () => {
     assert.equal(fs.callCount("readNet", PID), 2);
   });
 });
+
+describe("AgentLocator across network namespaces", () => {
+  const HOST_NETNS = "net:[4026531840]";
+  const fsWith = (netns?: number) =>
+    fakeWith({ environ: { GOPS_CONFIG_DIR: "/g" }, files: { [`/g/${PID}`]: String(PORT) }, ...(netns ? { netns } : {}) });
+
+  it("dials an agent in the caller's own network namespace", () => {
+    const a = new AgentLocator(fsWith(), 16, HOST_NETNS).locate(PID);
+    assert.equal(state(a.state), "AGENT_STATE_LISTENING");
+  });
+
+  it("never dials an agent verified in another namespace: 127.0.0.1:PORT there is not 127.0.0.1:PORT here", () => {
+    const locator = new AgentLocator(fsWith(4026532999), 16, HOST_NETNS);
+    for (let i = 0; i < 2; i++) {
+      const a = locator.locate(PID);
+      assert.equal(state(a.state), "AGENT_STATE_UNKNOWN");
+      assert.equal(a.address, "");
+      assert.equal(a.port, PORT);
+      assert.match(a.detail, /another network namespace \(net:\[4026532999\]\)/);
+    }
+  });
+});

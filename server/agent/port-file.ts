@@ -223,9 +223,14 @@ interface Verified {
 export class AgentLocator {
   private readonly verified = new Map<number, Verified>();
 
+  /**
+   * `ownNetns` is the network namespace the caller dials from (default: this process's). An agent verified in
+   * another namespace is reported, never dialled: 127.0.0.1:PORT here may be a different process altogether.
+   */
   constructor(
     private readonly fs: ProcFs,
     private readonly maxEntries = 4096,
+    private readonly ownNetns: string | undefined = netnsOf(fs, process.pid),
   ) {}
 
   locate(pid: number, tables: NetTables = new NetTables(this.fs)): Agent {
@@ -235,6 +240,17 @@ export class AgentLocator {
       this.verified.delete(pid);
     }
     const found = locate(this.fs, pid, tables);
+    if (found.agent.state === AgentState.AGENT_STATE_LISTENING && this.ownNetns !== undefined) {
+      const theirs = netnsOf(this.fs, pid);
+      if (theirs !== this.ownNetns) {
+        return {
+          ...found.agent,
+          state: AgentState.AGENT_STATE_UNKNOWN,
+          address: "",
+          detail: `the agent listens on port ${found.agent.port} in another network namespace (${theirs ?? "unreadable"}); gopsd dials from its own, so it does not`,
+        };
+      }
+    }
     const { inode, fd, candidate, content } = found;
     if (inode !== undefined && fd !== undefined && candidate !== undefined && content !== undefined) {
       const starttime = this.starttime(pid);
@@ -263,5 +279,13 @@ export class AgentLocator {
     } catch {
       return false;
     }
+  }
+}
+
+function netnsOf(fs: ProcFs, pid: number): string | undefined {
+  try {
+    return fs.readNetNamespace(pid);
+  } catch {
+    return undefined;
   }
 }
