@@ -9,6 +9,7 @@ import type { Diagnostics } from "../client/index.js";
 import type { CommandContext } from "./command.js";
 import { parseOnlyPid } from "./arguments.js";
 import { defaultCaptureName, hostCaptureName, writeCaptureFile } from "./capture-file.js";
+import { eachHost, finishAcross } from "./across-hosts.js";
 import { printJson, write } from "./output/index.js";
 import { progressFor, type Progress } from "./progress.js";
 
@@ -159,4 +160,29 @@ export async function printOpenHint(kind: ToolCaptureKindSpec, saved: SavedCaptu
 export function afterSaving(saved: SavedCapture, err: unknown): Error {
   const message = err instanceof Error ? err.message : String(err);
   return new Error(`saved ${saved.display}, but ${message}`, { cause: err });
+}
+
+/**
+ * A capture summarised in one line per saved file: on this host, or on each selected host (one file per host,
+ * a line per host as its file is saved). `describe` turns a saved capture into its line and its JSON.
+ */
+export async function runSummarizedCapture(
+  kind: CaptureKindSpec,
+  opts: CaptureOptions,
+  ctx: CommandContext,
+  describe: (saved: SavedCapture) => { line: string; json: unknown },
+): Promise<void> {
+  if (ctx.fleet !== undefined) {
+    const place = await hostCapturePlace(opts.output, ctx);
+    const settled = await eachHost(
+      ctx,
+      ctx.fleet.run(async (client, where) => describe(await saveHostCapture(kind, client, opts.pid, where, place))),
+      { json: (d) => d.json, text: (d) => `${d.line}\n` },
+    );
+    await finishAcross(ctx, settled);
+    return;
+  }
+  const d = describe(await saveCapture(kind, opts, ctx));
+  if (ctx.json) await printJson(ctx, d.json);
+  else await write(ctx.stdout, `${d.line}\n`, ctx.signal);
 }

@@ -1,18 +1,14 @@
 // `gopsctl binary <pid> [-o FILE]`: the target's executable as its agent reads it (gops' binary dump), saved to a
 // file, with one line naming the file, its size and its SHA-256 (to compare with a build or a release).
 import { createHash } from "node:crypto";
-import { eachHost, finishAcross } from "../across-hosts.js";
 import {
-  hostCapturePlace,
   parseCaptureArgs,
-  saveCapture,
-  saveHostCapture,
+  runSummarizedCapture,
   type CaptureKindSpec,
   type CaptureOptions,
   type SavedCapture,
 } from "../capture.js";
 import type { CommandContext, CommandSpec } from "../command.js";
-import { printJson, write } from "../output/index.js";
 
 const kind: CaptureKindSpec = {
   kind: "binary",
@@ -41,20 +37,8 @@ export const spec: CommandSpec<CaptureOptions> = {
   run,
 };
 
-export async function run(opts: CaptureOptions, ctx: CommandContext): Promise<void> {
-  if (ctx.fleet !== undefined) {
-    const place = await hostCapturePlace(opts.output, ctx);
-    const settled = await eachHost(
-      ctx,
-      ctx.fleet.run(async (client, where) => described(await saveHostCapture(kind, client, opts.pid, where, place))),
-      { json: (d) => d.json, text: (d) => `${d.line}\n` },
-    );
-    await finishAcross(ctx, settled);
-    return;
-  }
-  const d = described(await saveCapture(kind, opts, ctx));
-  if (ctx.json) await printJson(ctx, d.json);
-  else await write(ctx.stdout, `${d.line}\n`, ctx.signal);
+export function run(opts: CaptureOptions, ctx: CommandContext): Promise<void> {
+  return runSummarizedCapture(kind, opts, ctx, described);
 }
 
 interface SavedBinary {

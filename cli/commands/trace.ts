@@ -1,19 +1,15 @@
 // `gopsctl trace <pid> [-o FILE]`: a 5 s runtime execution trace, saved to a file for `go tool trace`, with a
 // one-line summary (size, trace format, length, the command that opens it).
 import { describeTrace } from "../../analysis/index.js";
-import { eachHost, finishAcross } from "../across-hosts.js";
 import {
   afterSaving,
-  hostCapturePlace,
   parseCaptureArgs,
-  saveCapture,
-  saveHostCapture,
+  runSummarizedCapture,
   type CaptureKindSpec,
   type CaptureOptions,
   type SavedCapture,
 } from "../capture.js";
 import type { CommandContext, CommandSpec } from "../command.js";
-import { printJson, write } from "../output/index.js";
 
 const kind: CaptureKindSpec = {
   kind: "trace",
@@ -41,20 +37,8 @@ export const spec: CommandSpec<CaptureOptions> = {
   run,
 };
 
-export async function run(opts: CaptureOptions, ctx: CommandContext): Promise<void> {
-  if (ctx.fleet !== undefined) {
-    const place = await hostCapturePlace(opts.output, ctx);
-    const settled = await eachHost(
-      ctx,
-      ctx.fleet.run(async (client, where) => described(await saveHostCapture(kind, client, opts.pid, where, place))),
-      { json: (d) => d.json, text: (d) => `${d.line}\n` },
-    );
-    await finishAcross(ctx, settled);
-    return;
-  }
-  const d = described(await saveCapture(kind, opts, ctx));
-  if (ctx.json) await printJson(ctx, d.json);
-  else await write(ctx.stdout, `${d.line}\n`, ctx.signal);
+export function run(opts: CaptureOptions, ctx: CommandContext): Promise<void> {
+  return runSummarizedCapture(kind, opts, ctx, described);
 }
 
 /** The one-line summary and the JSON of a saved trace (only these are kept, not the trace's bytes). */
