@@ -1,7 +1,7 @@
 // `--flame FILE.html`: one self-contained HTML page (data, script and styles inline, no network fetches)
 // drawing the profile's call tree as an interactive flame graph on a canvas.
 import type { Profile } from "pprof-format";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 import { flameGraphPage } from "./flame-graph-page.js";
 import { locationFrames, resolveSampleIndex, sampleFrames, sampleTypes } from "./profile.js";
 

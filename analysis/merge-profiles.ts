@@ -11,7 +11,7 @@ import {
   StringTable,
   ValueType,
 } from "pprof-format";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 import { sampleTypes, stringAt } from "./profile.js";
 
 /**

@@ -2,7 +2,7 @@
 // share: sample types, the chosen sample index, and each location's frames.
 import { gunzipSync, gzipSync } from "node:zlib";
 import { Profile } from "pprof-format";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 
 export { Profile };
 

@@ -1,6 +1,6 @@
 // `stack --summary`: a goroutine dump (runtime/pprof goroutine profile, debug=2, as the agent sends it)
 // grouped by identical stack, largest group first; and the same across hosts with per-host counts.
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 
 export interface StackFrame {
   /** Function name without arguments, e.g. `main.(*Server).serve`. */

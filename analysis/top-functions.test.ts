@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isGopsError } from "../server/errors.js";
+import { isGopsError } from "../common/errors.js";
 import { fakeProfile } from "./fake-profile.js";
 import { resolveSampleIndex, sampleTypes } from "./profile.js";
 import { formatTop, topFunctions } from "./top-functions.js";

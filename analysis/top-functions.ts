@@ -1,7 +1,7 @@
 // `go tool pprof -top` in TypeScript: per-function flat and cumulative values of one sample index, with
 // pprof's node dropping (cum <= 0.5% of the total), ordering (flat desc, then name) and unit selection.
 import type { Profile } from "pprof-format";
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 import { locationFrames, resolveSampleIndex, sampleFrames, sampleTypes } from "./profile.js";
 import { convert, percentage, reportUnit, scaledLabel, unitFamily } from "./units.js";
 

@@ -1,6 +1,6 @@
 // The one-line summary printed after saving a runtime trace: size, the trace format's Go version from
 // the file header (`go 1.NN trace` padded with NULs to 16 bytes), the capture length, the open command.
-import { invalidArgument } from "../server/errors.js";
+import { invalidArgument } from "../common/errors.js";
 import { shellQuote } from "../common/shell-quote.js";
 import { scaledLabel, autoUnit } from "./units.js";
 

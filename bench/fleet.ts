@@ -11,7 +11,7 @@
 //  tunnel  a unary call (memstats) through the ssh2 tunnel against direct (goal p50 <= 2 ms), and a stream
 //          (StreamBinary, the fixture's executable) through the tunnel against direct (goal >= 0.5x throughput).
 import { connect } from "../client/connect.js";
-import type { Diagnostics } from "../client/diagnostics.js";
+import type { Diagnostics } from "../common/diagnostics.js";
 import { createFleet, type FleetHost } from "../client/fleet/index.js";
 import { openSshTunnel } from "../client/ssh/index.js";
 import { startFixture, startGopsd, type Gopsd } from "../integration/harness.js";

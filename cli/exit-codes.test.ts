@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { ClientError, Status } from "nice-grpc-common";
 import { CredentialsError, InventoryError, ModuleQueryError } from "../client/index.js";
-import { GopsError } from "../server/errors.js";
+import { GopsError } from "../common/errors.js";
 import { CallTimeoutError, HostsFailedError, InterruptedError, UsageError } from "./errors.js";
 import { describeFailure, ExitCode, exitCodeFor, exitCodeForStatus } from "./exit-codes.js";
 

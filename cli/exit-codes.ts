@@ -1,7 +1,7 @@
 // The one place an error becomes an exit status and a one-line message (DESIGN rule 3).
 import { ClientError, Status } from "nice-grpc-common";
 import { CredentialsError, InventoryError, ModuleQueryError } from "../client/index.js";
-import { GopsError } from "../server/errors.js";
+import { GopsError } from "../common/errors.js";
 import { CallTimeoutError, HostsFailedError, InterruptedError, UsageError } from "./errors.js";
 
 export const ExitCode = {

@@ -15,7 +15,7 @@ import { retryMiddleware } from "nice-grpc-client-middleware-retry";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { bearerMiddleware, type TokenSource } from "./bearer-middleware.js";
 import { CredentialsError } from "./credentials-error.js";
-import type { DiagnosticsHandle } from "./diagnostics.js";
+import type { DiagnosticsHandle } from "../common/diagnostics.js";
 import { channelCredentials, tlsChannelOptions, type TlsOptions } from "./tls-credentials.js";
 
 export interface ConnectOptions {

@@ -1,5 +1,5 @@
 // gopsctl's client library: one Diagnostics interface, reached through gopsd over gRPC or in-process.
-export type { Diagnostics, DiagnosticsHandle } from "./diagnostics.js";
+export type { Diagnostics, DiagnosticsHandle } from "../common/diagnostics.js";
 export { connect, isLocalTarget, type ConnectOptions } from "./connect.js";
 export { type TokenSource } from "./bearer-middleware.js";
 export { CredentialsError } from "./credentials-error.js";
@@ -8,6 +8,6 @@ export { readTokenFile } from "./token-file.js";
 export { createLocalDiagnostics } from "./local.js";
 export * from "../proto/index.js";
 export { Status, ClientError } from "nice-grpc";
-export { GopsError } from "../server/errors.js";
+export { GopsError } from "../common/errors.js";
 export * from "./fleet/index.js";
 export * from "./ssh/index.js";

@@ -2,7 +2,7 @@
 // DEADLINE_EXCEEDED, the caller's AbortSignal cancels, and bad input is refused like gopsd refuses it.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { GopsError, Status } from "../server/errors.js";
+import { GopsError, Status } from "../common/errors.js";
 import { createLocalDiagnostics } from "./local.js";
 
 const local = createLocalDiagnostics({ hostName: "local-test" });

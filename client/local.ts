@@ -1,10 +1,10 @@
 // The in-process backend: the same core gopsd serves, called directly, so `gopsctl` without --host needs no
 // daemon (like gops). It honours the same call options as the gRPC client: `signal` and `deadline`.
 import { hostname } from "node:os";
-import { GopsError, Status } from "../server/errors.js";
+import { GopsError, Status } from "../common/errors.js";
 import { createHostDiagnostics, type HostDiagnosticsOptions } from "../server/host-diagnostics.js";
 import { formatDurationMs } from "../common/duration.js";
-import type { Diagnostics, DiagnosticsHandle } from "./diagnostics.js";
+import type { Diagnostics, DiagnosticsHandle } from "../common/diagnostics.js";
 
 type CallOpts = { signal?: AbortSignal; deadline?: Date | number };
 

@@ -4,7 +4,7 @@ import { after, before, test } from "node:test";
 import { ClientError, ServerError, Status, createServer, type Server } from "nice-grpc";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { connect } from "./connect.js";
-import type { DiagnosticsHandle } from "./diagnostics.js";
+import type { DiagnosticsHandle } from "../common/diagnostics.js";
 import { scriptedService } from "./scripted-service.js";
 
 const calls = { version: 0, forceGC: 0, stats: 0 };

@@ -10,7 +10,7 @@ import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { AgentState } from "../proto/index.js";
 import { createLocalDiagnostics } from "../client/index.js";
-import { GopsError, Status } from "../server/errors.js";
+import { GopsError, Status } from "../common/errors.js";
 import { buildFixtures } from "./harness.js";
 
 const root = process.getuid?.() === 0;

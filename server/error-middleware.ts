@@ -2,7 +2,7 @@
 // Domain errors already carry their status (errors.ts); anything else is a bug and becomes INTERNAL.
 import { isAbortError } from "abort-controller-x";
 import { ServerError, Status, type CallContext, type ServerMiddlewareCall } from "nice-grpc";
-import { isGopsError } from "./errors.js";
+import { isGopsError } from "../common/errors.js";
 
 export function toServerError(e: unknown): ServerError {
   if (e instanceof ServerError) return e;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GopsError, Status } from "./errors.js";
+import { GopsError, Status } from "../common/errors.js";
 import { Governor, type GovernorCallOptions } from "./governor.js";
 
 const o = (what: string, more: Partial<GovernorCallOptions> = {}): GovernorCallOptions => ({

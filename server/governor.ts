@@ -6,7 +6,7 @@
 // A queued call that outlives its queue deadline or whose AbortSignal fires leaves the queue without ever
 // touching the agent. A key with nothing running and nothing queued is deleted.
 import { formatDurationMs } from "../common/duration.js";
-import { busy, cancelled, type GopsError } from "./errors.js";
+import { busy, cancelled, type GopsError } from "../common/errors.js";
 
 export interface GovernorCallOptions {
   /** What the call does, for messages: "memstats", "a heap profile". */

@@ -1,7 +1,7 @@
 // The core of gopsd: one host's Diagnostics, built from discovery (/proc + ELF build info), the port-file
 // locator and the agent wire client, with one call at a time per agent. gopsd serves it over gRPC; gopsctl
 // without --host calls it in-process. Validation happens here so both paths reject bad input the same way.
-import type { Diagnostics } from "../client/diagnostics.js";
+import type { Diagnostics } from "../common/diagnostics.js";
 import {
   AgentState,
   CaptureKind,
@@ -23,7 +23,7 @@ import {
 import { callAgent, formatAgentAddress, streamAgent, type AgentAddress } from "./agent/client.js";
 import { Signal, type SignalName } from "./agent/signals.js";
 import { CaptureDurationMs, withAgentTimeouts, type AgentTimeoutOverrides } from "./agent/timeouts.js";
-import { agentProtocol, invalidArgument, noAgent } from "./errors.js";
+import { agentProtocol, invalidArgument, noAgent } from "../common/errors.js";
 import { Governor } from "./governor.js";
 import { createProcFs, getBuildInfo, getProcessDetails, ProcessScanner, type ProcFs } from "./proc/index.js";
 import { requireCpuSampleMs, requireGcPercent, requirePid } from "./validate.js";

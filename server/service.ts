@@ -2,7 +2,7 @@
 // same core the local backend uses. Validation lives in the core; status mapping in error-middleware.ts.
 import type { CallContext } from "nice-grpc";
 import type { DiagnosticsServiceImplementation } from "../proto/index.js";
-import type { Diagnostics } from "../client/diagnostics.js";
+import type { Diagnostics } from "../common/diagnostics.js";
 
 export function diagnosticsService(core: Diagnostics): DiagnosticsServiceImplementation {
   const opts = (ctx: CallContext) => ({ signal: ctx.signal });

@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Status } from "./errors.js";
+import { Status } from "../common/errors.js";
 import { MAX_PID, requireCpuSampleMs, requireGcPercent, requirePid } from "./validate.js";
 
 const invalid = (fn: () => unknown) =>

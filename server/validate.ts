@@ -1,6 +1,6 @@
 // Request validation shared by gopsd and the in-process local backend: bad input becomes INVALID_ARGUMENT
 // before anything touches /proc or an agent.
-import { invalidArgument } from "./errors.js";
+import { invalidArgument } from "../common/errors.js";
 
 /** Linux's PID_MAX_LIMIT (2^22): no pid can be larger. */
 export const MAX_PID = 4_194_304;

@@ -3,7 +3,7 @@
 // cancelling (the signal, or leaving the for-await loop) aborts the running tasks and reports the rest CANCELLED.
 import { setMaxListeners } from "node:events";
 import { ClientError, Status } from "nice-grpc-common";
-import { GopsError } from "../../server/errors.js";
+import { GopsError } from "../../common/errors.js";
 import { CredentialsError } from "../credentials-error.js";
 import { formatDurationMs } from "../../common/duration.js";
 

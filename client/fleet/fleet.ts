@@ -9,10 +9,10 @@
 //   fleet.close();
 import { DiagnosticsServiceDefinition, type CaptureMetadata } from "../../proto/index.js";
 import { connect, type ConnectOptions } from "../connect.js";
-import type { Diagnostics, DiagnosticsHandle } from "../diagnostics.js";
+import type { Diagnostics, DiagnosticsHandle } from "../../common/diagnostics.js";
 import { openSshTunnel, type SshTunnel } from "../ssh/index.js";
 import { readTokenFile } from "../token-file.js";
-import { GopsError, Status } from "../../server/errors.js";
+import { GopsError, Status } from "../../common/errors.js";
 import { fanOut, type HostResult, type TaskContext } from "./fan-out.js";
 import { loadInventory, type FleetHost, type Inventory, type HostTokenSource } from "./inventory.js";
 import { selectHosts, type SelectionOptions } from "./selection.js";

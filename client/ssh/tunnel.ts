@@ -14,7 +14,7 @@ import path from "node:path";
 import type { Duplex } from "node:stream";
 import ssh2 from "ssh2";
 import type { AnyAuthMethod, ClientChannel } from "ssh2";
-import { GopsError, Status } from "../../server/errors.js";
+import { GopsError, Status } from "../../common/errors.js";
 import { checkHostKey, describeVerdict, parseKnownHosts, type KnownHostsEntry } from "./known-hosts.js";
 
 type SshClient = InstanceType<typeof ssh2.Client>;

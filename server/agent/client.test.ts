@@ -4,7 +4,7 @@ import { once } from "node:events";
 import net from "node:net";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { GopsError, Status } from "../errors.js";
+import { GopsError, Status } from "../../common/errors.js";
 import { callAgent, formatAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./client.js";
 import { encodeSignedVarint } from "./codec.js";
 import { Signal } from "./signals.js";

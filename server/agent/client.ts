@@ -14,7 +14,7 @@ import {
   cancelled,
   invalidArgument,
   type GopsError,
-} from "../errors.js";
+} from "../../common/errors.js";
 import { encodeRequest } from "./codec.js";
 import { describeSignal, isKnownSignal } from "./signals.js";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { GopsError, Status } from "../errors.js";
+import { GopsError, Status } from "../../common/errors.js";
 import {
   decodeSignedVarint,
   encodeRequest,

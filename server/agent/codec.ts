@@ -4,7 +4,7 @@
 // Parsers throw ReplyFormatError (a plain Error: they do not know which agent sent the text). The caller,
 // which knows the address, turns it into agentProtocol(addr, err.message).
 import { MemStats } from "../../proto/index.js";
-import { invalidArgument } from "../errors.js";
+import { invalidArgument } from "../../common/errors.js";
 
 export class ReplyFormatError extends Error {
   override readonly name = "ReplyFormatError";

@@ -1,7 +1,7 @@
 // Per-signal deadlines for agent calls (reference §6, DESIGN "Safety"). The agent has no read deadline and,
 // on a handler error, sends nothing and never closes, so every call is bounded: connectMs for the TCP
 // connect, deadlineMs for the whole call counted from the start of the connect.
-import { invalidArgument } from "../errors.js";
+import { invalidArgument } from "../../common/errors.js";
 import { signalNames, type SignalName } from "./signals.js";
 
 export interface AgentTimeout {

@@ -4,7 +4,7 @@
 // why it requires the audit middleware before it.
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from "nice-grpc";
 import type { AuditContext } from "./audit-middleware.js";
-import { unauthenticated } from "../errors.js";
+import { unauthenticated } from "../../common/errors.js";
 import { isPublicMethod } from "./policy.js";
 import type { Principal, TokenVerifier } from "./verifier.js";
 

@@ -1,7 +1,7 @@
 // Authorization: applies policy.ts to the principal authn put in the context. Scope first, then the token's
 // `hosts` restriction against this server's host name. Default deny for methods without a rule.
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from "nice-grpc";
-import { forbidden } from "../errors.js";
+import { forbidden } from "../../common/errors.js";
 import type { AuthnContext } from "./authn-middleware.js";
 import { hostMatches, ruleFor } from "./policy.js";
 import type { Principal } from "./verifier.js";

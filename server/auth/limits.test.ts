@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { isGopsError, Status } from "../errors.js";
+import { isGopsError, Status } from "../../common/errors.js";
 import { createLimiter } from "./limits.js";
 
 const exhausted = (re: RegExp) => (e: unknown) => isGopsError(e) && e.code === Status.RESOURCE_EXHAUSTED && re.test(e.message);

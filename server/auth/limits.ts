@@ -2,7 +2,7 @@
 // concurrent calls, and a cap on concurrent streaming calls server-wide. State for idle subjects (no call in
 // flight and a full bucket, so forgetting it changes nothing) is swept as calls arrive: memory stays bounded by
 // the subjects active within one refill period.
-import { limitExceeded } from "../errors.js";
+import { limitExceeded } from "../../common/errors.js";
 
 export interface LimitsConfig {
   /** Sustained calls per second per subject. */

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { DiagnosticsServiceDefinition } from "../../proto/index.js";
-import { isGopsError, Status } from "../errors.js";
+import { isGopsError, Status } from "../../common/errors.js";
 import { ANONYMOUS } from "./authn-middleware.js";
 import { authorize } from "./authz-middleware.js";
 import { METHOD_SCOPES, hostMatches, isPublicMethod, ruleFor } from "./policy.js";

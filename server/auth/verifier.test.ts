@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import jwt from "jsonwebtoken";
-import { isGopsError, Status } from "../errors.js";
+import { isGopsError, Status } from "../../common/errors.js";
 import { AuthConfigError } from "./auth-errors.js";
 import { signToken, signingKey } from "./token.js";
 import { createVerifier, jwksKeys, loadVerifier, publicKey, secretKey, splitKid } from "./verifier.js";

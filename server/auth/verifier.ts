@@ -6,7 +6,7 @@ import { createPublicKey, createSecretKey, type JsonWebKey, type KeyObject } fro
 import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import jwt from "jsonwebtoken";
-import { isGopsError, unauthenticated } from "../errors.js";
+import { isGopsError, unauthenticated } from "../../common/errors.js";
 import { AuthConfigError } from "./auth-errors.js";
 
 export const ALGORITHMS = ["HS256", "RS256", "ES256"] as const;

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { Status } from "nice-grpc-common";
 import { AgentState } from "../../proto/index.js";
-import { GopsError } from "../errors.js";
+import { GopsError } from "../../common/errors.js";
 import { FakeProcFs, inetTable, type FakeExe } from "./fake-proc-fs.js";
 import {
   buildGoTestProgram,

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import type { Agent, GetBuildInfoResponse, GetProcessResponse } from "../../proto/index.js";
 import { locateAgent } from "../agent/port-file.js";
 import type { GoBuildInfo } from "../elf/index.js";
-import { cancelled, notGo, permissionDenied, processNotFound } from "../errors.js";
+import { cancelled, notGo, permissionDenied, processNotFound } from "../../common/errors.js";
 import { requireCpuSampleMs, requirePid } from "../validate.js";
 import { readConnections } from "./connections.js";
 import { describeProcess } from "./describe-process.js";

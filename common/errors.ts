@@ -1,7 +1,7 @@
 // Domain errors. Each carries the gRPC status it maps to: this file is the one place where a failure
 // becomes a status code. Messages are one line and say what to do next.
 import { Status } from "nice-grpc-common";
-import { formatDurationMs } from "../common/duration.js";
+import { formatDurationMs } from "./duration.js";
 
 export { Status };
 
