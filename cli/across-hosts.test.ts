@@ -23,8 +23,8 @@ import { run as runHeap } from "./commands/pprof-heap.js";
 import { run as runPs } from "./commands/ps.js";
 import { run as runStack } from "./commands/stack.js";
 import { HostsFailedError } from "./errors.js";
-import { fakeContext, fakeFleet, streamOf } from "./fake-context.js";
-import { heapProfile } from "./sample-profiles.js";
+import { fakeContext, fakeFleet, streamOf } from "./fake-context.testkit.js";
+import { heapProfile } from "./sample-profiles.testkit.js";
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -4,14 +4,14 @@ import { after, before, describe, it } from "node:test";
 import { Status } from "nice-grpc-common";
 import { AgentState } from "../../proto/index.js";
 import { GopsError } from "../../common/errors.js";
-import { FakeProcFs, inetTable, type FakeExe } from "./fake-proc-fs.js";
+import { FakeProcFs, inetTable, type FakeExe } from "./fake-proc-fs.testkit.js";
 import {
   buildGoTestProgram,
   GO_TEST_MODULE,
   startGoTestProgram,
   type BuiltGoProgram,
   type RunningGoProgram,
-} from "./go-test-program.js";
+} from "./go-test-program.testkit.js";
 import { getBuildInfo, getProcessDetails } from "./process-details.js";
 import { createProcFs } from "./proc-fs.js";
 

@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { readFileSync, realpathSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { AgentState, ScanProblemKind as K } from "../../proto/index.js";
-import { FakeProcFs, inetTable, type FakeExe, type FakeMethod } from "./fake-proc-fs.js";
+import { FakeProcFs, inetTable, type FakeExe, type FakeMethod } from "./fake-proc-fs.testkit.js";
 import {
   buildGoTestProgram,
   GO_TEST_MODULE,
   startGoTestProgram,
   type BuiltGoProgram,
   type RunningGoProgram,
-} from "./go-test-program.js";
+} from "./go-test-program.testkit.js";
 import { ProcessScanner } from "./process-scanner.js";
 import { createProcFs, type ProcFs } from "./proc-fs.js";
 
