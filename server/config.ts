@@ -3,7 +3,6 @@
 // (auth.hsSecretFile ↔ --auth-hs-secret-file ↔ GOPSD_AUTH_HS_SECRET_FILE). Any unknown key or bad value stops
 // start-up with a one-line ConfigError naming the key the way its source spells it. Resolution is pure; the
 // only I/O (reading the file) is in loadConfig and config-file.ts.
-import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEV_ALGORITHM, DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../common/dev-key.js";
@@ -24,6 +23,7 @@ import {
 import { ConfigError } from "./config-error.js";
 import { readConfigFile } from "./config-file.js";
 import { firstLine } from "../common/first-line.js";
+import { isLoopbackHost } from "../common/loopback.js";
 
 export { ConfigError };
 
@@ -501,13 +501,6 @@ function splitHostPort(addr: string): { host: string; port: number } | undefined
   const port = Number(m[2]);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
   return { host: m[1]!, port };
-}
-
-function isLoopbackHost(host: string): boolean {
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1" || host === "0:0:0:0:0:0:0:1";
-  return false;
 }
 
 function listenProblem(listen: string): string | undefined {
