@@ -10,7 +10,6 @@ import { fileURLToPath } from "node:url";
 import {
   connect,
   createFleet,
-  createLocalDiagnostics,
   loadInventory,
   readTokenFile,
   type Diagnostics,
@@ -18,6 +17,7 @@ import {
   type Fleet,
   type TokenSource,
 } from "../client/index.js";
+import { createLocalDiagnostics } from "../client/local.js";
 import {
   CallTimeoutError,
   chosenConfigPath,

@@ -5,7 +5,6 @@ export { type TokenSource } from "./bearer-middleware.js";
 export { CredentialsError } from "./credentials-error.js";
 export { type PemSource, type TlsOptions } from "./tls-credentials.js";
 export { readTokenFile } from "./token-file.js";
-export { createLocalDiagnostics } from "./local.js";
 export * from "../proto/index.js";
 export { Status, ClientError } from "nice-grpc";
 export { GopsError } from "../common/errors.js";
