@@ -11,13 +11,12 @@ import { ClientError, Status } from "nice-grpc-common";
 import { decodeProfile, encodeProfile, topFunctions } from "../analysis/index.js";
 import {
   AgentState,
-  CaptureKind,
   type Diagnostics,
   parseModuleQuery,
   type ListProcessesResponse,
   type Process,
-  type StreamProfileResponse,
 } from "../client/index.js";
+import { CaptureKind, type StreamProfileResponse } from "../proto/index.js";
 import { run as runMemstats } from "./commands/memstats.js";
 import { run as runHeap } from "./commands/pprof-heap.js";
 import { run as runPs } from "./commands/ps.js";

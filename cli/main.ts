@@ -9,7 +9,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   connect,
-  createFleet,
   loadInventory,
   readTokenFile,
   type Diagnostics,
@@ -17,6 +16,7 @@ import {
   type Fleet,
   type TokenSource,
 } from "../client/index.js";
+import { createFleet } from "../client/fleet/fleet.js";
 import { createLocalDiagnostics } from "../client/local.js";
 import {
   CallTimeoutError,

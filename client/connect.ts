@@ -18,6 +18,7 @@ import type { DiagnosticsHandle } from "../common/diagnostics.js";
 import { isLoopbackHost } from "../common/loopback.js";
 import { channelCredentials, tlsChannelOptions, type TlsOptions } from "./tls-credentials.js";
 
+/** How connect() reaches one gopsd: connect timeout, TLS, bearer token. */
 export interface ConnectOptions {
   /** Bound on establishing the connection (TCP + TLS + HTTP/2 handshake), ms. Default 5000. */
   connectTimeoutMs?: number;

@@ -48,6 +48,7 @@ export interface SshSettings extends SshHop {
   forward: string;
 }
 
+/** One host of the fleet file (or of ~/.ssh/config): how to reach its gopsd, its labels and credentials. */
 export interface FleetHost {
   name: string;
   /** Direct gRPC address ("host:port" or "unix:/path"); absent when the host is reached over SSH. */
@@ -60,6 +61,7 @@ export interface FleetHost {
   source: "fleet" | "ssh-config";
 }
 
+/** The hosts a fleet file declares, plus lookup by name (falling back to ~/.ssh/config). */
 export interface Inventory {
   /** Fleet-file hosts in file order. */
   hosts: FleetHost[];
@@ -71,6 +73,7 @@ export interface Inventory {
 
 export const DEFAULT_FORWARD = "127.0.0.1:4677";
 
+/** The fleet file cannot be read or is invalid; the one-line message names the file, host and key. */
 export class InventoryError extends Error {
   override readonly name = "InventoryError";
 }
@@ -98,6 +101,7 @@ export interface LoadInventoryOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Reads and checks the fleet file (default $XDG_CONFIG_HOME/gopsctl/fleet.yaml). Throws InventoryError. */
 export async function loadInventory(opts: LoadInventoryOptions = {}): Promise<Inventory> {
   const home = homedir();
   const file = opts.path ?? defaultInventoryPath(opts.env ?? process.env, home);
