@@ -25,6 +25,7 @@ import { ConfigError } from "./config-error.js";
 import { readConfigFile } from "./config-file.js";
 import { firstLine } from "../common/first-line.js";
 import { isLoopbackHost } from "../common/loopback.js";
+import { issueKey, mapping } from "../common/config-schema.js";
 
 export { ConfigError };
 
@@ -215,19 +216,20 @@ function fileSchema(base: string) {
     if (sub === undefined) top[name] = v.optional(schemaOf(k.kind, from));
     else (sections[name] ??= {})[sub] = v.optional(schemaOf(k.kind, from));
   }
-  for (const [name, fields] of Object.entries(sections)) top[name] = v.optional(v.strictObject(fields, "must be a mapping of keys"));
+  for (const [name, fields] of Object.entries(sections)) top[name] = v.optional(mapping(fields, "must be a mapping of keys"));
   top[TIMEOUTS_KEY] = v.optional(
-    v.record(v.string(), v.union([v.string(), v.number()], "must be a duration such as 45s"), "must be a mapping of name: duration"),
+    v.pipe(
+      mapping({}, "must be a mapping of name: duration", v.union([v.string(), v.number()], "must be a duration such as 45s")),
+      v.transform((m) => m as Record<string, string | number>),
+    ),
   );
   return v.strictObject(top);
 }
 
 /** "auth.isuer: unknown key", "limits.burst: must be an integer from 1 to 1000000" (list items name their list). */
 function issueText(issue: v.BaseIssue<unknown>): string {
-  const path = issue.path ?? [];
-  const end = path.findIndex((p) => p.type === "array");
-  const keys = (end < 0 ? path : path.slice(0, end)).map((p) => String(p.key));
-  return `${keys.join(".")}: ${path.at(-1)?.origin === "key" ? "unknown key" : issue.message}`;
+  const { key, unknownKey } = issueKey(issue);
+  return `${key}: ${unknownKey ? "unknown key" : issue.message}`;
 }
 
 const kebab = (key: string) => key.replace(/\./g, "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
