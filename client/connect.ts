@@ -54,7 +54,7 @@ export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsH
     ...tlsChannelOptions(opts.tls),
   });
   // Deadline first, so it bounds every attempt; read-only RPCs (NO_SIDE_EFFECTS in the proto) are retried once
-  // after a short pause when gopsd was unavailable; GC, SetGCPercent and captures never are (DESIGN rule 5).
+  // after a short pause when gopsd was unavailable; GC, SetGCPercent and captures never are (docs/ARCHITECTURE.md rule 5).
   const base = createClientFactory()
     .use(unreachableMiddleware(target))
     .use(deadlineMiddleware)

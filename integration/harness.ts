@@ -348,7 +348,7 @@ function passwdEntry(uid: number): PasswdEntry | undefined {
   return undefined;
 }
 
-/** The agent's config dir for this environment, by the reference's §1.1 rules (Linux). */
+/** The agent's config dir for this environment, by docs/agent-protocol.md §1.1 (Linux). */
 function resolveConfigDir(env: NodeJS.ProcessEnv, cwd: string, uid: number): string {
   if (env.GOPS_CONFIG_DIR) return path.resolve(cwd, env.GOPS_CONFIG_DIR);
   if (env.XDG_CONFIG_HOME) return path.resolve(cwd, env.XDG_CONFIG_HOME, "gops");
