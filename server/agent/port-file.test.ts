@@ -190,7 +190,6 @@ describe("locateAgent (real /proc)", () => {
   });
   after(async () => {
     for (const c of children) c.kill("SIGKILL");
-    await built?.remove();
     await rm(dir, { recursive: true, force: true });
   });
 
