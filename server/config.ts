@@ -82,8 +82,10 @@ export interface GopsdConfig {
 type Kind = keyof typeof KINDS;
 type KindValue<K extends Kind> = v.InferOutput<ReturnType<(typeof KINDS)[K]>>;
 
-/** How a value arrives: `text` from a flag or variable (strings, lists of strings, flag booleans), else typed from
- * the file (YAML/JSON); relative paths resolve against `base` (the file's directory, else the working directory). */
+/**
+ * How a value arrives: `text` from a flag or variable (strings, lists of strings, flag booleans), else typed from
+ * the file (YAML/JSON); relative paths resolve against `base` (the file's directory, else the working directory).
+ */
 interface From {
   readonly text: boolean;
   readonly base: string;
@@ -91,11 +93,19 @@ interface From {
 
 /** Per kind of value, its schema (valibot): the checks, the messages, and the typed value it becomes. */
 const KINDS = {
-  listen: () => v.pipe(nonEmpty(), v.rawCheck(({ dataset, addIssue }) => {
-    const why = dataset.typed ? listenProblem(dataset.value) : undefined;
-    if (why !== undefined) addIssue({ message: why });
-  })),
-  hostName: () => v.pipe(nonEmpty(), v.check((s) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(s), (i) => `"${String(i.input)}" is not a valid host name`)),
+  listen: () =>
+    v.pipe(
+      nonEmpty(),
+      v.rawCheck(({ dataset, addIssue }) => {
+        const why = dataset.typed ? listenProblem(dataset.value) : undefined;
+        if (why !== undefined) addIssue({ message: why });
+      }),
+    ),
+  hostName: () =>
+    v.pipe(
+      nonEmpty(),
+      v.check((s) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(s), (i) => `"${String(i.input)}" is not a valid host name`),
+    ),
   string: () => nonEmpty(),
   path: (from: From) => v.pipe(nonEmpty("a non-empty path"), v.transform((p) => resolve(from.base, p))),
   keyPath: (from: From) => v.pipe(nonEmpty("a non-empty path"), v.transform((p) => keyPath(p, from.base))),
@@ -218,10 +228,7 @@ function fileSchema(base: string) {
   }
   for (const [name, fields] of Object.entries(sections)) top[name] = v.optional(mapping(fields, "must be a mapping of keys"));
   top[TIMEOUTS_KEY] = v.optional(
-    v.pipe(
-      mapping({}, "must be a mapping of name: duration", v.union([v.string(), v.number()], "must be a duration such as 45s")),
-      v.transform((m) => m as Record<string, string | number>),
-    ),
+    mapping({}, "must be a mapping of name: duration", v.union([v.string(), v.number()], "must be a duration such as 45s")),
   );
   return v.strictObject(top);
 }
