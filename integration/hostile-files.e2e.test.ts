@@ -126,6 +126,29 @@ describe("hostile files (attacker uid 65534, gopsd as root, in a 512 MiB memory 
     (await createClient(HealthDefinition, channel).check({ service: DiagnosticsServiceDefinition.fullName }, { signal: AbortSignal.timeout(3_000) })).status;
   const list = (all = false): Promise<ListProcessesResponse> => client().listProcesses({ all }, { signal: AbortSignal.timeout(20_000) });
 
+  /**
+   * Runs `attack` while polling health every 100 ms; fails unless every poll answered SERVING. A gopsd whose
+   * event loop is blocked, or that died, fails the polls (each has a 3 s deadline).
+   */
+  async function whileHealthy<T>(attack: () => Promise<T>): Promise<T> {
+    let polling = true;
+    const polls = (async () => {
+      const seen: string[] = [];
+      while (polling) {
+        seen.push(await health().then(String, (e: unknown) => `error ${String(e)}`));
+        await sleep(100);
+      }
+      return seen;
+    })();
+    try {
+      return await attack();
+    } finally {
+      polling = false;
+      const seen = await polls;
+      assert.ok(seen.length > 0 && seen.every((s) => s === String(SERVING)), `health during the attack: ${seen.join(",")}`);
+    }
+  }
+
   /** A Go program of the attacker whose port file (not yet written) goes to a directory the attacker owns. */
   async function attackerProgram(): Promise<Fixture> {
     const f = await startFixture("plain", { uid: NOBODY, gid: NOBODY });
@@ -162,7 +185,7 @@ describe("hostile files (attacker uid 65534, gopsd as root, in a 512 MiB memory 
     asNobody('mkfifo "$1/$2"', fifo.configDir, String(fifo.pid));
     asNobody('ln -s /dev/ptmx "$1/$2"', ptmx.configDir, String(ptmx.pid));
 
-    const res = await list();
+    const res = await whileHealthy(() => list());
     for (const f of [fifo, ptmx]) {
       const p = res.processes.find((x) => x.pid === f.pid);
       assert.ok(p, `pid ${f.pid} listed`);
@@ -173,7 +196,7 @@ describe("hostile files (attacker uid 65534, gopsd as root, in a 512 MiB memory 
     const one = await client().getProcess({ pid: fifo.pid }, { signal: AbortSignal.timeout(10_000) });
     assert.match(JSON.stringify(one), /not a regular file/);
 
-    const local = await cliInCgroup(cg, ["ps", "--json"]);
+    const local = await whileHealthy(() => cliInCgroup(cg, ["ps", "--json"]));
     assert.equal(local.code, 0, local.stderr);
     const json = JSON.parse(local.stdout) as { processes: { pid: number; agent: { state: string; detail: string } }[] };
     for (const f of [fifo, ptmx]) {
@@ -203,7 +226,7 @@ describe("hostile files (attacker uid 65534, gopsd as root, in a 512 MiB memory 
     asNobody('ln -s "$1/note" "$2/$3"', vault, viaDir.configDir, String(viaDir.pid));
     asNobody('ln -s "$1" "$2/$3"', odd, oddSize.configDir, String(oddSize.pid));
 
-    const res = await list();
+    const res = await whileHealthy(() => list());
     for (const f of [direct, viaDir, oddSize]) {
       const p = res.processes.find((x) => x.pid === f.pid);
       assert.ok(p?.agent, `pid ${f.pid} listed`);
@@ -222,7 +245,7 @@ describe("hostile files (attacker uid 65534, gopsd as root, in a 512 MiB memory 
     assert.ok(mine?.agent && [AgentState.AGENT_STATE_STALE, AgentState.AGENT_STATE_SPOOFED].includes(mine.agent.state), JSON.stringify(mine?.agent));
     assert.equal(mine.agent.port, 31337);
 
-    const local = await cliInCgroup(cg, ["ps", "--json"]);
+    const local = await whileHealthy(() => cliInCgroup(cg, ["ps", "--json"]));
     assert.equal(local.code, 0, local.stderr);
     for (const f of [direct, viaDir, oddSize]) {
       const p = (JSON.parse(local.stdout) as { processes: { pid: number; agent: unknown }[] }).processes.find((x) => x.pid === f.pid);
@@ -240,27 +263,11 @@ describe("hostile files (attacker uid 65534, gopsd as root, in a 512 MiB memory 
     cg.add(bomb.pid);
 
     // The attack runs while health is polled: every answer must come.
-    let polling = true;
-    const polls: Promise<string[]> = (async () => {
-      const seen: string[] = [];
-      while (polling) {
-        seen.push(await health().then(String, (e: unknown) => `error ${String(e)}`));
-        await sleep(100);
-      }
-      return seen;
-    })();
-    let res: ListProcessesResponse;
-    let local: Awaited<ReturnType<typeof cliInCgroup>>;
-    let remote: Awaited<ReturnType<typeof cliInCgroup>>;
-    try {
-      res = await list(true);
-      local = await cliInCgroup(cg, ["ps", "--all-processes", "--json"]);
-      remote = await cliInCgroup(cg, ["--host", gopsd.address, "ps", "--all-processes", "--json"]);
-    } finally {
-      polling = false;
-    }
-    const seen = await polls;
-    assert.ok(seen.length > 0 && seen.every((s) => s === String(SERVING)), `health answers: ${seen.join(",")}`);
+    const [res, local, remote] = await whileHealthy(async () => [
+      await list(true),
+      await cliInCgroup(cg, ["ps", "--all-processes", "--json"]),
+      await cliInCgroup(cg, ["--host", gopsd.address, "ps", "--all-processes", "--json"]),
+    ] as const);
 
     // Through gopsd: the process is there, classified from the program headers (its build info is intact)
     // or reported as a problem, never a crash.
