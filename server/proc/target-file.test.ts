@@ -77,6 +77,8 @@ describe("readTargetFile", () => {
     symlinkSync("loop-b", path.join(top, "loop-a"));
     symlinkSync("loop-a", path.join(top, "loop-b"));
     assert.throws(() => read(path.join(top, "big"), ROOT), (e: unknown) => e instanceof TargetFileError && e.code === "EFBIG" && !/100000|100 ?000/.test(e.message));
+    assert.equal(read(path.join(top, "big"), ROOT, 100_000).length, 100_000, "exactly the limit is fine (buffer grown past 64 KiB)");
+    assert.equal(code(() => read(path.join(top, "big"), ROOT, 99_999)), "EFBIG");
     assert.equal(code(() => read(path.join(top, "loop-a"), ROOT)), "ELOOP");
     assert.equal(code(() => read(path.join(top, "missing"), ROOT)), "ENOENT");
     assert.equal(code(() => read(path.join(top, "big", "x"), ROOT)), "ENOTDIR");

@@ -155,9 +155,16 @@ export function readTargetFile(root: string, base: string, path: string, who: Cr
     if (!st.isFile() || st.ino !== final.st.ino || st.dev !== final.st.dev) {
       throw new TargetFileError("ENOTREG", `${what}: not a regular file`);
     }
-    const buf = Buffer.allocUnsafe(maxBytes + 1);
+    // Grown as the file turns out to need it, up to one byte past the limit (to tell "longer" from "exact").
+    let buf = Buffer.allocUnsafe(Math.min(maxBytes + 1, 64 * 1024));
     let n = 0;
-    while (n < buf.length) {
+    for (;;) {
+      if (n === buf.length) {
+        if (buf.length === maxBytes + 1) break;
+        const bigger = Buffer.allocUnsafe(Math.min(maxBytes + 1, buf.length * 2));
+        buf.copy(bigger, 0, 0, n);
+        buf = bigger;
+      }
       let got: number;
       try {
         got = readSync(fd, buf, n, buf.length - n, null);
