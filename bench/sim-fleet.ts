@@ -22,7 +22,7 @@ import type { Diagnostics } from "../common/diagnostics.js";
 import { loadConfig } from "../server/config.js";
 import { startGopsd } from "../server/gopsd.js";
 import { createHostDiagnostics } from "../server/host-diagnostics.js";
-import { signToken, signingKey } from "../server/auth/index.js";
+import { signToken, signingKey } from "../common/token.js";
 import { startFixture } from "../integration/harness.js";
 
 export interface SimulatedFleet {

@@ -5,6 +5,7 @@ import { formatDurationMs } from "./duration.js";
 
 export { Status };
 
+/** A domain error with the gRPC status it maps to; the message is one line and says what to do next. */
 export class GopsError extends Error {
   override readonly name = "GopsError";
   constructor(

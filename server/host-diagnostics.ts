@@ -96,7 +96,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
   async function* capture(pid: number, name: CaptureSignal, o: Opts): AsyncGenerator<StreamProfileResponse> {
     const addr = agentOf(pid);
     const info = CAPTURE_INFO[name];
-    // Timed captures are exclusive: the real agent hangs on a second CPU profile (reference §2.1).
+    // Timed captures are exclusive: the real agent hangs on a second CPU profile (docs/agent-protocol.md §2.1).
     const exclusive = info.ms > 0 ? { label: info.label, expectedMs: info.ms } : undefined;
     const metadata: CaptureMetadata = {
       pid,

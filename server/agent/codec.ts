@@ -1,4 +1,4 @@
-// Pure codec for the gops agent protocol (reference §2.3-§2.4): the request bytes, Go's signed varint, and
+// Pure codec for the gops agent protocol (docs/agent-protocol.md §2.3-§2.4): the request bytes, Go's signed varint, and
 // parsers for the agent's text replies. No I/O here.
 //
 // Parsers throw ReplyFormatError (a plain Error: they do not know which agent sent the text). The caller,

@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AgentState } from "../../proto/index.js";
-import { FakeProcFs, inetTable, type FakeProcess } from "../proc/fake-proc-fs.js";
-import { buildGoTestProgram, startGoTestProgram, type BuiltGoProgram } from "../proc/go-test-program.js";
+import { FakeProcFs, inetTable, type FakeProcess } from "../proc/fake-proc-fs.testkit.js";
+import { buildGoTestProgram, startGoTestProgram, type BuiltGoProgram } from "../proc/go-test-program.testkit.js";
 import { createProcFs } from "../proc/proc-fs.js";
 import { AgentLocator, dialAddress, locateAgent } from "./port-file.js";
 
@@ -201,7 +201,6 @@ describe("locateAgent (real /proc)", () => {
   });
   after(async () => {
     for (const c of children) c.kill("SIGKILL");
-    await built?.remove();
     await rm(dir, { recursive: true, force: true });
   });
 
