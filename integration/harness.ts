@@ -23,11 +23,13 @@ const STOP_GRACE_MS = 3_000;
 const GO_BUILD_TIMEOUT_MS = 300_000;
 const OUTPUT_CAP = 4 << 20;
 
-export type FixtureKind = "agentprog" | "plain";
+export type FixtureKind = "agentprog" | "plain" | "httpprog";
 
 export interface FixtureBinaries {
   agentprog: string;
   plain: string;
+  /** net/http/pprof server, plain 404 HTTP server or silent TCP server (integration/fixtures/httpprog). */
+  httpprog: string;
 }
 
 export interface FixtureOptions {
@@ -278,8 +280,8 @@ async function isFile(file: string): Promise<boolean> {
 async function build(): Promise<FixtureBinaries> {
   const hash = await sourceHash();
   const dir = path.join(fixturesCache, hash);
-  const binaries = { agentprog: path.join(dir, "agentprog"), plain: path.join(dir, "plain") };
-  if ((await isFile(binaries.agentprog)) && (await isFile(binaries.plain))) return binaries;
+  const binaries = { agentprog: path.join(dir, "agentprog"), plain: path.join(dir, "plain"), httpprog: path.join(dir, "httpprog") };
+  if ((await isFile(binaries.agentprog)) && (await isFile(binaries.plain)) && (await isFile(binaries.httpprog))) return binaries;
 
   await mkdir(fixturesCache, { recursive: true });
   await chmod(cacheRoot, 0o755);
@@ -290,7 +292,7 @@ async function build(): Promise<FixtureBinaries> {
   try {
     const result = await run(
       GO,
-      ["build", "-o", staging + path.sep, "./agentprog", "./plain"],
+      ["build", "-o", staging + path.sep, "./agentprog", "./plain", "./httpprog"],
       { cwd: fixturesSource, env: goEnv() },
       GO_BUILD_TIMEOUT_MS,
     );
@@ -300,6 +302,7 @@ async function build(): Promise<FixtureBinaries> {
     await chmod(staging, 0o755);
     await chmod(path.join(staging, "agentprog"), 0o755);
     await chmod(path.join(staging, "plain"), 0o755);
+    await chmod(path.join(staging, "httpprog"), 0o755);
     try {
       await rename(staging, dir);
     } catch (error) {
