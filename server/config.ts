@@ -10,6 +10,7 @@ import { DEV_ALGORITHM, DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../commo
 import { formatDurationMs, parseDurationMs } from "../common/duration.js";
 import type { SignalName } from "./agent/signals.js";
 import type { AgentTimeoutOverrides } from "./agent/timeouts.js";
+import type { DeclaredEndpoint } from "./pprof-http/index.js";
 import {
   ALGORITHMS,
   DEFAULT_CLOCK_TOLERANCE_SEC,
@@ -75,9 +76,16 @@ export interface GopsdConfig {
   readonly limits: ServerLimits;
   /** Overrides of the agent connect timeout and per-signal deadlines. */
   readonly agentTimeouts: AgentTimeoutOverrides;
+  /** net/http/pprof endpoints: probe on every listing, and endpoints declared for muxes mounted elsewhere. */
+  readonly pprof: PprofConfig;
 }
 
-type Kind = "listen" | "hostName" | "string" | "path" | "keyPath" | "keyPaths" | "bool" | "algorithms" | "lifetime" | "skew" | "rate" | "count" | "bytes";
+export interface PprofConfig {
+  readonly probeOnList: boolean;
+  readonly endpoints: readonly DeclaredEndpoint[];
+}
+
+type Kind = "listen" | "hostName" | "string" | "path" | "keyPath" | "keyPaths" | "bool" | "algorithms" | "lifetime" | "skew" | "rate" | "count" | "bytes" | "endpoints";
 
 interface KeySpec {
   readonly key: string;
@@ -109,6 +117,12 @@ const KEYS: readonly KeySpec[] = [
   { key: "limits.maxConcurrentPerSubject", kind: "count", help: `calls in flight per subject (default ${DEFAULT_LIMITS.maxConcurrentPerSubject})` },
   { key: "limits.maxConcurrentStreams", kind: "count", help: `streaming calls in flight in all (default ${DEFAULT_LIMITS.maxConcurrentStreams})` },
   { key: "limits.maxRequestBytes", kind: "bytes", help: `largest request message (default ${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES})` },
+  { key: "pprof.probeOnList", kind: "bool", help: "probe Go processes without a gops agent for net/http/pprof on every listing (default: only when asked)" },
+  {
+    key: "pprof.endpoints",
+    kind: "endpoints",
+    help: 'net/http/pprof endpoints mounted elsewhere: a list of {pid|exe|cmdline, port, prefix} (JSON in a flag or variable), e.g. [{"cmdline":"api-server","port":6060,"prefix":"/admin"}]',
+  },
 ];
 
 const kebab = (key: string) => key.replace(/\./g, "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -129,7 +143,7 @@ export const USAGE = [
   `  --config FILE  (env ${CONFIG_ENV})`,
   "      config file, .yaml/.yml or .json",
   ...KEYS.flatMap((k) => {
-    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" ? " A,B" : " VALUE";
+    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" ? " A,B" : k.kind === "endpoints" ? " JSON" : " VALUE";
     return [`  ${flagOf(k.key)}${arg}  (${k.key}, env ${envOf(k.key)})`, `      ${k.help}`];
   }),
   `  --${TIMEOUTS_FLAG} NAME=DURATION  (${TIMEOUTS_KEY}.NAME, env ${TIMEOUTS_ENV}=cpu=45s,stack=5s)`,
@@ -351,7 +365,44 @@ function convert(spec: KeySpec, raw: unknown, text: boolean, base: string, where
       return number(raw, true, 1, 1e6);
     case "bytes":
       return number(raw, true, 1024, 64 << 20);
+    case "endpoints":
+      return declaredEndpoints(raw, text, fail);
   }
+}
+
+/** pprof.endpoints: a list of { pid?, exe?, cmdline?, port, prefix? } with at least one matcher. */
+function declaredEndpoints(raw: unknown, text: boolean, fail: (why: string) => never): DeclaredEndpoint[] {
+  let v = raw;
+  if (text) {
+    try {
+      v = JSON.parse(String(raw));
+    } catch {
+      fail("must be a JSON list of endpoints");
+    }
+  }
+  if (!Array.isArray(v)) return fail("must be a list of endpoints");
+  return v.map((e: unknown, i): DeclaredEndpoint => {
+    const bad = (why: string): never => fail(`entry ${i + 1}: ${why}`);
+    if (typeof e !== "object" || e === null || Array.isArray(e)) return bad("must be a mapping");
+    const o = e as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!["pid", "exe", "cmdline", "port", "prefix"].includes(k)) bad(`unknown key ${k} (use pid, exe, cmdline, port, prefix)`);
+    const { pid, exe, cmdline, port, prefix = "" } = o;
+    if (pid === undefined && exe === undefined && cmdline === undefined) bad("needs pid, exe or cmdline to match processes");
+    if (pid !== undefined && !(Number.isInteger(pid) && (pid as number) > 0)) bad("pid must be a positive integer");
+    if (exe !== undefined && !(typeof exe === "string" && exe.startsWith("/"))) bad("exe must be an absolute path");
+    if (cmdline !== undefined && !(typeof cmdline === "string" && cmdline !== "")) bad("cmdline must be a non-empty string");
+    if (!(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) bad("port must be an integer from 1 to 65535");
+    if (typeof prefix !== "string" || !/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/.test(prefix)) {
+      bad('prefix must be "" or a path such as /admin (no trailing slash, no query)');
+    }
+    return {
+      ...(pid !== undefined ? { pid: pid as number } : {}),
+      ...(exe !== undefined ? { exe: exe as string } : {}),
+      ...(cmdline !== undefined ? { cmdline: cmdline as string } : {}),
+      port: port as number,
+      prefix: prefix as string,
+    };
+  });
 }
 
 function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): GopsdConfig {
@@ -449,6 +500,7 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     audit,
     limits,
     agentTimeouts,
+    pprof: { probeOnList: get<boolean>("pprof.probeOnList") ?? false, endpoints: get<DeclaredEndpoint[]>("pprof.endpoints") ?? [] },
   };
   checkStartupRules(config, settings.get("listen")?.where ?? "listen");
   return config;

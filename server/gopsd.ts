@@ -58,7 +58,11 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<Ru
       : streamAuditSink(process.stdout);
 
   try {
-    const core = createHostDiagnostics({ hostName: config.hostName, agentTimeouts: config.agentTimeouts });
+    const core = createHostDiagnostics({
+      hostName: config.hostName,
+      agentTimeouts: config.agentTimeouts,
+      pprof: { probeOnList: config.pprof.probeOnList, declared: config.pprof.endpoints },
+    });
     const health = HealthState();
     const options = {
       "grpc.max_receive_message_length": config.limits.maxRequestBytes,
