@@ -65,9 +65,13 @@ describe("net/http/pprof backend end to end", () => {
       startFixture("agentprog"),
     ]);
     const declared = [{ cmdline: "-prefix /custom", port: fx.custom.port!, prefix: "/custom" }];
-    gopsd = await startGopsd({ args: ["--host-name", "pprof-host", "--pprof-endpoints", JSON.stringify(declared)] });
+    // Probe only our own fixtures: other Go programs on this machine (other tests' fixtures) are left alone.
+    const probeExe = [fx.lo.exe];
+    gopsd = await startGopsd({
+      args: ["--host-name", "pprof-host", "--pprof-endpoints", JSON.stringify(declared), "--pprof-probe-exe", fx.lo.exe],
+    });
     client = connect(gopsd.address);
-    local = createLocalDiagnostics({ pprof: { declared } });
+    local = createLocalDiagnostics({ pprof: { declared, probeExe } });
   });
 
   after(async () => {

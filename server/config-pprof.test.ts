@@ -32,6 +32,12 @@ describe("gopsd config: pprof", () => {
     assert.deepEqual(resolveWith({ argv, env }).pprof, { probeOnList: true, endpoints: [{ pid: 7, port: 1, prefix: "" }] });
   });
 
+  it("probeExe: absolute paths (a trailing * matches any rest), from a list or a comma-separated flag", () => {
+    assert.deepEqual(resolveWith({ file: { pprof: { probeExe: ["/usr/bin/api", "/opt/svc/*"] } } }).pprof.probeExe, ["/usr/bin/api", "/opt/svc/*"]);
+    assert.deepEqual(resolveWith({ argv: ["--pprof-probe-exe", "/a,/b*"] }).pprof.probeExe, ["/a", "/b*"]);
+    assert.throws(() => resolveWith({ argv: ["--pprof-probe-exe", "api"] }), /--pprof-probe-exe: "api" is not an absolute path/);
+  });
+
   it("refuses entries without a matcher, bad ports and prefixes, unknown keys and bad JSON, in one line", () => {
     const refuses = (endpoints: unknown, re: RegExp) =>
       assert.throws(

@@ -83,9 +83,11 @@ export interface GopsdConfig {
 export interface PprofConfig {
   readonly probeOnList: boolean;
   readonly endpoints: readonly DeclaredEndpoint[];
+  /** Only these executables are probed (paths, trailing * = prefix); undefined = every Go program. */
+  readonly probeExe?: readonly string[];
 }
 
-type Kind = "listen" | "hostName" | "string" | "path" | "keyPath" | "keyPaths" | "bool" | "algorithms" | "lifetime" | "skew" | "rate" | "count" | "bytes" | "endpoints";
+type Kind = "listen" | "hostName" | "string" | "path" | "keyPath" | "keyPaths" | "bool" | "algorithms" | "lifetime" | "skew" | "rate" | "count" | "bytes" | "endpoints" | "exeGlobs";
 
 interface KeySpec {
   readonly key: string;
@@ -118,6 +120,7 @@ const KEYS: readonly KeySpec[] = [
   { key: "limits.maxConcurrentStreams", kind: "count", help: `streaming calls in flight in all (default ${DEFAULT_LIMITS.maxConcurrentStreams})` },
   { key: "limits.maxRequestBytes", kind: "bytes", help: `largest request message (default ${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES})` },
   { key: "pprof.probeOnList", kind: "bool", help: "probe Go processes without a gops agent for net/http/pprof on every listing (default: only when asked)" },
+  { key: "pprof.probeExe", kind: "exeGlobs", help: "probe only these executables for net/http/pprof: absolute paths, a trailing * matches any rest (default: every Go program)" },
   {
     key: "pprof.endpoints",
     kind: "endpoints",
@@ -143,7 +146,7 @@ export const USAGE = [
   `  --config FILE  (env ${CONFIG_ENV})`,
   "      config file, .yaml/.yml or .json",
   ...KEYS.flatMap((k) => {
-    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" ? " A,B" : k.kind === "endpoints" ? " JSON" : " VALUE";
+    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" ? " A,B" : k.kind === "endpoints" ? " JSON" : " VALUE";
     return [`  ${flagOf(k.key)}${arg}  (${k.key}, env ${envOf(k.key)})`, `      ${k.help}`];
   }),
   `  --${TIMEOUTS_FLAG} NAME=DURATION  (${TIMEOUTS_KEY}.NAME, env ${TIMEOUTS_ENV}=cpu=45s,stack=5s)`,
@@ -163,7 +166,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
     [TIMEOUTS_FLAG]: { type: "string", multiple: true },
   };
   for (const k of KEYS) {
-    options[kebab(k.key)] = k.kind === "bool" ? { type: "boolean" } : k.kind === "keyPaths" || k.kind === "algorithms" ? { type: "string", multiple: true } : { type: "string" };
+    options[kebab(k.key)] = k.kind === "bool" ? { type: "boolean" } : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" ? { type: "string", multiple: true } : { type: "string" };
   }
   let parsed;
   try {
@@ -367,6 +370,11 @@ function convert(spec: KeySpec, raw: unknown, text: boolean, base: string, where
       return number(raw, true, 1024, 64 << 20);
     case "endpoints":
       return declaredEndpoints(raw, text, fail);
+    case "exeGlobs": {
+      const v = list(raw);
+      for (const p of v) if (!p.startsWith("/")) fail(`"${p}" is not an absolute path`);
+      return v.length > 0 ? v : fail("must name at least one executable");
+    }
   }
 }
 
@@ -500,7 +508,11 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     audit,
     limits,
     agentTimeouts,
-    pprof: { probeOnList: get<boolean>("pprof.probeOnList") ?? false, endpoints: get<DeclaredEndpoint[]>("pprof.endpoints") ?? [] },
+    pprof: {
+      probeOnList: get<boolean>("pprof.probeOnList") ?? false,
+      endpoints: get<DeclaredEndpoint[]>("pprof.endpoints") ?? [],
+      ...(settings.has("pprof.probeExe") ? { probeExe: get<string[]>("pprof.probeExe")! } : {}),
+    },
   };
   checkStartupRules(config, settings.get("listen")?.where ?? "listen");
   return config;

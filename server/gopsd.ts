@@ -61,7 +61,11 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<Ru
     const core = createHostDiagnostics({
       hostName: config.hostName,
       agentTimeouts: config.agentTimeouts,
-      pprof: { probeOnList: config.pprof.probeOnList, declared: config.pprof.endpoints },
+      pprof: {
+        probeOnList: config.pprof.probeOnList,
+        declared: config.pprof.endpoints,
+        ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
+      },
     });
     const health = HealthState();
     const options = {

@@ -53,6 +53,8 @@ export interface HostDiagnosticsOptions {
 export interface PprofHttpOptions {
   probeOnList?: boolean;
   declared?: readonly DeclaredEndpoint[];
+  /** Only these executables are probed (exact paths; a trailing * matches any rest); default every Go program. */
+  probeExe?: readonly string[];
   listingBudget?: ProbeBudget;
   callBudget?: ProbeBudget;
   /** The locator to use (tests and the bench read its request counter); default one on procFs. */
@@ -82,7 +84,9 @@ type CaptureSignal = keyof typeof CAPTURE_INFO;
 export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiagnostics {
   const fs = options.procFs ?? createProcFs();
   const locator = new AgentLocator(fs);
-  const pprof = options.pprof?.locator ?? new PprofLocator(fs, { declared: options.pprof?.declared ?? [] });
+  const pprof =
+    options.pprof?.locator ??
+    new PprofLocator(fs, { declared: options.pprof?.declared ?? [], ...(options.pprof?.probeExe ? { probeExe: options.pprof.probeExe } : {}) });
   const probeOnList = options.pprof?.probeOnList ?? false;
   const listingBudget = options.pprof?.listingBudget ?? LISTING_BUDGET;
   const callBudget = options.pprof?.callBudget ?? CALL_BUDGET;

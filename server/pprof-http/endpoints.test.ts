@@ -93,6 +93,16 @@ describe("PprofLocator (fake /proc, a real loopback pprof look-alike)", () => {
     assert.equal((await loc.probe([100], BUDGET, { useNegative: true })).get(100)?.target.host, "127.0.0.1");
   });
 
+  it("probeExe: only the named executables are probed", async () => {
+    const exe = (path: string) => ({ path, id: { dev: 1, ino: 2, size: 3, mtimeMs: 4 }, bytes: Buffer.alloc(0) });
+    const fs = new FakeProcFs().add(100, proc({ exe: exe("/opt/other/app") })).add(101, proc({ exe: exe("/srv/bin/app") }));
+    const loc = new PprofLocator(fs, { ownNetns: HOST_NETNS, probeExe: ["/srv/bin/*"] });
+    const found = await loc.probe([100, 101], BUDGET, { useNegative: true });
+    assert.deepEqual([...found.keys()], [101]);
+    assert.equal(requests.length, 2, "two requests, both for pid 101");
+    assert.match(loc.whyNone(100), /pprof\.probeExe/);
+  });
+
   it("the budget bounds the requests of one probing", async () => {
     servedArgv = ["/other/program"];
     const fs = new FakeProcFs().add(100, proc()).add(101, proc()).add(102, proc());

@@ -57,6 +57,11 @@ export interface PprofLocatorOptions {
   ownNetns?: string | undefined;
   /** Most remembered endpoints and negatives (default 4096 each). */
   maxEntries?: number;
+  /**
+   * Only processes whose executable (/proc/PID/exe) is one of these are probed: exact paths, or prefixes
+   * written with a trailing `*`. Default: every Go process. Declared endpoints are always verified.
+   */
+  probeExe?: readonly string[];
 }
 
 export const LISTING_BUDGET: ProbeBudget = Object.freeze({ maxRequests: 64, totalMs: 2_000, concurrency: 4 });
@@ -91,6 +96,7 @@ export class PprofLocator {
   private readonly negativeTtlMs: number;
   private readonly ownNetns: string | undefined;
   private readonly maxEntries: number;
+  private readonly probeExe: readonly string[] | undefined;
   /** Requests sent by probes since start (for tests and the bench). */
   requestsSent = 0;
 
@@ -104,6 +110,7 @@ export class PprofLocator {
     this.negativeTtlMs = opts.negativeTtlMs ?? 10 * 60_000;
     this.ownNetns = "ownNetns" in opts ? opts.ownNetns : netnsOf(fs, process.pid);
     this.maxEntries = opts.maxEntries ?? 4096;
+    this.probeExe = opts.probeExe;
   }
 
   /**
@@ -150,7 +157,7 @@ export class PprofLocator {
         const c = ports.get(d.port);
         if (c) tries.push({ c, prefix: d.prefix });
       }
-      for (const c of ports.values()) if (!tries.some((t) => t.c === c)) tries.push({ c, prefix: "" });
+      if (this.mayProbe(pid)) for (const c of ports.values()) if (!tries.some((t) => t.c === c)) tries.push({ c, prefix: "" });
       if (tries.length === 0) continue;
       jobs.push(async () => {
         const cmdline = this.cmdlineOf(pid);
@@ -178,6 +185,7 @@ export class PprofLocator {
 
   /** Why pid has no endpoint to probe, for messages; "" when it has candidates. */
   whyNone(pid: number, tables: NetTables = new NetTables(this.fs)): string {
+    if (!this.mayProbe(pid) && this.declaredFor(pid).length === 0) return "its executable is not among those gopsd's config allows to probe (pprof.probeExe)";
     const c = this.candidates(pid, tables);
     if (c.ports.size > 0) return "";
     return c.why;
@@ -216,6 +224,17 @@ export class PprofLocator {
     if (index === "budget") return "budget";
     if (index === undefined || index.status !== 200 || !index.body.includes("goroutine")) return "not";
     return "pprof";
+  }
+
+  private mayProbe(pid: number): boolean {
+    if (this.probeExe === undefined) return true;
+    let exe: string;
+    try {
+      exe = this.fs.readExeLink(pid);
+    } catch {
+      return false;
+    }
+    return this.probeExe.some((p) => (p.endsWith("*") ? exe.startsWith(p.slice(0, -1)) : exe === p));
   }
 
   /** The argv as net/http/pprof's cmdline handler writes it: joined by NUL, no trailing NUL. */
