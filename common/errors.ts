@@ -23,11 +23,6 @@ export const processNotFound = (pid: number) =>
   new GopsError(Status.NOT_FOUND, `no process with pid ${pid} on this host (list them with 'gopsctl ps')`);
 export const notGo = (pid: number, why: string) =>
   new GopsError(Status.FAILED_PRECONDITION, `pid ${pid} is not a Go program (${why})`);
-export const noAgent = (pid: number, why: string) =>
-  new GopsError(
-    Status.FAILED_PRECONDITION,
-    `pid ${pid} has no usable gops agent: ${why} (the program must call agent.Listen from github.com/google/gops/agent)`,
-  );
 export const permissionDenied = (what: string) =>
   new GopsError(Status.PERMISSION_DENIED, `${what}: permission denied (run gopsd as root or as the process's user)`);
 export const agentUnavailable = (addr: string, why: string) =>

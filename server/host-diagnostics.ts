@@ -156,7 +156,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
 
   /** The gops agent at addr as a backend for pid. */
   function agentBackend(pid: number, addr: AgentAddress): DiagnosticBackend {
-    const noGo = (pid: number, what: string) => notSupportedBy(pid, "has a gops agent", what);
+    const refuse = (what: string) => notSupportedBy(pid, "has a gops agent", what);
     return {
       name: "gops-agent",
       kind: AgentKind.AGENT_KIND_GOPS_AGENT,
@@ -173,19 +173,19 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
       async *profile(kind, seconds, o) {
         if (kind === ProfileKind.PROFILE_KIND_CPU) {
           if (seconds !== undefined && seconds !== AGENT_SECONDS.cpu) {
-            throw noGo(pid, `profiles the CPU for a fixed ${AGENT_SECONDS.cpu}s: ask for ${AGENT_SECONDS.cpu}s or leave the duration out`);
+            throw refuse(`profiles the CPU for a fixed ${AGENT_SECONDS.cpu}s: ask for ${AGENT_SECONDS.cpu}s or leave the duration out`);
           }
           yield* capture(addr, pid, "CPUProfile", o);
         } else if (kind === ProfileKind.PROFILE_KIND_HEAP) {
           if (seconds !== undefined) throw invalidArgument("a duration applies to CPU profiles and traces only");
           yield* capture(addr, pid, "HeapProfile", o);
         } else {
-          throw noGo(pid, `serves CPU and heap profiles only, not ${ProfileKind[kind]!.replace("PROFILE_KIND_", "").toLowerCase()}`);
+          throw refuse(`serves CPU and heap profiles only, not ${ProfileKind[kind]!.replace("PROFILE_KIND_", "").toLowerCase()}`);
         }
       },
       async *trace(seconds, o) {
         if (seconds !== undefined && seconds !== AGENT_SECONDS.trace) {
-          throw noGo(pid, `traces for a fixed ${AGENT_SECONDS.trace}s: ask for ${AGENT_SECONDS.trace}s or leave the duration out`);
+          throw refuse(`traces for a fixed ${AGENT_SECONDS.trace}s: ask for ${AGENT_SECONDS.trace}s or leave the duration out`);
         }
         yield* capture(addr, pid, "Trace", o);
       },
