@@ -23,18 +23,20 @@ const STOP_GRACE_MS = 3_000;
 const GO_BUILD_TIMEOUT_MS = 300_000;
 const OUTPUT_CAP = 4 << 20;
 
-export type FixtureKind = "agentprog" | "plain";
+export type FixtureKind = "agentprog" | "plain" | "httpprog";
 
 export interface FixtureBinaries {
   agentprog: string;
   plain: string;
   /** A bare TCP listener with a port file, for /proc tests (server/proc/go-test-program.testkit.ts). */
   listener: string;
+  /** net/http/pprof server, plain 404 HTTP server or silent TCP server (integration/fixtures/httpprog). */
+  httpprog: string;
 }
 
 /** The fixtures' Go module: the main module path in their build info. */
 export const FIXTURES_MODULE = "gopsctl.test/fixtures";
-const FIXTURE_NAMES = ["agentprog", "plain", "listener"] as const;
+const FIXTURE_NAMES = ["agentprog", "plain", "listener", "httpprog"] as const;
 
 export interface FixtureOptions {
   /** Command-line flags for the fixture (see integration/fixtures/agentprog/main.go). */

@@ -481,6 +481,7 @@ describe("gopsd security end to end", () => {
       assert.deepEqual(Object.keys(line).sort(), [
         "bytes", "certSubject", "durationMs", "host", "jti", "method", "outcome", "peer", "pid", "subject", "time",
         ...(line.error !== undefined ? ["error"] : []),
+        ...(line.backend !== undefined ? ["backend"] : []),
       ].sort());
     }
   });

@@ -10,6 +10,7 @@ import { DEV_ALGORITHM, DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../commo
 import { formatDurationMs, parseDurationMs } from "../common/duration.js";
 import type { SignalName } from "./agent/signals.js";
 import type { AgentTimeoutOverrides } from "./agent/timeouts.js";
+import type { DeclaredEndpoint } from "./pprof-http/index.js";
 import {
   ALGORITHMS,
   DEFAULT_CLOCK_TOLERANCE_SEC,
@@ -77,6 +78,15 @@ export interface GopsdConfig {
   readonly limits: ServerLimits;
   /** Overrides of the agent connect timeout and per-signal deadlines. */
   readonly agentTimeouts: AgentTimeoutOverrides;
+  /** net/http/pprof endpoints: probe on every listing, and endpoints declared for muxes mounted elsewhere. */
+  readonly pprof: PprofConfig;
+}
+
+export interface PprofConfig {
+  readonly probeOnList: boolean;
+  readonly endpoints: readonly DeclaredEndpoint[];
+  /** Only these executables are probed (paths, trailing * = prefix); undefined = every Go program. */
+  readonly probeExe?: readonly string[];
 }
 
 type Kind = keyof typeof KINDS;
@@ -132,7 +142,63 @@ const KINDS = {
   rate: (from: From) => number(from, false, 0.001, 1e6),
   count: (from: From) => number(from, true, 1, 1e6),
   bytes: (from: From) => number(from, true, 1024, 64 << 20),
+  endpoints: (from: From) => declaredEndpoints(from),
+  exeGlobs: (from: From) =>
+    v.pipe(
+      list(from),
+      v.rawCheck(({ dataset, addIssue }) => {
+        const bad = dataset.typed ? dataset.value.find((p) => !p.startsWith("/")) : undefined;
+        if (bad !== undefined) addIssue({ message: `"${bad}" is not an absolute path` });
+      }),
+      v.minLength(1, "must name at least one executable"),
+    ),
 } satisfies Record<string, (from: From) => v.GenericSchema<unknown, unknown>>;
+
+/** pprof.endpoints: a list of { pid?, exe?, cmdline?, port, prefix? } with at least one matcher (JSON in a flag or variable). */
+function declaredEndpoints(from: From): v.GenericSchema<unknown, DeclaredEndpoint[]> {
+  const entry = v.pipe(
+    v.strictObject(
+      {
+        pid: v.optional(v.pipe(v.number("pid must be a positive integer"), v.integer("pid must be a positive integer"), v.minValue(1, "pid must be a positive integer"))),
+        exe: v.optional(v.pipe(v.string("exe must be an absolute path"), v.startsWith("/", "exe must be an absolute path"))),
+        cmdline: v.optional(v.pipe(v.string("cmdline must be a non-empty string"), v.nonEmpty("cmdline must be a non-empty string"))),
+        port: v.pipe(
+          v.number("port must be an integer from 1 to 65535"),
+          v.integer("port must be an integer from 1 to 65535"),
+          v.minValue(1, "port must be an integer from 1 to 65535"),
+          v.maxValue(65535, "port must be an integer from 1 to 65535"),
+        ),
+        prefix: v.optional(
+          v.pipe(v.string(), v.regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/, 'prefix must be "" or a path such as /admin (no trailing slash, no query)')),
+          "",
+        ),
+      },
+      "must be a mapping with pid, exe, cmdline, port, prefix",
+    ),
+    v.check((e) => e.pid !== undefined || e.exe !== undefined || e.cmdline !== undefined, "needs pid, exe or cmdline to match processes"),
+    v.transform((e): DeclaredEndpoint => ({
+      ...(e.pid !== undefined ? { pid: e.pid } : {}),
+      ...(e.exe !== undefined ? { exe: e.exe } : {}),
+      ...(e.cmdline !== undefined ? { cmdline: e.cmdline } : {}),
+      port: e.port,
+      prefix: e.prefix,
+    })),
+  );
+  const endpoints = v.array(entry, "must be a list of endpoints");
+  if (!from.text) return endpoints;
+  return v.pipe(
+    v.string("must be a JSON list of endpoints"),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      try {
+        return JSON.parse(dataset.value) as unknown;
+      } catch {
+        addIssue({ message: "must be a JSON list of endpoints" });
+        return NEVER;
+      }
+    }),
+    endpoints,
+  );
+}
 
 function nonEmpty(what = "a non-empty string") {
   return v.pipe(v.string(`must be ${what}`), v.trim(), v.nonEmpty(`must be ${what}`));
@@ -207,6 +273,13 @@ const KEYS = [
   { key: "limits.maxConcurrentPerSubject", kind: "count", help: `calls in flight per subject (default ${DEFAULT_LIMITS.maxConcurrentPerSubject})` },
   { key: "limits.maxConcurrentStreams", kind: "count", help: `streaming calls in flight in all (default ${DEFAULT_LIMITS.maxConcurrentStreams})` },
   { key: "limits.maxRequestBytes", kind: "bytes", help: `largest request message (default ${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES})` },
+  { key: "pprof.probeOnList", kind: "bool", help: "probe Go processes without a gops agent for net/http/pprof on every listing (default: only when asked)" },
+  { key: "pprof.probeExe", kind: "exeGlobs", help: "probe only these executables for net/http/pprof: absolute paths, a trailing * matches any rest (default: every Go program)" },
+  {
+    key: "pprof.endpoints",
+    kind: "endpoints",
+    help: 'net/http/pprof endpoints mounted elsewhere: a list of {pid|exe|cmdline, port, prefix} (JSON in a flag or variable), e.g. [{"cmdline":"api-server","port":6060,"prefix":"/admin"}]',
+  },
 ] as const satisfies readonly KeySpec[];
 
 type Key = (typeof KEYS)[number]["key"];
@@ -257,7 +330,7 @@ export const USAGE = [
   `  --config FILE  (env ${CONFIG_ENV})`,
   "      config file, .yaml/.yml or .json",
   ...KEYS.flatMap((k) => {
-    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" ? " A,B" : " VALUE";
+    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" ? " A,B" : k.kind === "endpoints" ? " JSON" : " VALUE";
     return [`  ${flagOf(k.key)}${arg}  (${k.key}, env ${envOf(k.key)})`, `      ${k.help}`];
   }),
   `  --${TIMEOUTS_FLAG} NAME=DURATION  (${TIMEOUTS_KEY}.NAME, env ${TIMEOUTS_ENV}=cpu=45s,stack=5s)`,
@@ -277,7 +350,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
     [TIMEOUTS_FLAG]: { type: "string", multiple: true },
   };
   for (const k of KEYS) {
-    options[kebab(k.key)] = k.kind === "bool" ? { type: "boolean" } : k.kind === "keyPaths" || k.kind === "algorithms" ? { type: "string", multiple: true } : { type: "string" };
+    options[kebab(k.key)] = k.kind === "bool" ? { type: "boolean" } : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" ? { type: "string", multiple: true } : { type: "string" };
   }
   let parsed;
   try {
@@ -490,6 +563,11 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     audit,
     limits,
     agentTimeouts,
+    pprof: {
+      probeOnList: get("pprof.probeOnList") ?? false,
+      endpoints: get("pprof.endpoints") ?? [],
+      ...(settings.has("pprof.probeExe") ? { probeExe: get("pprof.probeExe")! } : {}),
+    },
   };
   checkStartupRules(config, settings.get("listen")?.where ?? "listen");
   return config;

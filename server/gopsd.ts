@@ -64,7 +64,17 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       : streamAuditSink(process.stdout);
 
   try {
-    const core = deps.core ?? createHostDiagnostics({ hostName: config.hostName, agentTimeouts: config.agentTimeouts });
+    const core =
+      deps.core ??
+      createHostDiagnostics({
+      hostName: config.hostName,
+      agentTimeouts: config.agentTimeouts,
+      pprof: {
+        probeOnList: config.pprof.probeOnList,
+        declared: config.pprof.endpoints,
+        ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
+      },
+    });
     const health = HealthState();
     const options = {
       "grpc.max_receive_message_length": config.limits.maxRequestBytes,
