@@ -2,11 +2,16 @@
 // context. Public methods (grpc.health.v1, see policy.ts) need no token and get ANONYMOUS; everything else,
 // including server reflection, needs a valid token. It records the principal in the audit annotation, which is
 // why it requires the audit middleware before it.
+// Unauthenticated work is limited per source address (limits.ts PeerLimiter): each call to a public method and each
+// failed authentication takes a token from the caller's address; an address with none left is refused with
+// RESOURCE_EXHAUSTED before its token is even parsed. Valid tokens take nothing: the subject limiter covers them.
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from "nice-grpc";
 import type { AuditContext } from "./audit-middleware.js";
-import { unauthenticated } from "../../common/errors.js";
+import { limitExceeded, unauthenticated } from "../../common/errors.js";
 import { isPublicMethod } from "./policy.js";
 import type { Principal, TokenVerifier } from "./verifier.js";
+import type { PeerLimiter } from "./limits.js";
+import { peerAddress } from "./refusals.js";
 
 export interface AuthnContext {
   readonly principal: Principal;
@@ -26,16 +31,30 @@ function bearerToken(context: CallContext): string {
   return m[1]!;
 }
 
-export function authnMiddleware(verifier: TokenVerifier): ServerMiddleware<AuthnContext, AuditContext> {
+const tooMany = (address: string) => limitExceeded(`too many unauthenticated calls from ${address}; retry later`);
+
+export function authnMiddleware(
+  verifier: TokenVerifier,
+  opts: { peers?: PeerLimiter } = {},
+): ServerMiddleware<AuthnContext, AuditContext> {
+  const peers = opts.peers;
   return async function* authn<Req, Res>(
     call: ServerMiddlewareCall<Req, Res, AuthnContext & AuditContext>,
     context: CallContext & AuditContext,
   ) {
     let principal: Principal;
+    const address = peerAddress(context.peer);
     if (isPublicMethod(call.method.path)) {
+      if (peers && !peers.take(address)) throw tooMany(address);
       principal = ANONYMOUS;
     } else {
-      principal = verifier.verify(bearerToken(context));
+      if (peers && !peers.allows(address)) throw tooMany(address);
+      try {
+        principal = verifier.verify(bearerToken(context));
+      } catch (e) {
+        peers?.take(address);
+        throw e;
+      }
       context.audit.principal = principal;
     }
     return yield* call.next(call.request, { ...context, principal });
