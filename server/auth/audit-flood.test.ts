@@ -48,7 +48,7 @@ describe("refusal aggregation", () => {
   it("writes the first refusal of a group at once and one summary per window for the rest", () => {
     let now = 0;
     const sink = memorySink();
-    const log = createRefusalLog(sink, { nowMs: () => now, timer: false });
+    const log = createRefusalLog(sink, { nowMs: () => now, timer: false, wholePerWindow: 1 });
     for (let i = 0; i < 1000; i++) log.refused(record({ peer: `127.0.0.9:${4000 + (i % 7)}` }));
     assert.equal(sink.lines.length, 1, "only the first is written during the window");
     now = 999;
@@ -71,10 +71,25 @@ describe("refusal aggregation", () => {
     assert.equal(sink.lines[2]!.count, undefined);
   });
 
-  it("groups by address, outcome, method, subject and reason (digits aside)", () => {
+  it("writes the first three of a group whole by default; a group still flooded stays summarised", () => {
     let now = 0;
     const sink = memorySink();
     const log = createRefusalLog(sink, { nowMs: () => now, timer: false });
+    for (let i = 0; i < 10; i++) log.refused(record());
+    assert.deepEqual(sink.lines.map((l) => l.count), [undefined, undefined, undefined]);
+    now = 1000;
+    log.flush();
+    assert.equal(sink.lines.at(-1)!.count, 7);
+    for (let i = 0; i < 10; i++) log.refused(record());
+    now = 2000;
+    log.flush();
+    assert.deepEqual(sink.lines.slice(3).map((l) => l.count), [7, 10], "no whole lines while the flood goes on");
+  });
+
+  it("groups by address, outcome, method, subject and reason (digits aside)", () => {
+    let now = 0;
+    const sink = memorySink();
+    const log = createRefusalLog(sink, { nowMs: () => now, timer: false, wholePerWindow: 1 });
     log.refused(record());
     log.refused(record({ peer: "127.0.0.10:1" }));
     log.refused(record({ error: "token expired" }));
@@ -91,7 +106,7 @@ describe("refusal aggregation", () => {
   it("holds at most maxGroups groups: further addresses share one overflow group", () => {
     let now = 0;
     const sink = memorySink();
-    const log = createRefusalLog(sink, { nowMs: () => now, timer: false, maxGroups: 16 });
+    const log = createRefusalLog(sink, { nowMs: () => now, timer: false, maxGroups: 16, wholePerWindow: 1 });
     for (let i = 0; i < 5000; i++) log.refused(record({ peer: `10.0.${i >> 8}.${i & 255}:1` }));
     assert.ok(log.size() <= 17, `${log.size()} groups`);
     assert.equal(sink.lines.length, 17);

@@ -1,7 +1,8 @@
 // Aggregation of refused calls, so that a flood of refusals cannot flood the audit log. Refusals are grouped by
-// source address, outcome, method, subject and reason. The first refusal of a group is written at once, whole;
-// further ones in the same window (1 s) are only counted, and when the window ends one summary line says
-// "refused N calls from ADDR: reason" (with `count: N`). A group with nothing to report at the end of a window is
+// source address, outcome, method, subject and reason. The first few refusals of a group in a window (1 s) are
+// written at once, whole (3 by default: a user retrying a typo gets a line per try); further ones in the same
+// window are only counted, and when the window ends one summary line says "refused N calls from ADDR: reason"
+// (with `count: N`). A group with nothing to report at the end of a window is
 // forgotten, so the next refusal is again written at once. The table of groups is bounded: when it is full, new
 // groups share one overflow group whose peer is "(other peers)". Pure over an injected clock; the timer that
 // closes windows is optional (tests call flush()).
@@ -21,6 +22,8 @@ export interface RefusalLog {
 export interface RefusalLogOptions {
   /** Length of an aggregation window. Default 1000 ms. */
   readonly windowMs?: number;
+  /** Refusals of a group written whole per window before the rest are counted. Default 3. */
+  readonly wholePerWindow?: number;
   /** Most groups held at once. Default 1024. */
   readonly maxGroups?: number;
   readonly nowMs?: () => number;
@@ -35,6 +38,8 @@ interface Group {
   readonly first: AuditRecord;
   readonly address: string;
   windowStartMs: number;
+  /** Written whole in this window. */
+  written: number;
   suppressed: number;
   lastError: string | undefined;
 }
@@ -54,6 +59,7 @@ const reasonKey = (error: string | undefined) => (error ?? "").replace(/[0-9]+(\
 export function createRefusalLog(sink: AuditSink, opts: RefusalLogOptions = {}): RefusalLog {
   const windowMs = opts.windowMs ?? 1000;
   const maxGroups = opts.maxGroups ?? 1024;
+  const wholePerWindow = opts.wholePerWindow ?? 3;
   const nowMs = opts.nowMs ?? (() => Date.now());
   const groups = new Map<string, Group>();
 
@@ -80,6 +86,7 @@ export function createRefusalLog(sink: AuditSink, opts: RefusalLogOptions = {}):
       }
       sink.write(summary(g, now));
       g.suppressed = 0;
+      g.written = wholePerWindow; // a group still being flooded stays summarised
       g.windowStartMs = now;
     }
   };
@@ -99,7 +106,11 @@ export function createRefusalLog(sink: AuditSink, opts: RefusalLogOptions = {}):
         g = groups.get(key);
       }
       if (g === undefined) {
-        groups.set(key, { first: { ...record, peer: address }, address, windowStartMs: now, suppressed: 0, lastError: record.error });
+        g = { first: { ...record, peer: address }, address, windowStartMs: now, written: 0, suppressed: 0, lastError: record.error };
+        groups.set(key, g);
+      }
+      if (g.written < wholePerWindow) {
+        g.written += 1;
         sink.write(record);
         return;
       }
