@@ -141,16 +141,18 @@ describe("gopsd under hostile callers: audit stays small and complete, token rul
     });
     session.on("error", () => {});
     const statuses = new Map<string, number>();
+    const count = (k: string) => statuses.set(k, (statuses.get(k) ?? 0) + 1);
     let next = 0;
     const worker = async () => {
       while (next < FLOOD_CALLS) {
         const i = next++;
-        const s =
-          i % 2 === 0
-            ? await rawCall(session, HEALTH_CHECK, {})
-            : await rawCall(session, METHOD("ListProcesses"), { authorization: `Bearer ${i % 4 === 1 ? "x.y.z" : "garbage"}` });
-        const k = s === undefined ? "reset" : Status[s]!;
-        statuses.set(k, (statuses.get(k) ?? 0) + 1);
+        if (i % 2 === 0) {
+          const s = await rawCall(session, HEALTH_CHECK, {});
+          count(`health ${s === undefined ? "reset" : Status[s]}`);
+        } else {
+          const s = await rawCall(session, METHOD("ListProcesses"), { authorization: `Bearer ${i % 4 === 1 ? "x.y.z" : "garbage"}` });
+          count(`bad-token ${s === undefined ? "reset" : Status[s]}`);
+        }
       }
     };
     let probing = true;
@@ -165,8 +167,12 @@ describe("gopsd under hostile callers: audit stays small and complete, token rul
     probing = false;
     await probe;
     session.close();
-    assert.equal(statuses.get("reset"), undefined, `every flood call got a status: ${JSON.stringify([...statuses])}`);
-    assert.ok((statuses.get("RESOURCE_EXHAUSTED") ?? 0) > FLOOD_CALLS / 2, `the address limiter refused most: ${JSON.stringify([...statuses])}`);
+    const seen = JSON.stringify(Object.fromEntries(statuses));
+    // Health answers even the flooding address (a local attacker shares 127.0.0.1 with local probes); its lines
+    // are what gets aggregated.
+    assert.equal(statuses.get("health OK"), FLOOD_CALLS / 2, seen);
+    assert.ok((statuses.get("bad-token RESOURCE_EXHAUSTED") ?? 0) > FLOOD_CALLS / 2 - 200, `the address limiter throttles bad tokens: ${seen}`);
+    assert.equal((statuses.get("bad-token RESOURCE_EXHAUSTED") ?? 0) + (statuses.get("bad-token UNAUTHENTICATED") ?? 0), FLOOD_CALLS / 2, seen);
     assert.ok(probes.length >= 1 && probes.every(Boolean), `health from 127.0.0.1 answered every probe (${probes.length})`);
     assert.ok(await healthy());
 
@@ -174,9 +180,9 @@ describe("gopsd under hostile callers: audit stays small and complete, token rul
     const lines = (await audit()).slice(before);
     const flood = lines.filter((l) => l.peer.startsWith(ATTACKER_ADDRESS));
     const bytes = Buffer.byteLength(await auditText()) - bytesBefore;
-    // Before: one line per call (5,000 lines, ~1 MB). Now: the admitted health calls, and per window one line per
-    // (reason, method) group.
-    console.log(`# flood: ${FLOOD_CALLS} calls, ${JSON.stringify(Object.fromEntries(statuses))}, ${flood.length} audit lines, ${bytes} bytes, ${probes.length} probes`);
+    // Before: one line per call (5,000 lines, ~1 MB). Now: the calls within the address's budget, and per window at
+    // most 3 whole lines and one summary per (outcome, method, reason) group.
+    console.log(`# flood: ${FLOOD_CALLS} calls, ${seen}, ${flood.length} audit lines, ${bytes} bytes, ${probes.length} probes`);
     assert.ok(flood.length <= 400, `${flood.length} audit lines for ${FLOOD_CALLS} calls`);
     assert.ok(bytes <= 200_000, `${bytes} audit bytes for ${FLOOD_CALLS} calls`);
     assert.equal(flood.reduce((n, l) => n + (l.count ?? 1), 0), FLOOD_CALLS, "every flood call is accounted for");
@@ -186,6 +192,7 @@ describe("gopsd under hostile callers: audit stays small and complete, token rul
       summaries.some((l) => /^refused \d+ calls from 127\.0\.0\.2: RESOURCE_EXHAUSTED too many unauthenticated calls from 127\.0\.0\.2/.test(l.error!)),
       "a summary names the address and the reason",
     );
+    assert.ok(summaries.some((l) => /^answered \d+ calls from 127\.0\.0\.2: OK$/.test(l.error!)), "health checks over the budget are summarised");
   });
 
   it("credentials that cannot be tokens: a 1 MB one never reaches a call (health answers); an oversized or duplicated one is audited", async () => {

@@ -17,6 +17,8 @@ export interface AuditAnnotation {
   principal?: Principal;
   /** Marks the call as going on to the service and writes its start line (once; none for public methods). */
   admit?: () => void;
+  /** An unauthenticated call over its address's budget: its line is aggregated even when it succeeds. */
+  quiet?: boolean;
 }
 
 export interface AuditContext {
@@ -112,7 +114,8 @@ export function auditMiddleware(opts: AuditOptions): ServerMiddleware<AuditConte
         bytes: sizer ? bytes : null,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       };
-      if (!admitted && status !== Status.OK && opts.refusals) opts.refusals.refused(record);
+      const refused = !admitted && status !== Status.OK;
+      if ((refused || annotation.quiet) && opts.refusals) opts.refusals.refused(record);
       else opts.sink.write(record);
     }
   };

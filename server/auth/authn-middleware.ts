@@ -2,9 +2,12 @@
 // context. Public methods (grpc.health.v1, see policy.ts) need no token and get ANONYMOUS; everything else,
 // including server reflection, needs a valid token. It records the principal in the audit annotation, which is
 // why it requires the audit middleware before it.
-// Unauthenticated work is limited per source address (limits.ts PeerLimiter): each call to a public method and each
-// failed authentication takes a token from the caller's address; an address with none left is refused with
-// RESOURCE_EXHAUSTED before its token is even parsed. Valid tokens take nothing: the subject limiter covers them.
+// Unauthenticated work is metered per source address (limits.ts PeerLimiter): each call to a public method and each
+// failed authentication takes a token from the caller's address. A failed authentication from an address with none
+// left is refused with RESOURCE_EXHAUSTED ("retry later") instead of UNAUTHENTICATED. A health check over the
+// budget is still answered (a local attacker shares 127.0.0.1 with local probes: refusing would let any user make
+// gopsd look dead) but marked `quiet`, so its audit line is aggregated like a refusal. Tokens are always verified
+// first, so a valid token is never refused for its address: other users of a shared address cannot lock it out.
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from "nice-grpc";
 import type { AuditContext } from "./audit-middleware.js";
 import { limitExceeded, unauthenticated } from "../../common/errors.js";
@@ -45,14 +48,13 @@ export function authnMiddleware(
     let principal: Principal;
     const address = peerAddress(context.peer);
     if (isPublicMethod(call.method.path)) {
-      if (peers && !peers.take(address)) throw tooMany(address);
+      if (peers && !peers.take(address)) context.audit.quiet = true;
       principal = ANONYMOUS;
     } else {
-      if (peers && !peers.allows(address)) throw tooMany(address);
       try {
         principal = verifier.verify(bearerToken(context));
       } catch (e) {
-        peers?.take(address);
+        if (peers && !peers.take(address)) throw tooMany(address);
         throw e;
       }
       context.audit.principal = principal;

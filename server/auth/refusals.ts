@@ -9,7 +9,10 @@
 import type { AuditRecord, AuditSink } from "./audit.js";
 
 export interface RefusalLog {
-  /** Records a refused call: written now, or counted into its group's summary. */
+  /**
+   * Records a refused call (or an answered one that must not flood the log: a health check over its address's
+   * budget): written now, or counted into its group's summary.
+   */
   refused(record: AuditRecord): void;
   /** Writes the summaries of windows that have ended (all of them with `all`). */
   flush(all?: boolean): void;
@@ -65,11 +68,12 @@ export function createRefusalLog(sink: AuditSink, opts: RefusalLogOptions = {}):
 
   const summary = (g: Group, now: number): AuditRecord => {
     const reason = `${g.first.outcome}${g.lastError !== undefined ? ` ${g.lastError}` : ""}`;
+    const verb = g.first.outcome === "OK" ? "answered" : "refused";
     return {
       ...g.first,
       time: new Date(now).toISOString(),
       peer: g.address,
-      error: `refused ${g.suppressed} calls from ${g.address}: ${reason}`,
+      error: `${verb} ${g.suppressed} calls from ${g.address}: ${reason}`,
       count: g.suppressed,
       bytes: null,
       durationMs: now - g.windowStartMs,
