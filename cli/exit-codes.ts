@@ -1,4 +1,5 @@
 // The one place an error becomes an exit status and a one-line message (DESIGN rule 3).
+import { oneLine } from "../common/first-line.js";
 import { ClientError, Status } from "nice-grpc-common";
 import { CredentialsError, InventoryError, ModuleQueryError } from "../client/index.js";
 import { GopsError } from "../common/errors.js";
@@ -77,8 +78,4 @@ function messageOf(err: unknown): string {
 
 function isOwnAbortReason(reason: unknown): boolean {
   return reason instanceof InterruptedError || reason instanceof CallTimeoutError;
-}
-
-function oneLine(s: string): string {
-  return s.trim().replace(/\s*\n\s*/g, "; ");
 }

@@ -1,6 +1,7 @@
 // A gRPC client for one gopsd. grpc-js never times out a connection attempt by itself, so the channel is given a
 // connect timeout, and every call may carry a deadline and an AbortSignal. With `tls` the channel is TLS (mTLS
 // with a client certificate); with `token` every call carries `authorization: Bearer <token>`.
+import { splitHostPort } from "../common/host-port.js";
 import { isIP } from "node:net";
 import {
   ClientError,
@@ -76,7 +77,7 @@ export function channelAddress(target: string): string {
 export function isLocalTarget(target: string): boolean {
   if (target.startsWith("unix:")) return true;
   // "[v6]:port", "host:port", or a bare host (a bare IPv6 address has several colons)
-  const host = /^\[([^\]]+)\](?::\d+)?$/.exec(target)?.[1] ?? /^([^:]+)(?::\d+)?$/.exec(target)?.[1] ?? target;
+  const host = splitHostPort(target, { portOptional: true })?.host ?? target;
   if (host.toLowerCase() === "localhost") return true;
   if (isIP(host) === 4) return host.startsWith("127.");
   return isIP(host) === 6 && (host === "::1" || /^(0+:){7}0*1$/.test(host));

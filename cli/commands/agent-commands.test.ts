@@ -113,6 +113,14 @@ test("buildinfo prints like go version -m", async () => {
   assert.equal(buildInfoText(GetBuildInfoResponse.fromPartial({ exe: "/x" })), "/x: \n");
 });
 
+test("buildinfo quotes build settings as Go does: \\a for BEL, \\u00a0 for a no-break space", () => {
+  const res = GetBuildInfoResponse.fromPartial({
+    exe: "/x",
+    buildInfo: { goVersion: "go1.19", path: "x", settings: [{ key: "k", value: "a\u0007 b\u00a0c" }] },
+  });
+  assert.equal(buildInfoText(res), '/x: go1.19\n\tpath\tx\n\tbuild\tk="a\\a b\\u00a0c"\n');
+});
+
 test("buildinfo JSON has the structured build info", async () => {
   const f = fakeContext({ getBuildInfo: async () => buildInfo }, { isTTY: false });
   await runBuildinfo({ pid: 9 }, f.ctx);
