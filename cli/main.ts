@@ -1,23 +1,14 @@
 #!/usr/bin/env node
 // gopsctl's composition root and the only place that exits: argv → command → target (fleet hosts by name or
 // selection from the fleet file; else connection settings: flags > $GOPSCTL_* > config file) → Diagnostics (a fleet
-// host, a remote gopsd, else the in-process local backend) or, across hosts, a Fleet → run → exit status from
-// exit-codes.ts.
+// host, a remote gopsd, else the in-process local backend) or, across hosts, a Fleet → the command's run → exit
+// status from exit-codes.ts. The transports (gRPC client, fleet and ssh, the local backend) are imported when a
+// command first needs one, so help, pprof and token load none of them.
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  connect,
-  createFleet,
-  createLocalDiagnostics,
-  loadInventory,
-  readTokenFile,
-  type Diagnostics,
-  type DiagnosticsHandle,
-  type Fleet,
-  type TokenSource,
-} from "../client/index.js";
+import type { Diagnostics, DiagnosticsHandle, Fleet, TokenSource } from "../client/index.js";
 import {
   CallTimeoutError,
   chosenConfigPath,
@@ -26,7 +17,7 @@ import {
   ExitCode,
   InterruptedError,
   loadConfig,
-  parseArgv,
+  parseCommandLine,
   resolveCommand,
   resolveTarget,
   type CommandContext,
@@ -63,7 +54,7 @@ async function main(): Promise<number> {
   let diagnostics: DiagnosticsHandle | undefined;
   let fleet: Fleet | undefined;
   try {
-    const parsed = parseArgv(process.argv.slice(2), process.env);
+    const parsed = parseCommandLine(process.argv.slice(2), process.env);
     if (parsed.options.version && !parsed.options.help) {
       process.stdout.write(`gopsctl ${ownVersion()}\n`);
       return ExitCode.OK;
@@ -72,7 +63,10 @@ async function main(): Promise<number> {
     // Across hosts the deadline is each host's (the Fleet's), so one hung host cannot take the others' answers.
     if (timeoutMs !== undefined && !across) timer = setTimeout(() => controller.abort(new CallTimeoutError(timeoutMs)), timeoutMs);
     let target: Target = { kind: "local" };
-    if (!spec.offline) {
+    let client: typeof import("../client/index.js") | undefined;
+    if (spec.offline === undefined) {
+      client = await import("../client/index.js");
+      const { loadInventory } = client;
       const chosen = chosenConfigPath(parsed, process.env);
       const config = await loadConfig(chosen ?? defaultConfigPath(process.env, homedir()), {
         required: chosen !== undefined,
@@ -85,33 +79,36 @@ async function main(): Promise<number> {
     }
     let fleetClient: Diagnostics | undefined;
     if (target.kind === "fleet") {
-      fleet = createFleet(target.hosts, { perHostDeadlineMs: timeoutMs ?? NO_DEADLINE_MS, signal: controller.signal, env: process.env });
+      fleet = client!.createFleet(target.hosts, { perHostDeadlineMs: timeoutMs ?? NO_DEADLINE_MS, signal: controller.signal, env: process.env });
       // One named host: the command's usual output, through the host's own TLS, token or SSH tunnel.
       if (!target.across) fleetClient = await fleet.client(target.hosts[0]!.name, controller.signal);
     }
     const remote = target;
+    const lib = client;
     const ctx: CommandContext = {
       get diagnostics() {
         if (fleetClient !== undefined) return fleetClient;
+        if (lib === undefined) throw new Error(`${spec.name} calls no gopsd`);
         diagnostics ??=
           remote.kind === "remote"
-            ? connect(remote.target, {
+            ? lib.connect(remote.target, {
                 ...(remote.tls !== undefined ? { tls: remote.tls } : {}),
-                ...(remote.token !== undefined ? { token: tokenSource(remote.token, controller.signal) } : {}),
+                ...(remote.token !== undefined ? { token: tokenSource(lib, remote.token, controller.signal) } : {}),
               })
-            : createLocalDiagnostics();
+            : lib.createLocalDiagnostics();
         return diagnostics;
       },
       ...(fleet !== undefined && across ? { fleet } : {}),
       stdout: process.stdout,
       stderr: process.stderr,
-      isTTY: process.stdout.isTTY === true || parsed.options.table,
+      isTTY: process.stdout.isTTY === true,
       stderrIsTTY: process.stderr.isTTY === true,
       json: parsed.options.json,
       signal: controller.signal,
       cwd: process.cwd(),
       env: process.env,
       now: () => new Date(),
+      ...(target.kind === "local" ? { reader: { root: process.getuid?.() === 0 } } : {}),
     };
     await spec.run(opts, ctx);
     return ExitCode.OK;
@@ -128,10 +125,10 @@ async function main(): Promise<number> {
 }
 
 /** A token given as a value, or read from its file once, at the first call. */
-function tokenSource(setting: TokenSetting, signal: AbortSignal): TokenSource {
+function tokenSource(lib: typeof import("../client/index.js"), setting: TokenSetting, signal: AbortSignal): TokenSource {
   if (setting.kind === "value") return setting.value;
   let read: Promise<string> | undefined;
-  return () => (read ??= readTokenFile(setting.path, { signal }));
+  return () => (read ??= lib.readTokenFile(setting.path, { signal }));
 }
 
 /** The version in gopsctl's package.json (found upwards from this file: cli/ in the repo, dist/cli/ installed). */
