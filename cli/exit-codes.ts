@@ -1,7 +1,9 @@
 // The one place an error becomes an exit status and a one-line message (DESIGN rule 3).
 import { oneLine } from "../common/first-line.js";
 import { ClientError, Status } from "nice-grpc-common";
-import { CredentialsError, InventoryError, ModuleQueryError } from "../client/index.js";
+import { CredentialsError } from "../client/credentials-error.js";
+import { InventoryError } from "../client/fleet/inventory.js";
+import { ModuleQueryError } from "../client/fleet/modules.js";
 import { GopsError } from "../common/errors.js";
 import { CallTimeoutError, HostsFailedError, InterruptedError, UsageError } from "./errors.js";
 

@@ -4,7 +4,8 @@
 // section or line, or nothing until the table; each failure on stderr), then the summary line on stderr
 // (`31/32 hosts ok; web-7: DEADLINE_EXCEEDED after 5s`) and a HostsFailedError when any host failed (exit code:
 // the first failure's status). Commands with their own runner use eachHost and finishAcross for the same output.
-import { Status, summarize, type HostResult } from "../client/index.js";
+import { summarize, type HostResult } from "../client/fleet/fan-out.js";
+import { Status } from "../common/errors.js";
 import type { AskCommand, CommandContext, FleetRunner } from "./command.js";
 import { HostsFailedError } from "./errors.js";
 import { printJson, printJsonLine, write } from "./output/index.js";

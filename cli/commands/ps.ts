@@ -2,19 +2,9 @@
 // gopsd or across hosts (a HOST column). --sort orders by CPU or memory from the listing, or by heap or goroutines
 // asked of each Go process's agent; --module finds the processes whose binaries contain a Go module (a fleet-wide
 // dependency search from build info, no agent needed).
-import {
-  AgentState,
-  findModule,
-  parseModuleQuery,
-  type Diagnostics,
-  type ListProcessesResponse,
-  type ModuleMatch,
-  type ModuleQuery,
-  type Process,
-  type ProcessWithBuildInfo,
-  ScanProblemKind,
-  type ScanProblemCount,
-} from "../../client/index.js";
+import { findModule, parseModuleQuery, type ModuleMatch, type ModuleQuery, type ProcessWithBuildInfo } from "../../client/fleet/modules.js";
+import type { Diagnostics } from "../../common/diagnostics.js";
+import { AgentState, ScanProblemKind, type ListProcessesResponse, type Process, type ScanProblemCount } from "../../proto/index.js";
 import { defineCommand, type CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
 import { mapLimit } from "../map-limit.js";
