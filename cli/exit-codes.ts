@@ -1,4 +1,4 @@
-// The one place an error becomes an exit status and a one-line message (DESIGN rule 3).
+// The one place an error becomes an exit status and a one-line message (docs/ARCHITECTURE.md rule 3).
 import { oneLine } from "../common/first-line.js";
 import { ClientError, Status } from "nice-grpc-common";
 import { CredentialsError } from "../client/credentials-error.js";

@@ -3,12 +3,7 @@
 import { open, readFile } from "node:fs/promises";
 import jwt from "jsonwebtoken";
 import { DEV_ALGORITHM, DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../../common/dev-key.js";
-// The signing code is gopsd's own (one token format); the narrow modules, not server/auth/index.js, which would
-// load gopsd's gRPC middleware into every gopsctl run.
-import { AuthConfigError } from "../../server/auth/auth-errors.js";
-import { SCOPES } from "../../server/auth/policy.js";
-import { signToken, signingKey } from "../../server/auth/token.js";
-import { ALGORITHMS, DEFAULT_MAX_LIFETIME_SEC, type Algorithm } from "../../server/auth/verifier.js";
+import { ALGORITHMS, AuthConfigError, DEFAULT_MAX_LIFETIME_SEC, SCOPES, signToken, signingKey, type Algorithm } from "../../common/token.js";
 import { OUTPUT_FLAG } from "../capture.js";
 import { defineCommand, type CommandContext } from "../command.js";
 import { formatGoDuration, parseDuration } from "../duration.js";
