@@ -2,6 +2,7 @@
 import { ClientError, Status } from "nice-grpc-common";
 import { CredentialsError, InventoryError, ModuleQueryError } from "../client/index.js";
 import { GopsError } from "../common/errors.js";
+import { escapeLine } from "../common/escape-text.js";
 import { CallTimeoutError, HostsFailedError, InterruptedError, UsageError } from "./errors.js";
 
 export const ExitCode = {
@@ -79,6 +80,7 @@ function isOwnAbortReason(reason: unknown): boolean {
   return reason instanceof InterruptedError || reason instanceof CallTimeoutError;
 }
 
+/** One line, control characters escaped: a message may quote a target's path, name or agent reply. */
 function oneLine(s: string): string {
-  return s.trim().replace(/\s*\n\s*/g, "; ");
+  return escapeLine(s.trim().replace(/\s*\n\s*/g, "; "));
 }
