@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
+import { GopsError, noAgent, Status } from "./errors.js";
 import { escapeControls, escapeLine, hasControls } from "./escape-text.js";
 
 test("control characters are written as ps/ls-style escapes", () => {
@@ -24,4 +25,10 @@ test("keep leaves the layout's own characters: newlines in a stack dump, but nev
   assert.equal(hasControls("a\nb", "\n"), false);
   assert.equal(hasControls("a\rb", "\n"), true);
   assert.equal(hasControls("plain"), false);
+});
+
+test("GopsError messages (gopsd's one-line errors) escape the target text they quote where they are built", () => {
+  const e = noAgent(7, "port file /home/u\x1b[2J\n/.config/gops/7 is invalid: \"\x9b\u202e\"");
+  assert.equal(e.message, 'pid 7 has no usable gops agent: port file /home/u\\e[2J\\n/.config/gops/7 is invalid: "\\x9b\\u202e" (the program must call agent.Listen from github.com/google/gops/agent)');
+  assert.equal(new GopsError(Status.INTERNAL, "reply \x07").message, "reply \\x07");
 });

@@ -120,6 +120,16 @@ describe("locateAgent (fake /proc)", () => {
     assert.equal(state(locateAgent(dir, PID).state), "AGENT_STATE_INVALID");
   });
 
+  it("a detail that quotes a hostile path has its controls escaped; the portFile field stays exact", () => {
+    const home = "/h\x1b]0;pwned\x07\r\u202e";
+    const fs = fakeWith({ environ: { HOME: home }, files: { [`${home}/.config/gops/${PID}`]: { errno: "EISDIR" } } });
+    const a = locateAgent(fs, PID);
+    assert.equal(state(a.state), "AGENT_STATE_INVALID");
+    assert.equal(a.portFile, `/fakeproc/${PID}/root${home}/.config/gops/${PID}`);
+    assert.match(a.detail, /\/h\\e\]0;pwned\\x07\\r\\u202e\/\.config/);
+    assert.doesNotMatch(a.detail, /[\x00-\x1f\x7f-\x9f\u202e]/);
+  });
+
   it("UNKNOWN when the fds or the environment cannot be read", () => {
     const noFds = fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: String(PORT) }, errors: { readFdLinks: "EACCES" } });
     const a = locateAgent(noFds, PID);
