@@ -45,6 +45,11 @@ export interface FixtureOptions {
   gid?: number;
   /** HOME for the fixture. */
   home?: string;
+  /**
+   * Run a copy of the binary under this file name (its comm, argv[0] and exe path), in a fresh temp dir any
+   * user can enter: a hostile process's name.
+   */
+  exeName?: string;
 }
 
 export interface Fixture {
@@ -386,6 +391,14 @@ async function executableForOtherUsers(exe: string): Promise<string> {
  */
 export async function startFixture(kind: FixtureKind, opts: FixtureOptions = {}): Promise<Fixture> {
   let exe = (await buildFixtures())[kind];
+  if (opts.exeName !== undefined) {
+    const dir = await makeTempDir("gopsctl-exe-");
+    await chmod(dir, 0o755);
+    const copy = path.join(dir, opts.exeName);
+    await copyFile(exe, copy);
+    await chmod(copy, 0o755);
+    exe = copy;
+  }
   const runAs = opts.uid ?? process.getuid!();
   const gid = opts.uid === undefined ? opts.gid : (opts.gid ?? passwdEntry(opts.uid)?.gid ?? opts.uid);
 
