@@ -526,17 +526,18 @@ function signalWhenReady(proc: ChildProcess, signal: CliSignal, output: () => { 
   return poller;
 }
 
-/** A pid that belonged to a process which has exited (and been reaped). */
+/**
+ * A valid pid that no process has or can get: the kernel's pid_max (pids are allocated below it, and it is at
+ * most 4194304, the largest pid gopsctl accepts). Not the pid of a process that just exited: with other
+ * processes starting on the machine (a `go build` loop), a freed pid can be reused within a test.
+ */
 export async function deadPid(): Promise<number> {
-  const child = spawn("true", [], { stdio: "ignore" });
-  const pid = child.pid;
-  await new Promise<void>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", () => resolve());
-  });
-  if (pid === undefined) throw new Error("could not start `true` to obtain a dead pid");
-  return pid;
+  const pidMax = Number((await readFile("/proc/sys/kernel/pid_max", "utf8")).trim());
+  if (!Number.isInteger(pidMax) || pidMax < 2) throw new Error(`unexpected /proc/sys/kernel/pid_max: ${pidMax}`);
+  return pidMax;
 }
+
+export { portNobodyListensOn } from "./ports.js";
 
 /** Writes `<dir>/<pid>` holding `port` (a string allows malformed content), like a leftover port file. */
 export async function writeStalePortFile(dir: string, pid: number, port: number | string): Promise<string> {

@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { runCli, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
+import { portNobodyListensOn, runCli, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 
 const NOBODY = 65534;
 /** The file name the fixture runs under: 11 bytes, so the kernel's comm (15 bytes at most) is all of it. */
@@ -43,7 +43,7 @@ before(async () => {
       env: { GOPS_CONFIG_DIR: CONFIG_DIR },
     }),
     // A port file naming a port its process does not listen on: the refusal quotes the file's hostile path.
-    startFixture("agentprog", { uid: NOBODY, exeName: NAME, args: ["-spoof-port", "9", ARG], env: { GOPS_CONFIG_DIR: CONFIG_DIR } }),
+    startFixture("agentprog", { uid: NOBODY, exeName: NAME, args: ["-spoof-port", String(await portNobodyListensOn()), ARG], env: { GOPS_CONFIG_DIR: CONFIG_DIR } }),
   ]);
   gopsd = await startGopsd({ args: ["--host-name", "hostile-text-e2e"] });
   workDir = mkdtempSync(join(tmpdir(), "gopsctl-hostile-text-"));

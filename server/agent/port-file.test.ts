@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { portNobodyListensOn } from "../../integration/ports.js";
 import { AgentState } from "../../proto/index.js";
 import { FakeProcFs, inetTable, type FakeProcess } from "../proc/fake-proc-fs.js";
 import { buildGoTestProgram, startGoTestProgram, type BuiltGoProgram } from "../proc/go-test-program.js";
@@ -237,12 +237,9 @@ describe("locateAgent (real /proc)", () => {
       assert.equal(state(spoofed.state), "AGENT_STATE_SPOOFED", spoofed.detail);
       assert.equal(spoofed.portFile, `/proc/${pid}/root${home}/.config/gops/${pid}`);
 
-      const closed = await new Promise<number>((resolve) => {
-        const srv = createServer().listen(0, "127.0.0.1", () => {
-          const port = (srv.address() as { port: number }).port;
-          srv.close(() => resolve(port));
-        });
-      });
+      // A port nothing listens on: below 1024 (no ephemeral port; only root binds there) and not listening now.
+      // Not a just-closed ephemeral port: another process on the machine may be given it a moment later.
+      const closed = await portNobodyListensOn();
       await writeFile(join(home, ".config", "gops", String(pid)), `${closed}\n`);
       assert.equal(state(locateAgent(createProcFs(), pid).state), "AGENT_STATE_STALE");
     } finally {
