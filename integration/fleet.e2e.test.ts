@@ -24,7 +24,7 @@ import {
 import { fingerprint, hashKnownHostsName, openSshTunnel } from "../client/ssh/index.js";
 import { ProfileKind } from "../proto/index.js";
 import { createToken } from "../server/auth/index.js";
-import { startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
+import { startFixture, startGopsds, type Fixture, type Gopsd } from "./harness.js";
 import { startSshd, type Sshd } from "./sshd.js";
 
 const HOSTS = 16;
@@ -77,10 +77,7 @@ describe("fleet end to end", { timeout: 180_000 }, () => {
       ["--host-name", "unix-host", "--listen", `unix:${unixSocket}`],
       ["--host-name", "web-auth", ...authArgs],
     ];
-    const started: Gopsd[] = [];
-    for (let i = 0; i < specs.length; i += 4) {
-      started.push(...(await Promise.all(specs.slice(i, i + 4).map((args) => startGopsd({ args })))));
-    }
+    const started = await startGopsds(specs);
     names.forEach((name, i) => gopsds.set(name, started[i]!));
     unixGopsd = started[HOSTS]!;
     authGopsd = started[HOSTS + 1]!;

@@ -17,6 +17,11 @@ const fixturesSource = path.join(repoRoot, "integration", "fixtures");
 const cacheRoot = path.join(repoRoot, ".cache");
 const fixturesCache = path.join(cacheRoot, "fixtures");
 const READY_TIMEOUT_MS = 10_000;
+/**
+ * gopsd compiles its TypeScript (tsx) as it starts: on a busy 2-core machine (other test files, a `go build`
+ * loop) that took more than 10 s. A bound against a hang, not a speed check.
+ */
+const GOPSD_READY_TIMEOUT_MS = 60_000;
 /** tsx resolved from this repository, so children started in another cwd still load TypeScript. */
 const TSX_LOADER = import.meta.resolve("tsx");
 const STOP_GRACE_MS = 3_000;
@@ -465,8 +470,34 @@ export async function startGopsd(opts: GopsdOptions = {}): Promise<Gopsd> {
   const exited = track(proc);
   const stdout = collect(proc.stdout);
   const stderr = collect(proc.stderr);
-  const ready = await waitForLine(proc, proc.stderr, /^gopsd: listening on (\S+)/, READY_TIMEOUT_MS, "gopsd", stderr);
+  let ready: RegExpMatchArray;
+  try {
+    ready = await waitForLine(proc, proc.stderr, /^gopsd: listening on (\S+)/, GOPSD_READY_TIMEOUT_MS, "gopsd", stderr);
+  } catch (e) {
+    // Not left running: a live child keeps the test file's process (and the whole run) from ending.
+    proc.kill("SIGKILL");
+    throw e;
+  }
   return { address: ready[1]!, proc, stop: stopper(proc, exited), stderr, stdout };
+}
+
+/**
+ * Starts one gopsd per argument list, `batch` at a time (each compiles its TypeScript at start, and the machine
+ * has 2 cores). If one fails, those already started are stopped before the error is thrown: a live child
+ * would keep the test file's process, and the whole run, from ending.
+ */
+export async function startGopsds(specs: readonly string[][], batch = 4): Promise<Gopsd[]> {
+  const started: Gopsd[] = [];
+  for (let i = 0; i < specs.length; i += batch) {
+    const settled = await Promise.allSettled(specs.slice(i, i + batch).map((args) => startGopsd({ args })));
+    for (const r of settled) if (r.status === "fulfilled") started.push(r.value);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) {
+      await Promise.all(started.map((g) => g.stop()));
+      throw failed.reason;
+    }
+  }
+  return started;
 }
 
 /** Runs the CLI (cli/main.ts) with pipes for stdin/stdout/stderr and resolves when it exits. */
