@@ -157,48 +157,55 @@ const KINDS = {
 
 /** pprof.endpoints: a list of { pid?, exe?, cmdline?, port, prefix? } with at least one matcher (JSON in a flag or variable). */
 function declaredEndpoints(from: From): v.GenericSchema<unknown, DeclaredEndpoint[]> {
-  const entry = v.pipe(
-    v.strictObject(
-      {
-        pid: v.optional(v.pipe(v.number("pid must be a positive integer"), v.integer("pid must be a positive integer"), v.minValue(1, "pid must be a positive integer"))),
-        exe: v.optional(v.pipe(v.string("exe must be an absolute path"), v.startsWith("/", "exe must be an absolute path"))),
-        cmdline: v.optional(v.pipe(v.string("cmdline must be a non-empty string"), v.nonEmpty("cmdline must be a non-empty string"))),
-        port: v.pipe(
-          v.number("port must be an integer from 1 to 65535"),
-          v.integer("port must be an integer from 1 to 65535"),
-          v.minValue(1, "port must be an integer from 1 to 65535"),
-          v.maxValue(65535, "port must be an integer from 1 to 65535"),
-        ),
-        prefix: v.optional(
-          v.pipe(v.string(), v.regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/, 'prefix must be "" or a path such as /admin (no trailing slash, no query)')),
-          "",
-        ),
-      },
-      "must be a mapping with pid, exe, cmdline, port, prefix",
-    ),
-    v.check((e) => e.pid !== undefined || e.exe !== undefined || e.cmdline !== undefined, "needs pid, exe or cmdline to match processes"),
-    v.transform((e): DeclaredEndpoint => ({
-      ...(e.pid !== undefined ? { pid: e.pid } : {}),
-      ...(e.exe !== undefined ? { exe: e.exe } : {}),
-      ...(e.cmdline !== undefined ? { cmdline: e.cmdline } : {}),
-      port: e.port,
-      prefix: e.prefix,
-    })),
-  );
-  const endpoints = v.array(entry, "must be a list of endpoints");
-  if (!from.text) return endpoints;
   return v.pipe(
-    v.string("must be a JSON list of endpoints"),
+    v.unknown(),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       try {
-        return JSON.parse(dataset.value) as unknown;
-      } catch {
-        addIssue({ message: "must be a JSON list of endpoints" });
+        return parseEndpoints(dataset.value, from.text);
+      } catch (e) {
+        addIssue({ message: (e as Error).message });
         return NEVER;
       }
     }),
-    endpoints,
   );
+}
+
+/** The entries one by one, so that a message names the entry ("entry 2: port must be ..."). */
+function parseEndpoints(raw: unknown, text: boolean): DeclaredEndpoint[] {
+  const fail = (why: string): never => {
+    throw new Error(why);
+  };
+  let list = raw;
+  if (text) {
+    try {
+      list = JSON.parse(String(raw));
+    } catch {
+      fail("must be a JSON list of endpoints");
+    }
+  }
+  if (!Array.isArray(list)) return fail("must be a list of endpoints");
+  return list.map((e: unknown, i): DeclaredEndpoint => {
+    const bad = (why: string): never => fail(`entry ${i + 1}: ${why}`);
+    if (typeof e !== "object" || e === null || Array.isArray(e)) return bad("must be a mapping");
+    const o = e as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!["pid", "exe", "cmdline", "port", "prefix"].includes(k)) bad(`unknown key ${k} (use pid, exe, cmdline, port, prefix)`);
+    const { pid, exe, cmdline, port, prefix = "" } = o;
+    if (pid === undefined && exe === undefined && cmdline === undefined) bad("needs pid, exe or cmdline to match processes");
+    if (pid !== undefined && !(Number.isInteger(pid) && (pid as number) > 0)) bad("pid must be a positive integer");
+    if (exe !== undefined && !(typeof exe === "string" && exe.startsWith("/"))) bad("exe must be an absolute path");
+    if (cmdline !== undefined && !(typeof cmdline === "string" && cmdline !== "")) bad("cmdline must be a non-empty string");
+    if (!(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) bad("port must be an integer from 1 to 65535");
+    if (typeof prefix !== "string" || !/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/.test(prefix)) {
+      bad('prefix must be "" or a path such as /admin (no trailing slash, no query)');
+    }
+    return {
+      ...(pid !== undefined ? { pid: pid as number } : {}),
+      ...(exe !== undefined ? { exe: exe as string } : {}),
+      ...(cmdline !== undefined ? { cmdline: cmdline as string } : {}),
+      port: port as number,
+      prefix: prefix as string,
+    };
+  });
 }
 
 function nonEmpty(what = "a non-empty string") {
