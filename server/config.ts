@@ -57,7 +57,32 @@ export type AuditConfig = { readonly kind: "file"; readonly path: string } | { r
 export interface ServerLimits extends LimitsConfig {
   /** `grpc.max_receive_message_length`: larger requests get RESOURCE_EXHAUSTED. */
   readonly maxRequestBytes: number;
+  /** Open connections in all; more are closed at once. */
+  readonly maxConnections: number;
+  /** Open connections per source address; more are closed at once. */
+  readonly maxConnectionsPerSource: number;
+  /** Time a new connection has for TLS, HTTP/2 set-up and the start of its first call. */
+  readonly handshakeTimeoutMs: number;
+  /** Time a connection may stay open with no call in progress (GOAWAY, then closed). */
+  readonly idleTimeoutMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (`grpc.max_concurrent_streams`). */
+  readonly maxStreamsPerConnection: number;
+  /** nghttp2 memory per connection (`grpc-node.max_session_memory`); beyond it new streams are refused. */
+  readonly maxSessionMemoryBytes: number;
+  /** Interval of gopsd's HTTP/2 pings on a connection (`grpc.keepalive_time_ms`); 20 s for the answer. */
+  readonly keepaliveTimeMs: number;
 }
+
+/** Connection and HTTP/2 limits (issue 8: floods and idle connections before authentication). */
+export const DEFAULT_CONNECTION_LIMITS = Object.freeze({
+  maxConnections: 256,
+  maxConnectionsPerSource: 32,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 120_000,
+  maxStreamsPerConnection: 32,
+  maxSessionMemoryBytes: 4 << 20,
+  keepaliveTimeMs: 60_000,
+});
 
 export interface GopsdConfig {
   /** "host:port" or "unix:/path". */
@@ -77,7 +102,7 @@ export interface GopsdConfig {
   readonly agentTimeouts: AgentTimeoutOverrides;
 }
 
-type Kind = "listen" | "hostName" | "string" | "path" | "keyPath" | "keyPaths" | "bool" | "algorithms" | "lifetime" | "skew" | "rate" | "count" | "bytes";
+type Kind = "listen" | "hostName" | "string" | "path" | "keyPath" | "keyPaths" | "bool" | "algorithms" | "lifetime" | "skew" | "rate" | "count" | "bytes" | "timeout";
 
 interface KeySpec {
   readonly key: string;
@@ -109,6 +134,13 @@ const KEYS: readonly KeySpec[] = [
   { key: "limits.maxConcurrentPerSubject", kind: "count", help: `calls in flight per subject (default ${DEFAULT_LIMITS.maxConcurrentPerSubject})` },
   { key: "limits.maxConcurrentStreams", kind: "count", help: `streaming calls in flight in all (default ${DEFAULT_LIMITS.maxConcurrentStreams})` },
   { key: "limits.maxRequestBytes", kind: "bytes", help: `largest request message (default ${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES})` },
+  { key: "limits.maxConnections", kind: "count", help: `open connections in all; more are closed at once (default ${DEFAULT_CONNECTION_LIMITS.maxConnections})` },
+  { key: "limits.maxConnectionsPerSource", kind: "count", help: `open connections per source address (default ${DEFAULT_CONNECTION_LIMITS.maxConnectionsPerSource})` },
+  { key: "limits.handshakeTimeout", kind: "timeout", help: `time a new connection has for TLS, HTTP/2 set-up and its first call (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs)})` },
+  { key: "limits.idleTimeout", kind: "timeout", help: `a connection with no call in progress for this long is closed (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs)})` },
+  { key: "limits.maxStreamsPerConnection", kind: "count", help: `concurrent HTTP/2 streams per connection (default ${DEFAULT_CONNECTION_LIMITS.maxStreamsPerConnection})` },
+  { key: "limits.maxSessionMemory", kind: "bytes", help: `HTTP/2 memory per connection, whole MiB (default ${DEFAULT_CONNECTION_LIMITS.maxSessionMemoryBytes})` },
+  { key: "limits.keepaliveTime", kind: "timeout", help: `gopsd pings each connection this often and closes it after 20s without an answer (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.keepaliveTimeMs)})` },
 ];
 
 const kebab = (key: string) => key.replace(/\./g, "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -351,6 +383,8 @@ function convert(spec: KeySpec, raw: unknown, text: boolean, base: string, where
       return number(raw, true, 1, 1e6);
     case "bytes":
       return number(raw, true, 1024, 64 << 20);
+    case "timeout":
+      return duration(raw, 1, 3600) * 1000;
   }
 }
 
@@ -429,7 +463,18 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     maxConcurrentPerSubject: get<number>("limits.maxConcurrentPerSubject") ?? DEFAULT_LIMITS.maxConcurrentPerSubject,
     maxConcurrentStreams: get<number>("limits.maxConcurrentStreams") ?? DEFAULT_LIMITS.maxConcurrentStreams,
     maxRequestBytes: get<number>("limits.maxRequestBytes") ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+    maxConnections: get<number>("limits.maxConnections") ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+    maxConnectionsPerSource: get<number>("limits.maxConnectionsPerSource") ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerSource,
+    handshakeTimeoutMs: get<number>("limits.handshakeTimeout") ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs,
+    idleTimeoutMs: get<number>("limits.idleTimeout") ?? DEFAULT_CONNECTION_LIMITS.idleTimeoutMs,
+    maxStreamsPerConnection: get<number>("limits.maxStreamsPerConnection") ?? DEFAULT_CONNECTION_LIMITS.maxStreamsPerConnection,
+    maxSessionMemoryBytes: get<number>("limits.maxSessionMemory") ?? DEFAULT_CONNECTION_LIMITS.maxSessionMemoryBytes,
+    keepaliveTimeMs: get<number>("limits.keepaliveTime") ?? DEFAULT_CONNECTION_LIMITS.keepaliveTimeMs,
   };
+  if (limits.maxConnectionsPerSource > limits.maxConnections) {
+    const where = settings.get("limits.maxConnectionsPerSource")?.where ?? "limits.maxConnectionsPerSource";
+    throw new ConfigError(`${where}: must not exceed limits.maxConnections (${limits.maxConnections})`);
+  }
 
   const deadlineMs: Partial<Record<SignalName, number>> = {};
   let connectMs: number | undefined;
