@@ -377,32 +377,34 @@ describe("unauthenticated HTTP/2 peers: floods and idle connections are bounded 
     });
   }
 
-  it(`closes a connection that stays idle after a call, after the ${IDLE_S}s idle timeout`, async () => {
-    const session = http2.connect(`http://127.0.0.1:${portOf(plainGopsd)}`);
-    session.on("error", () => {});
-    try {
-      const closed = new Promise<string>((resolve) => {
-        session.once("goaway", () => resolve("goaway"));
-        session.once("close", () => resolve("close"));
-      });
-      // One health call (an empty HealthCheckRequest: the 5-byte gRPC frame header alone), read to its end.
-      const status = await new Promise<string | undefined>((resolve, reject) => {
-        const req = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Check", "content-type": "application/grpc", te: "trailers" });
-        let grpcStatus: string | undefined;
-        req.on("trailers", (t) => (grpcStatus = String(t["grpc-status"])));
-        req.on("response", (h) => (grpcStatus ??= h["grpc-status"] === undefined ? undefined : String(h["grpc-status"])));
-        req.on("error", reject);
-        req.on("end", () => resolve(grpcStatus));
-        req.resume();
-        req.end(Buffer.alloc(5));
-      });
-      assert.equal(status, "0", "the health call succeeded");
-      assert.equal(session.closed || session.destroyed, false, "the connection is open right after the call");
-      const how = await Promise.race([closed, sleep(15_000).then(() => "still open")]);
-      assert.notEqual(how, "still open", "gopsd never closed the idle connection");
-    } finally {
-      session.destroy();
-    }
-    assert.equal(await plainHealth(), SERVING);
-  });
+  for (const tls of [false, true]) {
+    it(`${tls ? "TLS" : "plaintext"}: keeps a connection through a call longer than the set-up timeout, closes it ${IDLE_S}s after the call`, async () => {
+      const g = tls ? tlsGopsd : plainGopsd;
+      const session = http2.connect(`${tls ? "https" : "http"}://localhost:${portOf(g)}`, tls ? { ca: caPem, servername: "localhost", host: "127.0.0.1" } : {});
+      session.on("error", () => {});
+      try {
+        const closed = new Promise<string>((resolve) => {
+          session.once("goaway", () => resolve("goaway"));
+          session.once("close", () => resolve("close"));
+        });
+        // grpc.health.v1 Watch (an empty request: the 5-byte gRPC frame header alone) stays open until cancelled.
+        const watch = session.request({ ":method": "POST", ":path": "/grpc.health.v1.Health/Watch", "content-type": "application/grpc", te: "trailers" });
+        watch.on("error", () => {});
+        const firstAnswer = new Promise<boolean>((resolve) => {
+          watch.once("data", () => resolve(true));
+          watch.once("close", () => resolve(false));
+        });
+        watch.end(Buffer.alloc(5));
+        assert.equal(await firstAnswer, true, "Watch answered");
+        // Longer than the set-up timeout, with the call in progress: the connection is kept.
+        assert.equal(await Promise.race([closed, sleep(SETUP_S * 1000 * 2).then(() => "open")]), "open", "closed during a call");
+        watch.close(http2.constants.NGHTTP2_CANCEL);
+        const how = await Promise.race([closed, sleep(15_000).then(() => "still open")]);
+        assert.notEqual(how, "still open", "gopsd never closed the idle connection");
+      } finally {
+        session.destroy();
+      }
+      assert.equal(await (tls ? tlsHealth() : plainHealth()), SERVING);
+    });
+  }
 });
