@@ -9,7 +9,7 @@ import path from "node:path";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { AgentState } from "../proto/index.js";
-import { createLocalDiagnostics } from "../client/index.js";
+import { createLocalDiagnostics } from "../client/local.js";
 import { GopsError, Status } from "../common/errors.js";
 import { buildFixtures } from "./harness.js";
 

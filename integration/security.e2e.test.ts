@@ -15,7 +15,9 @@ import { ServerReflectionService } from "nice-grpc-server-reflection";
 import reflectionPb from "nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb.js";
 import { DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../common/dev-key.js";
 import { AgentState, DiagnosticsServiceDefinition, ProfileKind } from "../proto/index.js";
-import { SCOPES, createToken, signToken, signingKey, type AuditRecord, type Scope, type TokenClaims } from "../server/auth/index.js";
+import { SCOPES, signToken, signingKey, type Scope, type TokenClaims } from "../common/token.js";
+import { createToken } from "../common/token.testkit.js";
+import type { AuditRecord } from "../server/auth/index.js";
 import { captureBytes, drain, statusOf } from "./grpc-helpers.js";
 import { repoRoot, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 
@@ -479,6 +481,7 @@ describe("gopsd security end to end", () => {
       assert.deepEqual(Object.keys(line).sort(), [
         "bytes", "certSubject", "durationMs", "host", "jti", "method", "outcome", "peer", "pid", "subject", "time",
         ...(line.error !== undefined ? ["error"] : []),
+        ...(line.backend !== undefined ? ["backend"] : []),
       ].sort());
     }
   });

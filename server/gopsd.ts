@@ -10,6 +10,7 @@ import { ServerCredentials } from "@grpc/grpc-js";
 import type { Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
+import type { Diagnostics } from "../common/diagnostics.js";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import {
   auditMiddleware,
@@ -52,7 +53,12 @@ const IDLE_CLOSE_GRACE_MS = 1_000;
 /** How long close() waits for running calls before cutting them. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
-export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<RunningGopsd> {
+/** What a caller may put in place of the real host: the fleet benchmark serves recorded answers through the real stack. */
+export interface GopsdDeps {
+  core?: Diagnostics;
+}
+
+export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: GopsdDeps = {}): Promise<RunningGopsd> {
   const signal = AbortSignal.timeout(STARTUP_IO_TIMEOUT_MS);
   const verifier = config.auth ? await loadVerifier(config.auth, { signal }) : undefined;
   const credentials = config.tls ? await tlsCredentials(config.tls, signal) : ServerCredentials.createInsecure();
@@ -63,7 +69,17 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<Ru
       : streamAuditSink(process.stdout);
 
   try {
-    const core = createHostDiagnostics({ hostName: config.hostName, agentTimeouts: config.agentTimeouts });
+    const core =
+      deps.core ??
+      createHostDiagnostics({
+      hostName: config.hostName,
+      agentTimeouts: config.agentTimeouts,
+      pprof: {
+        probeOnList: config.pprof.probeOnList,
+        declared: config.pprof.endpoints,
+        ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
+      },
+    });
     const health = HealthState();
     const l = config.limits;
     const options = {

@@ -10,6 +10,8 @@ import type { Principal } from "./verifier.js";
 /** Per-call facts that middlewares after the audit one fill in. */
 export interface AuditAnnotation {
   principal?: Principal;
+  /** Which backend served the call ("gops-agent", "http-pprof"), set by the service once it has chosen. */
+  backend?: string;
 }
 
 export interface AuditContext {
@@ -87,6 +89,7 @@ export function auditMiddleware(opts: AuditOptions): ServerMiddleware<AuditConte
         pid: pidOf(call.requestStream ? undefined : call.request),
         outcome: Status[status],
         ...(error !== undefined ? { error } : {}),
+        ...(annotation.backend !== undefined ? { backend: annotation.backend } : {}),
         bytes: sizer ? bytes : null,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,
       };

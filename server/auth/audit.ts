@@ -24,6 +24,8 @@ export interface AuditRecord {
   readonly outcome: string;
   /** The one-line status message of a failed call. */
   readonly error?: string;
+  /** The backend that served a diagnostic call: "gops-agent" or "http-pprof"; absent when none was chosen. */
+  readonly backend?: string;
   /**
    * Payload bytes sent: for a chunk message the chunk's length, for any other message its protobuf-encoded size;
    * gRPC framing is not counted. null for methods outside the Diagnostics service (health, reflection).

@@ -1,9 +1,8 @@
 // The access policy: one table from Diagnostics RPC to the scope it needs (a missing RPC is a compile error), the
 // rules for the other services gopsd serves, and host matching for the `hosts` claim. Pure data and functions.
+import type { Scope } from "../../common/token.js";
 import { DiagnosticsServiceDefinition } from "../../proto/index.js";
 
-export const SCOPES = ["gops:read", "gops:stack", "gops:profile", "gops:write", "gops:binary"] as const;
-export type Scope = (typeof SCOPES)[number];
 
 export type DiagnosticsMethod = keyof typeof DiagnosticsServiceDefinition.methods;
 

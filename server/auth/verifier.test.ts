@@ -6,8 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import jwt from "jsonwebtoken";
 import { isGopsError, Status } from "../../common/errors.js";
-import { AuthConfigError } from "./auth-errors.js";
-import { signToken, signingKey } from "./token.js";
+import { AuthConfigError, signToken, signingKey } from "../../common/token.js";
 import { createVerifier, jwksKeys, loadVerifier, publicKey, secretKey, splitKid } from "./verifier.js";
 
 const opts = { algorithms: ["HS256"] as const, issuer: "iss", audience: "aud" };

@@ -7,10 +7,8 @@ import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import jwt from "jsonwebtoken";
 import { isGopsError, unauthenticated } from "../../common/errors.js";
-import { AuthConfigError } from "./auth-errors.js";
+import { ALGORITHMS, AuthConfigError, DEFAULT_MAX_LIFETIME_SEC, MIN_HS256_SECRET_BYTES, algorithmOf, type Algorithm } from "../../common/token.js";
 
-export const ALGORITHMS = ["HS256", "RS256", "ES256"] as const;
-export type Algorithm = (typeof ALGORITHMS)[number];
 
 /** Who called: the verified claims the rest of the server uses. */
 export interface Principal {
@@ -53,11 +51,9 @@ export interface TokenVerifier {
   verify(token: string, nowSec?: number): Principal;
 }
 
-export const DEFAULT_MAX_LIFETIME_SEC = 3600;
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 30;
 /** Tokens longer than this are refused before any parsing. */
 const MAX_TOKEN_LENGTH = 8192;
-export const MIN_HS256_SECRET_BYTES = 32;
 
 /** Reads the key files of `config` and returns a verifier. Fails with AuthConfigError on any unusable key. */
 export async function loadVerifier(config: VerifierConfig, opts: { signal?: AbortSignal } = {}): Promise<TokenVerifier> {
@@ -142,19 +138,6 @@ function asymmetricAlg(key: KeyObject, source: string): Algorithm {
   const alg = algorithmOf(key, source);
   if (alg === "HS256") throw new AuthConfigError(`${source} is a secret key, not a public key`);
   return alg;
-}
-
-/** The one algorithm a key may be used with: HS256 for a secret, RS256 for RSA (>= 2048 bits), ES256 for P-256. */
-export function algorithmOf(key: KeyObject, source: string): Algorithm {
-  if (key.type === "secret") return "HS256";
-  if (key.asymmetricKeyType === "rsa") {
-    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < 2048) throw new AuthConfigError(`${source} is a ${bits}-bit RSA key; at least 2048 bits are required`);
-    return "RS256";
-  }
-  if (key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1") return "ES256";
-  const what = key.asymmetricKeyType === "ec" ? `EC ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType;
-  throw new AuthConfigError(`${source} is a ${what} key; only RSA (RS256) and EC P-256 (ES256) keys are accepted`);
 }
 
 /** A verifier over keys already loaded. Checks that every key's algorithm is allowed and each algorithm has a key. */
