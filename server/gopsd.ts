@@ -1,7 +1,9 @@
 // Builds and starts a gopsd server from a config: the Diagnostics service behind the middleware chain, plus
 // grpc.health.v1 (public) and server reflection. With auth the chain is
-//   errors → audit → authn → limits → authz → service      (see auth/index.ts)
-// and without auth (unix socket, or loopback with --insecure) errors → audit → service. TLS, and mTLS with a
+//   errors → audit → authn → limits → authz → audit-admit → service      (see auth/index.ts)
+// and without auth (unix socket, or loopback with --insecure) errors → audit → audit-admit → service. The
+// transport-audit interceptor (first) reports calls grpc-js ends before the chain; refusals from both are
+// aggregated per source address and reason. TLS, and mTLS with a
 // client CA, come from the config; the peer-cert interceptor then puts the client certificate subject in audit
 // lines. Used by main.ts and by tests that need a real server.
 import { readFileSync } from "node:fs";
@@ -13,11 +15,17 @@ import { ServerReflection, ServerReflectionService } from "nice-grpc-server-refl
 import type { Diagnostics } from "../common/diagnostics.js";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import {
+  DEFAULT_PEER_LIMITS,
+  auditAdmitMiddleware,
   auditMiddleware,
   authnMiddleware,
   authzMiddleware,
   certSubjectOf,
   createLimiter,
+  createPeerLimiter,
+  createRefusalLog,
+  transportAuditInterceptor,
+  transportRefusalRecord,
   limitsMiddleware,
   loadVerifier,
   openAuditFile,
@@ -82,6 +90,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
     });
     const health = HealthState();
     const l = config.limits;
+    const refusals = createRefusalLog(sink);
+    const transportAudit = transportAuditInterceptor((r) => refusals.refused(transportRefusalRecord(config.hostName, r)));
     const options = {
       "grpc.max_receive_message_length": l.maxRequestBytes,
       // Bounds on what one connection can make gopsd hold before any authentication: streams, nghttp2 memory
@@ -94,7 +104,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
       // channelz bookkeeping costs ~0.05 ms per call and nothing here reads it.
       "grpc.enable_channelz": 0,
-      ...(config.tls?.clientCa !== undefined ? { interceptors: [peerCertInterceptor] } : {}),
+      // The transport audit must come first: it wraps grpc-js's own call (see auth/transport-audit.ts).
+      interceptors: [transportAudit, ...(config.tls?.clientCa !== undefined ? [peerCertInterceptor] : [])],
     };
     // The listening socket is gopsd's own (see grpc-server.ts): connection caps and set-up/idle timers apply
     // before grpc-js sees a byte.
@@ -106,14 +117,17 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       idleTimeoutMs: l.idleTimeoutMs + IDLE_CLOSE_GRACE_MS,
     })
       .use(errorMiddleware((method, e) => log.error(`${method}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)))
-      .use(auditMiddleware({ hostName: config.hostName, sink, ...(config.tls?.clientCa !== undefined ? { certSubject: certSubjectOf } : {}) }));
+      .use(
+        auditMiddleware({ hostName: config.hostName, sink, refusals, ...(config.tls?.clientCa !== undefined ? { certSubject: certSubjectOf } : {}) }),
+      );
     const { ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams } = config.limits;
     const server: Server<object> = verifier
       ? base
-          .use(authnMiddleware(verifier))
+          .use(authnMiddleware(verifier, { peers: createPeerLimiter(DEFAULT_PEER_LIMITS) }))
           .use(limitsMiddleware(createLimiter({ ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams })))
           .use(authzMiddleware({ hostName: config.hostName }))
-      : base;
+          .use(auditAdmitMiddleware())
+      : base.use(auditAdmitMiddleware());
     server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
     server.add(HealthDefinition, HealthServiceImpl(health));
     server.add(
@@ -147,6 +161,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
         await Promise.race([server.shutdown(), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
         clearTimeout(timer);
         server.forceShutdown();
+        refusals.close();
         await sink.close();
       },
     };

@@ -608,7 +608,7 @@ export interface ForceGCResponse {
 export interface SetGCPercentRequest {
   pid: number;
   /** New GOGC; -1 turns the collector off. Allowed: -1..2147483647. */
-  percent: number;
+  percent?: number | undefined;
 }
 
 export interface SetGCPercentResponse {
@@ -4199,7 +4199,7 @@ export const ForceGCResponse: MessageFns<ForceGCResponse> = {
 };
 
 function createBaseSetGCPercentRequest(): SetGCPercentRequest {
-  return { pid: 0, percent: 0 };
+  return { pid: 0, percent: undefined };
 }
 
 export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
@@ -4207,7 +4207,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
     if (message.pid !== 0) {
       writer.uint32(8).int32(message.pid);
     }
-    if (message.percent !== 0) {
+    if (message.percent !== undefined) {
       writer.uint32(16).int64(message.percent);
     }
     return writer;
@@ -4257,7 +4257,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
   fromJSON(object: any): SetGCPercentRequest {
     return {
       pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
-      percent: isSet(object.percent) ? globalThis.Number(object.percent) : 0,
+      percent: isSet(object.percent) ? globalThis.Number(object.percent) : undefined,
     };
   },
 
@@ -4266,7 +4266,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
     if (message.pid !== 0) {
       obj.pid = Math.round(message.pid);
     }
-    if (message.percent !== 0) {
+    if (message.percent !== undefined) {
       obj.percent = Math.round(message.percent);
     }
     return obj;
@@ -4278,7 +4278,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
   fromPartial(object: DeepPartial<SetGCPercentRequest>): SetGCPercentRequest {
     const message = createBaseSetGCPercentRequest();
     message.pid = object.pid ?? 0;
-    message.percent = object.percent ?? 0;
+    message.percent = object.percent ?? undefined;
     return message;
   },
 };
