@@ -1,6 +1,9 @@
 // The one place an error becomes an exit status and a one-line message (docs/ARCHITECTURE.md rule 3).
+import { oneLine } from "../common/first-line.js";
 import { ClientError, Status } from "nice-grpc-common";
-import { CredentialsError, InventoryError, ModuleQueryError } from "../client/index.js";
+import { CredentialsError } from "../client/credentials-error.js";
+import { InventoryError } from "../client/fleet/inventory.js";
+import { ModuleQueryError } from "../client/fleet/modules.js";
 import { GopsError } from "../common/errors.js";
 import { CallTimeoutError, HostsFailedError, InterruptedError, UsageError } from "./errors.js";
 
@@ -77,8 +80,4 @@ function messageOf(err: unknown): string {
 
 function isOwnAbortReason(reason: unknown): boolean {
   return reason instanceof InterruptedError || reason instanceof CallTimeoutError;
-}
-
-function oneLine(s: string): string {
-  return s.trim().replace(/\s*\n\s*/g, "; ");
 }

@@ -87,10 +87,11 @@ describe("gopsctl across a fleet", { timeout: 240_000 }, () => {
       assert.ok(r.value.processes.some((p: { pid: number }) => p.pid === fixture.pid));
     }
     assert.equal(res.stderr, "3/3 hosts ok\n");
-    // Piped without --table is NDJSON too; a selector of two labels.
+    // Piped without --json is the table; a selector of two labels.
     const piped = await cli(["--selector", "role=web,env=prod", "version", String(fixture.pid)]);
-    assert.deepEqual(ndjson(piped.stdout).map((r) => r.host).sort(), ["web-1", "web-3"]);
-    assert.match(ndjson(piped.stdout)[0]!.value.goVersion, /^go1\.19/);
+    const rows = lines(piped.stdout).map((l) => l.split(/\s+/));
+    assert.deepEqual(rows.map((r) => r[0]), ["HOST", "web-1", "web-3"], piped.stdout);
+    for (const r of rows.slice(1)) assert.match(r[1]!, /^go1\.19/);
   });
 
   it("--hosts: just those hosts; --host NAME: one fleet host with its own settings (token included)", async () => {

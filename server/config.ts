@@ -3,6 +3,7 @@
 // (auth.hsSecretFile ↔ --auth-hs-secret-file ↔ GOPSD_AUTH_HS_SECRET_FILE). Any unknown key or bad value stops
 // start-up with a one-line ConfigError naming the key the way its source spells it. Resolution is pure; the
 // only I/O (reading the file) is in loadConfig and config-file.ts.
+import { splitHostPort } from "../common/host-port.js";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import * as v from "valibot";
@@ -656,15 +657,6 @@ export async function loadConfig(
   if (path === "") throw new ConfigError(`${flags.configFile !== undefined ? "--config" : CONFIG_ENV}: must be a file path`);
   const file = path === undefined ? undefined : { path, doc: await readConfigFile(resolve(defaults.cwd, path), { signal: AbortSignal.timeout(CONFIG_READ_TIMEOUT_MS) }) };
   return resolveConfig({ flags: flags.values, env, ...(file ? { file } : {}), cwd: defaults.cwd, defaultHostName: defaults.hostName });
-}
-
-/** Splits "host:port", "[v6]:port" into parts; undefined when malformed. */
-function splitHostPort(addr: string): { host: string; port: number } | undefined {
-  const m = /^\[([^\]]+)\]:(\d+)$/.exec(addr) ?? /^([^:[\]]+):(\d+)$/.exec(addr);
-  if (!m) return undefined;
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
-  return { host: m[1]!, port };
 }
 
 function listenProblem(listen: string): string | undefined {

@@ -47,15 +47,15 @@ test("trees are drawn with box characters", () => {
   assert.equal(text, ["...", "├── 1", "│   ├── a", "│   │   └── a1", "│   └── b", "└── 2", "    └── c", ""].join("\n"));
 });
 
-test("JSON when asked or piped, the text view on a terminal", async () => {
+test("JSON when asked (--json), the text view on a terminal and in a pipe alike", async () => {
   assert.equal(wantsJson({ isTTY: true, json: false }), false);
   assert.equal(wantsJson({ isTTY: true, json: true }), true);
-  assert.equal(wantsJson({ isTTY: false, json: false }), true);
+  assert.equal(wantsJson({ isTTY: false, json: false }), false);
   const signal = new AbortController().signal;
   const view = { json: { a: 1 }, text: () => "text view\n" };
   for (const [isTTY, json, want] of [
     [true, false, "text view\n"],
-    [false, false, '{\n  "a": 1\n}\n'],
+    [false, false, "text view\n"],
     [true, true, '{\n  "a": 1\n}\n'],
   ] as const) {
     const stdout = new CapturedStream();

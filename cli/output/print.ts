@@ -1,5 +1,5 @@
-// The one place commands write their results: a table/text view on a terminal, JSON when --json is given or
-// stdout is not a terminal. Writes honour stream back-pressure and the call's AbortSignal.
+// The one place commands write their results: the table/text view (on a terminal and in a pipe alike), JSON when
+// --json is given. Writes honour stream back-pressure and the call's AbortSignal.
 import { once } from "node:events";
 import type { Writable } from "node:stream";
 import { toJson } from "./json.js";
@@ -17,9 +17,9 @@ export interface View {
   text: () => string;
 }
 
-/** JSON for --json or a pipe; the text view on a terminal. */
+/** JSON only for --json: a pipe gets the same tables and text as a terminal (`gopsctl ps | grep api`). */
 export function wantsJson(out: Pick<OutputTarget, "isTTY" | "json">): boolean {
-  return out.json || !out.isTTY;
+  return out.json;
 }
 
 export async function printView(out: OutputTarget, view: View): Promise<void> {
