@@ -61,7 +61,32 @@ export type AuditConfig = { readonly kind: "file"; readonly path: string } | { r
 export interface ServerLimits extends LimitsConfig {
   /** `grpc.max_receive_message_length`: larger requests get RESOURCE_EXHAUSTED. */
   readonly maxRequestBytes: number;
+  /** Open connections in all; more are closed at once. */
+  readonly maxConnections: number;
+  /** Open connections per source address; more are closed at once. */
+  readonly maxConnectionsPerSource: number;
+  /** Time a new connection has for TLS, HTTP/2 set-up and the start of its first call. */
+  readonly handshakeTimeoutMs: number;
+  /** Time a connection may stay open with no call in progress (GOAWAY, then closed). */
+  readonly idleTimeoutMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (`grpc.max_concurrent_streams`). */
+  readonly maxStreamsPerConnection: number;
+  /** nghttp2 memory per connection (`grpc-node.max_session_memory`); beyond it new streams are refused. */
+  readonly maxSessionMemoryBytes: number;
+  /** Interval of gopsd's HTTP/2 pings on a connection (`grpc.keepalive_time_ms`); 20 s for the answer. */
+  readonly keepaliveTimeMs: number;
 }
+
+/** Connection and HTTP/2 limits (issue 8: floods and idle connections before authentication). */
+export const DEFAULT_CONNECTION_LIMITS = Object.freeze({
+  maxConnections: 256,
+  maxConnectionsPerSource: 32,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 120_000,
+  maxStreamsPerConnection: 32,
+  maxSessionMemoryBytes: 4 << 20,
+  keepaliveTimeMs: 60_000,
+});
 
 export interface GopsdConfig {
   /** "host:port" or "unix:/path". */
@@ -140,6 +165,8 @@ const KINDS = {
     ),
   lifetime: (from: From) => seconds(from, 1, 24 * 3600),
   skew: (from: From) => seconds(from, 0, 300),
+  /** A connection timer, whole seconds from 1 s to 1 h, in milliseconds. */
+  timeout: (from: From) => v.pipe(seconds(from, 1, 3600), v.transform((sec) => sec * 1000)),
   rate: (from: From) => number(from, false, 0.001, 1e6),
   count: (from: From) => number(from, true, 1, 1e6),
   bytes: (from: From) => number(from, true, 1024, 64 << 20),
@@ -281,6 +308,13 @@ const KEYS = [
   { key: "limits.maxConcurrentPerSubject", kind: "count", help: `calls in flight per subject (default ${DEFAULT_LIMITS.maxConcurrentPerSubject})` },
   { key: "limits.maxConcurrentStreams", kind: "count", help: `streaming calls in flight in all (default ${DEFAULT_LIMITS.maxConcurrentStreams})` },
   { key: "limits.maxRequestBytes", kind: "bytes", help: `largest request message (default ${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES})` },
+  { key: "limits.maxConnections", kind: "count", help: `open connections in all; more are closed at once (default ${DEFAULT_CONNECTION_LIMITS.maxConnections})` },
+  { key: "limits.maxConnectionsPerSource", kind: "count", help: `open connections per source address (default ${DEFAULT_CONNECTION_LIMITS.maxConnectionsPerSource})` },
+  { key: "limits.handshakeTimeout", kind: "timeout", help: `time a new connection has for TLS, HTTP/2 set-up and its first call (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs)})` },
+  { key: "limits.idleTimeout", kind: "timeout", help: `a connection with no call in progress for this long is closed (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs)})` },
+  { key: "limits.maxStreamsPerConnection", kind: "count", help: `concurrent HTTP/2 streams per connection (default ${DEFAULT_CONNECTION_LIMITS.maxStreamsPerConnection})` },
+  { key: "limits.maxSessionMemory", kind: "bytes", help: `HTTP/2 memory per connection, whole MiB (default ${DEFAULT_CONNECTION_LIMITS.maxSessionMemoryBytes})` },
+  { key: "limits.keepaliveTime", kind: "timeout", help: `gopsd pings each connection this often and closes it after 20s without an answer (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.keepaliveTimeMs)})` },
   { key: "pprof.probeOnList", kind: "bool", help: "probe Go processes without a gops agent for net/http/pprof on every listing (default: only when asked)" },
   { key: "pprof.probeExe", kind: "exeGlobs", help: "probe only these executables for net/http/pprof: absolute paths, a trailing * matches any rest (default: every Go program)" },
   {
@@ -551,7 +585,18 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     maxConcurrentPerSubject: get("limits.maxConcurrentPerSubject") ?? DEFAULT_LIMITS.maxConcurrentPerSubject,
     maxConcurrentStreams: get("limits.maxConcurrentStreams") ?? DEFAULT_LIMITS.maxConcurrentStreams,
     maxRequestBytes: get("limits.maxRequestBytes") ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+    maxConnections: get("limits.maxConnections") ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+    maxConnectionsPerSource: get("limits.maxConnectionsPerSource") ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerSource,
+    handshakeTimeoutMs: get("limits.handshakeTimeout") ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs,
+    idleTimeoutMs: get("limits.idleTimeout") ?? DEFAULT_CONNECTION_LIMITS.idleTimeoutMs,
+    maxStreamsPerConnection: get("limits.maxStreamsPerConnection") ?? DEFAULT_CONNECTION_LIMITS.maxStreamsPerConnection,
+    maxSessionMemoryBytes: get("limits.maxSessionMemory") ?? DEFAULT_CONNECTION_LIMITS.maxSessionMemoryBytes,
+    keepaliveTimeMs: get("limits.keepaliveTime") ?? DEFAULT_CONNECTION_LIMITS.keepaliveTimeMs,
   };
+  if (limits.maxConnectionsPerSource > limits.maxConnections) {
+    const where = settings.get("limits.maxConnectionsPerSource")?.where ?? "limits.maxConnectionsPerSource";
+    throw new ConfigError(`${where}: must not exceed limits.maxConnections (${limits.maxConnections})`);
+  }
 
   const deadlineMs: Partial<Record<SignalName, number>> = {};
   let connectMs: number | undefined;
