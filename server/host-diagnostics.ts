@@ -20,18 +20,32 @@ import {
   parseVersion,
   ReplyFormatError,
 } from "./agent/codec.js";
-import { callAgent, formatAgentAddress, streamAgent, type AgentAddress } from "./agent/client.js";
+import { formatAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./agent/client.js";
+import { describeRelayTarget, openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "./agent/netns-dial.js";
 import { Signal, type SignalName } from "./agent/signals.js";
 import { CaptureDurationMs, withAgentTimeouts, type AgentTimeoutOverrides } from "./agent/timeouts.js";
-import { agentProtocol, invalidArgument, noAgent } from "../common/errors.js";
+import { agentProtocol, agentUnavailable, invalidArgument, noAgent, processNotFound } from "../common/errors.js";
 import { Governor } from "./governor.js";
-import { createProcFs, getBuildInfo, getProcessDetails, ProcessScanner, type ProcFs } from "./proc/index.js";
+import {
+  ContainerResolver,
+  createProcFs,
+  DEFAULT_CONTAINER_SOURCES,
+  getBuildInfo,
+  getProcessDetails,
+  parseStat,
+  ProcessScanner,
+  type ContainerSources,
+  type ProcFs,
+} from "./proc/index.js";
+import { closeSync } from "node:fs";
 import { requireCpuSampleMs, requireGcPercent, requirePid } from "./validate.js";
 
 export interface HostDiagnosticsOptions {
   hostName: string;
   agentTimeouts: AgentTimeoutOverrides;
   procFs?: ProcFs;
+  /** Where the container runtimes and the kubelet keep their state (defaults: the usual /var/lib paths). */
+  containerSources?: Partial<ContainerSources>;
 }
 
 type Opts = { signal?: AbortSignal };
@@ -48,18 +62,77 @@ type CaptureSignal = keyof typeof CAPTURE_INFO;
 export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnostics {
   const fs = options.procFs ?? createProcFs();
   const locator = new AgentLocator(fs);
-  const scanner = new ProcessScanner(fs, { locateAgent: (pid, tables) => locator.locate(pid, tables) });
+  const containers = new ContainerResolver(fs, { ...DEFAULT_CONTAINER_SOURCES, ...options.containerSources });
+  const scanner = new ProcessScanner(fs, { locateAgent: (pid, tables) => locator.locate(pid, tables), containers });
   const governor = new Governor();
   const timeouts = withAgentTimeouts(options.agentTimeouts);
   const host = options.hostName;
 
-  /** The verified address of pid's agent, or the error that explains why there is none. */
-  function agentOf(pid: number): AgentAddress {
+  /**
+   * The verified address of pid's agent and how to reach it, or the error that explains why there is none.
+   * An agent in another network namespace is reached only through a relay inside that namespace (never from
+   * gopsd's own: 127.0.0.1:PORT here may be someone else); the relay re-checks the agent just before it starts.
+   */
+  function agentOf(pid: number): AgentRoute {
     const agent = locator.locate(pid);
-    if (agent.state === AgentState.AGENT_STATE_LISTENING) return parseAddress(agent.address);
-    // Not usable: say why in the most helpful terms (no such process / not Go / no agent).
-    getBuildInfo(fs, pid);
-    throw noAgent(pid, describeAgent(agent));
+    if (agent.state !== AgentState.AGENT_STATE_LISTENING) {
+      // Not usable: say why in the most helpful terms (no such process / not Go / no agent).
+      getBuildInfo(fs, pid);
+      throw noAgent(pid, describeAgent(agent));
+    }
+    const addr = parseAddress(agent.address);
+    if (agent.networkNamespace === "") return { addr, where: formatAgentAddress(addr) };
+    const starttime = locator.verifiedStart(pid) ?? startOf(pid);
+    if (starttime === undefined) throw processNotFound(pid);
+    const target: VerifiedNamespace = { pid, netns: agent.networkNamespace, starttime };
+    const where = describeRelayTarget(addr, target);
+    return {
+      addr,
+      where,
+      relayed: target,
+      dial(a) {
+        // Just before dialling: the same agent socket, verified in the same namespace, of the same process.
+        const now = locator.locate(pid);
+        if (
+          now.state !== AgentState.AGENT_STATE_LISTENING ||
+          now.address !== agent.address ||
+          now.networkNamespace !== agent.networkNamespace ||
+          locator.verifiedStart(pid) !== starttime
+        ) {
+          if (startOf(pid) !== starttime) throw processNotFound(pid);
+          throw agentUnavailable(where, `the agent changed since it was verified (${now.detail || "now " + now.address}); try again`);
+        }
+        const fd = openVerifiedNamespace(fs, target);
+        try {
+          return new RelaySocket(fd, a, where);
+        } finally {
+          closeSync(fd);
+        }
+      },
+    };
+  }
+
+  function startOf(pid: number): number | undefined {
+    try {
+      return parseStat(fs.readStat(pid)).starttime;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** A relayed call that failed because its process has exited fails with NOT_FOUND. */
+  function explain(route: AgentRoute, e: unknown): unknown {
+    if (route.relayed && startOf(route.relayed.pid) !== route.relayed.starttime) return processNotFound(route.relayed.pid);
+    return e;
+  }
+
+  /** streamAgent along `route`, failures explained. */
+  async function* relayAware(route: AgentRoute, sig: number, arg: Buffer | undefined, opts: AgentCallOptions) {
+    try {
+      yield* streamAgent(route.addr, sig, arg, { ...opts, where: route.where, ...(route.dial ? { dial: route.dial } : {}) });
+    } catch (e) {
+      throw explain(route, e);
+    }
   }
 
   /** The queue and agent-call options of one call of `name`: both bounded by that signal's deadline. */
@@ -82,19 +155,23 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
     o: Opts,
     parse: (text: string) => T,
   ): Promise<T> {
-    const addr = agentOf(pid);
+    const route = agentOf(pid);
     const { queue, agent } = callOptions(name, name, o);
-    const reply = await governor.run(pid, queue, () => callAgent(addr, Signal[name], arg, agent));
+    const reply = await governor.run(pid, queue, async () => {
+      const parts: Buffer[] = [];
+      for await (const chunk of relayAware(route, Signal[name], arg, agent)) parts.push(chunk);
+      return Buffer.concat(parts);
+    });
     try {
       return parse(reply.toString("utf8"));
     } catch (e) {
-      if (e instanceof ReplyFormatError) throw agentProtocol(`${formatAgentAddress(addr)} (pid ${pid})`, e.message);
+      if (e instanceof ReplyFormatError) throw agentProtocol(`${route.where} (pid ${pid})`, e.message);
       throw e;
     }
   }
 
   async function* capture(pid: number, name: CaptureSignal, o: Opts): AsyncGenerator<StreamProfileResponse> {
-    const addr = agentOf(pid);
+    const route = agentOf(pid);
     const info = CAPTURE_INFO[name];
     // Timed captures are exclusive: the real agent hangs on a second CPU profile (reference §2.1).
     const exclusive = info.ms > 0 ? { label: info.label, expectedMs: info.ms } : undefined;
@@ -108,7 +185,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
     const { queue, agent } = callOptions(name, info.label, o);
     yield* governor.stream(pid, { ...queue, capture: exclusive }, async function* () {
       yield { payload: { $case: "metadata" as const, value: metadata } };
-      for await (const chunk of streamAgent(addr, Signal[name], undefined, agent)) {
+      for await (const chunk of relayAware(route, Signal[name], undefined, agent)) {
         yield { payload: { $case: "chunk" as const, value: chunk } };
       }
     });
@@ -124,6 +201,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
         cpuSampleMs: requireCpuSampleMs(req.cpuSampleMs),
         signal: o.signal,
         locateAgent: (p) => locator.locate(p),
+        containers,
       });
     },
     async getBuildInfo(req) {
@@ -131,10 +209,10 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
     },
     async *stack(req, o = {}) {
       const pid = requirePid(req.pid);
-      const addr = agentOf(pid);
+      const route = agentOf(pid);
       const { queue, agent } = callOptions("StackTrace", "stack", o);
       yield* governor.stream(pid, queue, async function* () {
-        for await (const chunk of streamAgent(addr, Signal.StackTrace, undefined, agent)) yield { chunk };
+        for await (const chunk of relayAware(route, Signal.StackTrace, undefined, agent)) yield { chunk };
       });
     },
     async memStats(req, o = {}) {
@@ -167,6 +245,15 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
       yield* capture(requirePid(req.pid), "BinaryDump", o);
     },
   };
+}
+
+/** How one call reaches an agent: directly, or (`dial`) through a relay in the agent's network namespace. */
+interface AgentRoute {
+  addr: AgentAddress;
+  /** The address as messages name it. */
+  where: string;
+  dial?: AgentCallOptions["dial"];
+  relayed?: VerifiedNamespace;
 }
 
 function parseAddress(address: string): AgentAddress {

@@ -37,6 +37,7 @@ const agent = (state: AgentState, portFile: string, detail: string, port = 0, ad
   address,
   port,
   detail,
+  networkNamespace: "",
 });
 const located = (...args: Parameters<typeof agent>): Located => ({ agent: agent(...args) });
 
@@ -225,7 +226,8 @@ export class AgentLocator {
 
   /**
    * `ownNetns` is the network namespace the caller dials from (default: this process's). An agent verified in
-   * another namespace is reported, never dialled: 127.0.0.1:PORT here may be a different process altogether.
+   * another namespace carries that namespace in `networkNamespace`: its address means something only there
+   * (127.0.0.1:PORT here may be a different process altogether), so it must be dialled from inside it.
    */
   constructor(
     private readonly fs: ProcFs,
@@ -240,16 +242,17 @@ export class AgentLocator {
       this.verified.delete(pid);
     }
     const found = locate(this.fs, pid, tables);
-    if (found.agent.state === AgentState.AGENT_STATE_LISTENING && this.ownNetns !== undefined) {
+    if (found.agent.state === AgentState.AGENT_STATE_LISTENING) {
       const theirs = netnsOf(this.fs, pid);
-      if (theirs !== this.ownNetns) {
+      if (theirs === undefined) {
         return {
           ...found.agent,
           state: AgentState.AGENT_STATE_UNKNOWN,
           address: "",
-          detail: `the agent listens on port ${found.agent.port} in another network namespace (${theirs ?? "unreadable"}); gopsd dials from its own, so it does not`,
+          detail: `the agent listens on port ${found.agent.port}, but the network namespace of pid ${pid} cannot be read to know where`,
         };
       }
+      if (theirs !== this.ownNetns) found.agent = { ...found.agent, networkNamespace: theirs };
     }
     const { inode, fd, candidate, content } = found;
     if (inode !== undefined && fd !== undefined && candidate !== undefined && content !== undefined) {
@@ -260,6 +263,11 @@ export class AgentLocator {
       }
     }
     return found.agent;
+  }
+
+  /** The start time of pid when its agent was verified (undefined when not remembered). */
+  verifiedStart(pid: number): number | undefined {
+    return this.verified.get(pid)?.starttime;
   }
 
   private starttime(pid: number): number | undefined {
