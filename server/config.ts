@@ -75,6 +75,10 @@ export interface GopsdConfig {
   readonly limits: ServerLimits;
   /** Overrides of the agent connect timeout and per-signal deadlines. */
   readonly agentTimeouts: AgentTimeoutOverrides;
+  /** The /proc to read (gopsd in a container with the host's /proc mounted elsewhere); default $HOST_PROC or /proc. */
+  readonly procRoot?: string;
+  /** Where container runtimes and the kubelet keep their state, for container and pod names. */
+  readonly containers: { readonly dockerRoot?: string; readonly podmanRoot?: string; readonly kubeletRoot?: string };
 }
 
 type Kind = "listen" | "hostName" | "string" | "path" | "keyPath" | "keyPaths" | "bool" | "algorithms" | "lifetime" | "skew" | "rate" | "count" | "bytes";
@@ -109,6 +113,10 @@ const KEYS: readonly KeySpec[] = [
   { key: "limits.maxConcurrentPerSubject", kind: "count", help: `calls in flight per subject (default ${DEFAULT_LIMITS.maxConcurrentPerSubject})` },
   { key: "limits.maxConcurrentStreams", kind: "count", help: `streaming calls in flight in all (default ${DEFAULT_LIMITS.maxConcurrentStreams})` },
   { key: "limits.maxRequestBytes", kind: "bytes", help: `largest request message (default ${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES})` },
+  { key: "procRoot", kind: "path", help: "the /proc to read, e.g. the host's mounted at /host/proc in a container (default $HOST_PROC, else /proc)" },
+  { key: "containers.dockerRoot", kind: "path", help: "Docker's data root, for container names (default /var/lib/docker)" },
+  { key: "containers.podmanRoot", kind: "path", help: "Podman's storage root, for container names (default /var/lib/containers/storage)" },
+  { key: "containers.kubeletRoot", kind: "path", help: "the kubelet's root, for pod names and namespaces (default /var/lib/kubelet)" },
 ];
 
 const kebab = (key: string) => key.replace(/\./g, "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
@@ -439,6 +447,16 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
   }
   const agentTimeouts: AgentTimeoutOverrides = { ...(connectMs !== undefined ? { connectMs } : {}), deadlineMs };
 
+  const procRoot = get<string>("procRoot") ?? (src.env.HOST_PROC ? resolve(src.cwd, src.env.HOST_PROC) : undefined);
+  const dockerRoot = get<string>("containers.dockerRoot");
+  const podmanRoot = get<string>("containers.podmanRoot");
+  const kubeletRoot = get<string>("containers.kubeletRoot");
+  const containers = {
+    ...(dockerRoot !== undefined ? { dockerRoot } : {}),
+    ...(podmanRoot !== undefined ? { podmanRoot } : {}),
+    ...(kubeletRoot !== undefined ? { kubeletRoot } : {}),
+  };
+
   const config: GopsdConfig = {
     listen,
     hostName,
@@ -449,6 +467,8 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     audit,
     limits,
     agentTimeouts,
+    ...(procRoot !== undefined ? { procRoot } : {}),
+    containers,
   };
   checkStartupRules(config, settings.get("listen")?.where ?? "listen");
   return config;

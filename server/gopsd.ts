@@ -28,6 +28,7 @@ import { ConfigError } from "./config-error.js";
 import type { GopsdConfig, TlsConfig } from "./config.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
+import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
 import { firstLine } from "../common/first-line.js";
 
@@ -58,7 +59,12 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<Ru
       : streamAuditSink(process.stdout);
 
   try {
-    const core = createHostDiagnostics({ hostName: config.hostName, agentTimeouts: config.agentTimeouts });
+    const core = createHostDiagnostics({
+      hostName: config.hostName,
+      agentTimeouts: config.agentTimeouts,
+      ...(config.procRoot !== undefined ? { procFs: createProcFs(config.procRoot) } : {}),
+      containerSources: config.containers,
+    });
     const health = HealthState();
     const options = {
       "grpc.max_receive_message_length": config.limits.maxRequestBytes,

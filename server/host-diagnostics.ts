@@ -24,7 +24,8 @@ import { formatAgentAddress, streamAgent, type AgentAddress, type AgentCallOptio
 import { describeRelayTarget, openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "./agent/netns-dial.js";
 import { Signal, type SignalName } from "./agent/signals.js";
 import { CaptureDurationMs, withAgentTimeouts, type AgentTimeoutOverrides } from "./agent/timeouts.js";
-import { agentProtocol, agentUnavailable, invalidArgument, noAgent, processNotFound } from "../common/errors.js";
+import { GopsError, Status, agentProtocol, agentUnavailable, invalidArgument, noAgent, processNotFound } from "../common/errors.js";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Governor } from "./governor.js";
 import {
   ContainerResolver,
@@ -32,6 +33,7 @@ import {
   DEFAULT_CONTAINER_SOURCES,
   getBuildInfo,
   getProcessDetails,
+  hasExited,
   parseStat,
   ProcessScanner,
   type ContainerSources,
@@ -120,9 +122,28 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
     }
   }
 
-  /** A relayed call that failed because its process has exited fails with NOT_FOUND. */
-  function explain(route: AgentRoute, e: unknown): unknown {
-    if (route.relayed && startOf(route.relayed.pid) !== route.relayed.starttime) return processNotFound(route.relayed.pid);
+  /** Whether the process verified at `t` is gone: exited (a zombie counts), or its pid names another process. */
+  function exited(t: VerifiedNamespace): boolean {
+    try {
+      const st = parseStat(fs.readStat(t.pid));
+      return st.starttime !== t.starttime || hasExited(st);
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * A relayed call that failed because its process exited fails with NOT_FOUND. The kernel closes an exiting
+   * process's sockets before it becomes a zombie, so the failure may be seen a moment before the exit is: look
+   * a few times over ~100 ms (only on this failure path).
+   */
+  async function explain(route: AgentRoute, e: unknown): Promise<unknown> {
+    const t = route.relayed;
+    if (t === undefined || (e instanceof GopsError && e.code === Status.CANCELLED)) return e;
+    for (let i = 0; i < 6; i++) {
+      if (exited(t)) return processNotFound(t.pid);
+      await sleep(20);
+    }
     return e;
   }
 
@@ -131,7 +152,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): Diagnost
     try {
       yield* streamAgent(route.addr, sig, arg, { ...opts, where: route.where, ...(route.dial ? { dial: route.dial } : {}) });
     } catch (e) {
-      throw explain(route, e);
+      throw await explain(route, e);
     }
   }
 

@@ -2,6 +2,7 @@
 // the TARGET's own config dir (resolved from its environment and passwd, seen through /proc/PID/root so
 // containers and other users work), then checks that the port is a listening socket owned by that pid.
 // A stale or spoofed file is reported, never trusted.
+import { readlinkSync } from "node:fs";
 import { posix } from "node:path";
 import { AgentState, type Agent } from "../../proto/index.js";
 import { errnoCode, errorText, isDenied, isGone } from "../proc/errno.js";
@@ -232,7 +233,7 @@ export class AgentLocator {
   constructor(
     private readonly fs: ProcFs,
     private readonly maxEntries = 4096,
-    private readonly ownNetns: string | undefined = netnsOf(fs, process.pid),
+    private readonly ownNetns: string | undefined = ownNetworkNamespace(),
   ) {}
 
   locate(pid: number, tables: NetTables = new NetTables(this.fs)): Agent {
@@ -287,6 +288,18 @@ export class AgentLocator {
     } catch {
       return false;
     }
+  }
+}
+
+/**
+ * This process's network namespace from its own /proc/self (not the ProcFs root: with --proc-root gopsd may read
+ * another pid namespace's /proc, where process.pid names someone else). nsfs inode numbers are host-wide.
+ */
+function ownNetworkNamespace(): string | undefined {
+  try {
+    return readlinkSync("/proc/self/ns/net");
+  } catch {
+    return undefined;
   }
 }
 
