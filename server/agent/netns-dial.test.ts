@@ -2,7 +2,7 @@
 // needs CAP_SYS_ADMIN even for that: root only). Other namespaces: integration/containers.e2e.test.ts.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { closeSync, openSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -10,30 +10,20 @@ import { GopsError, Status } from "../../common/errors.js";
 import { createProcFs } from "../proc/proc-fs.js";
 import { parseStat } from "../proc/parse-stat.js";
 import { callAgent, streamAgent } from "./client.js";
-import { openVerifiedNamespace, RelaySocket } from "./netns-dial.js";
+import { encodeRelayRequest, openVerifiedNamespace, RelaySocket } from "./netns-dial.js";
 import { Signal } from "./signals.js";
 
 const root = process.getuid?.() === 0;
 
-/**
- * Whether any live process of group `pgid` is left. Zombies do not count: a killed copier whose parent already
- * exited waits for init to reap it, which some inits (this sandbox's) do only every few seconds.
- */
-function groupAlive(pgid: number): boolean {
-  for (const name of readdirSync("/proc")) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const st = parseStat(readFileSync(`/proc/${name}/stat`, "utf8"));
-      if (st.state !== "Z" && st.state !== "X" && pgrpOf(readFileSync(`/proc/${name}/stat`, "utf8")) === pgid) return true;
-    } catch {
-      // gone
-    }
+/** Whether our child `pid` (the relay) is still running (a reused pid would have another parent). */
+function relayRunning(pid: number): boolean {
+  try {
+    const st = parseStat(readFileSync(`/proc/${pid}/stat`, "utf8"));
+    return st.state !== "Z" && st.state !== "X" && st.ppid === process.pid;
+  } catch {
+    return false;
   }
-  return false;
 }
-
-/** Field 5 of /proc/PID/stat (after the parenthesised comm). */
-const pgrpOf = (stat: string) => Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
 
 describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () => {
   let server: net.Server;
@@ -68,6 +58,13 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
     return { dial, relay: () => relay };
   };
 
+  it("carries a request with NUL and newline bytes exactly", async () => {
+    const r = viaRelay();
+    // SetGCPercent(0) is 0x10 0x00; the server here echoes only the first byte, so check what it received.
+    await callAgent({ host: "127.0.0.1", port }, Signal.SetGCPercent, Buffer.from([0x00, 0x0a]), { connectTimeoutMs: 3000, deadlineMs: 5000, dial: r.dial });
+    assert.deepEqual(received.at(-1), Buffer.from([0x10, 0x00, 0x0a]));
+  });
+
   it("carries the request in and the reply out to EOF", async () => {
     const r = viaRelay();
     const reply = await callAgent({ host: "127.0.0.1", port }, Signal.Version, undefined, {
@@ -78,8 +75,8 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
     assert.equal(reply.toString(), "go1.19.8 reply to 4\n");
     assert.deepEqual(received.at(-1), Buffer.from([4]));
     const pid = r.relay()!.pid!;
-    for (let i = 0; i < 40 && groupAlive(pid); i++) await sleep(50);
-    assert.equal(groupAlive(pid), false, "the relay's whole process group is gone");
+    for (let i = 0; i < 40 && relayRunning(pid); i++) await sleep(50);
+    assert.equal(relayRunning(pid), false, "the relay is gone");
   });
 
   it("a refused connection inside the namespace is UNAVAILABLE", async () => {
@@ -98,7 +95,7 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
     );
   });
 
-  it("a deadline while the agent says nothing kills the relay's process group", async () => {
+  it("a deadline while the agent says nothing kills the relay", async () => {
     hold = true;
     try {
       const r = viaRelay();
@@ -107,8 +104,8 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
         (e: unknown) => e instanceof GopsError && e.code === Status.DEADLINE_EXCEEDED,
       );
       const pid = r.relay()!.pid!;
-      for (let i = 0; i < 40 && groupAlive(pid); i++) await sleep(50);
-      assert.equal(groupAlive(pid), false);
+      for (let i = 0; i < 40 && relayRunning(pid); i++) await sleep(50);
+      assert.equal(relayRunning(pid), false);
     } finally {
       hold = false;
     }
@@ -130,11 +127,18 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
       ctl.abort();
       await assert.rejects(pending, (e: unknown) => e instanceof GopsError && e.code === Status.CANCELLED);
       const pid = r.relay()!.pid!;
-      for (let i = 0; i < 40 && groupAlive(pid); i++) await sleep(50);
-      assert.equal(groupAlive(pid), false);
+      for (let i = 0; i < 40 && relayRunning(pid); i++) await sleep(50);
+      assert.equal(relayRunning(pid), false);
     } finally {
       hold = false;
     }
+  });
+});
+
+describe("encodeRelayRequest", () => {
+  it("writes every byte, NUL and newline included, as a printf escape on one line", () => {
+    assert.equal(encodeRelayRequest(Buffer.from([0x10, 0x00, 0x0a, 0xff])), "\\x10\\x00\\x0a\\xff\n");
+    assert.equal(encodeRelayRequest(Buffer.from([4])), "\\x04\n");
   });
 });
 

@@ -6,18 +6,21 @@
 //
 //   nsenter --net=/proc/self/fd/3 -- bash -c '<RELAY_SCRIPT>' HOST PORT      (fd 3: the target's /proc/PID/ns/net)
 //
-// The relay connects with bash's /dev/tcp, writes one marker byte ("+") once connected, then copies socket →
-// stdout (the foreground `cat`) and stdin → socket (a background `cat`). Only Debian base packages are used
-// (util-linux nsenter, bash, coreutils cat); nothing stays resident between calls.
+// The relay connects with bash's /dev/tcp and writes one marker byte ("+") once connected; it then takes ONE line
+// from stdin, the request with every byte written as a printf escape (\xNN), writes it to the agent, and becomes
+// `cat` from the socket to stdout until the agent's EOF. One process, only execs (nsenter → bash → cat), no fork:
+// a gops request is a single write, so nothing else needs to flow towards the agent. Only Debian base packages
+// are used (util-linux nsenter, bash, coreutils cat); nothing stays resident between calls.
 //
 // The namespace is handed to nsenter as an open descriptor, opened just before the spawn and checked against the
 // namespace the agent's socket was verified in (same nsfs inode, same process start time): a pid that was reused
 // or a process that moved to another namespace is never dialled into.
 //
-// Clean-up: the relay is a process-group (session) leader. destroy() closes its stdin, which makes the background
-// copier kill the whole group (`kill -KILL 0`), and SIGKILLs the group while the leader still runs. If gopsd dies,
-// its end of the stdin pipe closes and the relay kills itself the same way. Every relay carries
-// GOPSD_RELAY=<owner pid> in its environment, so leftovers are easy to find (the tests look for them).
+// Clean-up: destroy() SIGKILLs the relay unless it has exited (EOF, deadline, abort, error: every exit path of the
+// agent client destroys its connection). Every relay carries GOPSD_RELAY=<owner pid> in its environment, so
+// leftovers are easy to find (the tests look for them). If gopsd itself dies mid-call, a relay waiting for the
+// request exits at once (stdin EOF); one already copying the reply ends when the agent closes the connection.
+// (Measured: a new process group per relay, or a background copier on stdin, costs several ms per call.)
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, fstatSync } from "node:fs";
 import { Duplex } from "node:stream";
@@ -29,17 +32,26 @@ import type { AgentAddress } from "./client.js";
 
 /** Exit status of the relay when bash cannot connect (any other status: nsenter or bash failed). */
 const CONNECT_FAILED = 97;
+/** Exit status of the relay when its stdin ended before the request line. */
+const NO_REQUEST = 98;
 const MARKER = 0x2b; // "+"
 const STDERR_CAP = 4096;
 
-// $0 = host, $1 = port. Background stdin is redirected explicitly (a non-interactive shell would give it
-// /dev/null); it must not hold stdout/stderr, so the relay's pipes close when the foreground copier exits.
+// $0 = host, $1 = port. The request line holds only \xNN escapes, so printf writes exactly those bytes.
 const RELAY_SCRIPT = [
   `exec 3<>"/dev/tcp/$0/$1" || exit ${CONNECT_FAILED}`,
   "printf +",
-  "{ cat >&3; kill -KILL 0; } <&0 >/dev/null 2>&1 &",
+  `IFS= read -r req || exit ${NO_REQUEST}`,
+  'printf "$req" >&3',
   "exec cat <&3 3<&-",
 ].join("\n");
+
+/** The request as the relay's stdin line: every byte as \xNN, then a newline. */
+export function encodeRelayRequest(request: Buffer): string {
+  let line = "";
+  for (const b of request) line += `\\x${b.toString(16).padStart(2, "0")}`;
+  return `${line}\n`;
+}
 
 /** The fixed, minimal environment of a relay: no BASH_ENV or anything else from gopsd's environment. */
 function relayEnv(): NodeJS.ProcessEnv {
@@ -108,6 +120,7 @@ export class RelaySocket extends Duplex {
   private readonly child: ChildProcess;
   private connected = false;
   private exited = false;
+  private requestSent = false;
   private stderr = "";
 
   constructor(
@@ -119,8 +132,6 @@ export class RelaySocket extends Duplex {
     this.child = spawn("nsenter", ["--net=/proc/self/fd/3", "--", "bash", "-c", RELAY_SCRIPT, addr.host, String(addr.port)], {
       stdio: ["pipe", "pipe", "pipe", nsFd],
       env: relayEnv(),
-      // Its own process group (session), so one kill reaches the copiers it forks.
-      detached: true,
     });
     const child = this.child;
     child.stdin!.on("error", () => {}); // EPIPE after the relay is gone: reported through "close" below
@@ -155,7 +166,7 @@ export class RelaySocket extends Duplex {
     });
   }
 
-  /** The relay's pid (its process group). */
+  /** The relay's pid. */
   get pid(): number | undefined {
     return this.child.pid;
   }
@@ -182,23 +193,22 @@ export class RelaySocket extends Duplex {
     this.child.stdout?.resume();
   }
 
+  /** The first write is the request; the gops protocol sends nothing after it, and neither can the relay. */
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (e?: Error | null) => void): void {
-    this.child.stdin!.write(chunk, (e) => cb(e ? agentUnavailable(this.where, `writing to the relay: ${e.message}`) : null));
+    if (this.requestSent) {
+      cb(agentUnavailable(this.where, "the relay carries one request per connection"));
+      return;
+    }
+    this.requestSent = true;
+    this.child.stdin!.end(encodeRelayRequest(chunk), () => cb(null));
   }
 
   override _destroy(err: Error | null, cb: (e: Error | null) => void): void {
-    // Closing stdin makes the background copier kill the group; while the leader has not been reaped its pid
-    // still names the group, so killing it is safe and immediate.
+    // Not yet reaped: its pid is still its own, so the kill cannot reach anyone else.
+    if (!this.exited) this.child.kill("SIGKILL");
     this.child.stdin?.destroy();
     this.child.stdout?.destroy();
     this.child.stderr?.destroy();
-    if (!this.exited && this.child.pid !== undefined) {
-      try {
-        process.kill(-this.child.pid, "SIGKILL");
-      } catch {
-        // already gone
-      }
-    }
     cb(err);
   }
 
