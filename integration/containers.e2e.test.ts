@@ -296,3 +296,68 @@ describe("the container of a process, from its real cgroup", { skip }, () => {
     assert.equal(again?.container, undefined);
   });
 });
+
+// ---------------------------------------------------------------------------------------------------------
+// gopsd in a container: its own pid namespace and /proc, the host's /proc mounted elsewhere (--proc-root).
+
+describe("gopsd with the host's /proc mounted elsewhere (--proc-root)", { skip }, () => {
+  const started: ChildProcess[] = [];
+  let mnt: string;
+
+  after(async () => {
+    for (const c of started) c.kill("SIGKILL");
+    if (mnt) await rm(mnt, { recursive: true, force: true });
+  });
+
+  /**
+   * gopsd in a private mount namespace where the host's /proc is bind-mounted at `mnt` (nothing leaks out: the
+   * mount namespace dies with it), then in a new pid namespace with its own /proc, like a container's.
+   */
+  async function gopsdInContainer(args: string[]): Promise<string> {
+    const script = `mount --bind /proc "$0" && exec unshare --pid --fork --mount-proc -- "$@"`;
+    const child = spawn(
+      "unshare",
+      ["--mount", "--propagation", "private", "--", "sh", "-c", script, mnt, process.execPath, "--import", import.meta.resolve("tsx"),
+        path.join(import.meta.dirname, "..", "server", "main.ts"), "--listen", "127.0.0.1:0", "--insecure", ...args],
+      { stdio: ["ignore", "ignore", "pipe"] },
+    );
+    started.push(child);
+    let err = "";
+    return new Promise((resolve, reject) => {
+      child.stderr!.on("data", (d: Buffer) => {
+        err += d.toString();
+        const m = /gopsd: listening on (\S+)/.exec(err);
+        if (m) resolve(m[1]!);
+      });
+      child.once("exit", (code) => reject(new Error(`gopsd in a container exited (${code}): ${err}`)));
+      setTimeout(() => reject(new Error(`gopsd in a container not ready: ${err}`)), 15_000).unref();
+    });
+  }
+
+  it("lists the host's processes from that root, agents verified and reachable; without it, only its own", async () => {
+    mnt = await mkdtemp(path.join(tmpdir(), "gopsctl-host-proc-"));
+    const { startFixture } = await import("./harness.js");
+    const fixture = await startFixture("agentprog");
+    try {
+      const withRoot = connect(await gopsdInContainer(["--proc-root", mnt]));
+      const without = connect(await gopsdInContainer([]));
+      try {
+        const list = await withRoot.listProcesses({ all: true });
+        const p = list.processes.find((x) => x.pid === fixture.pid);
+        assert.ok(p, "the host's process is listed under its host pid");
+        assert.equal(p.agent?.state, AgentState.AGENT_STATE_LISTENING, p.agent?.detail);
+        assert.equal(p.agent?.networkNamespace, "", "same network namespace as gopsd: dialled directly");
+        assert.ok(list.processes.some((x) => x.pid === process.pid), "this test process too");
+        assert.match((await withRoot.version({ pid: fixture.pid })).goVersion, /^go1\./);
+        const own = await without.listProcesses({ all: true });
+        assert.equal(own.processes.find((x) => x.pid === fixture.pid), undefined, "its own /proc does not show the host");
+        assert.ok(own.processes.length < 5, `only its own pid namespace: ${own.processes.map((x) => x.name).join(", ")}`);
+      } finally {
+        withRoot.close();
+        without.close();
+      }
+    } finally {
+      await fixture.stop();
+    }
+  });
+});
