@@ -24,7 +24,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, fstatSync } from "node:fs";
 import { Duplex } from "node:stream";
-import { GopsError, Status, agentUnavailable, permissionDenied, processNotFound } from "../../common/errors.js";
+import { GopsError, Status, agentUnavailable, processNotFound } from "../../common/errors.js";
 import { errorText, isDenied, isGone } from "../proc/errno.js";
 import { parseStat } from "../proc/parse-stat.js";
 import type { ProcFs } from "../proc/proc-fs.js";
@@ -77,7 +77,7 @@ export function openVerifiedNamespace(fs: ProcFs, target: VerifiedNamespace): nu
     fd = fs.openNetNamespace(pid);
   } catch (e) {
     if (isGone(e)) throw processNotFound(pid);
-    if (isDenied(e)) throw permissionDenied(`opening the network namespace of pid ${pid}`);
+    if (isDenied(e)) throw namespaceDenied(`opening the network namespace of pid ${pid}`);
     throw agentUnavailable(`pid ${pid}`, `cannot open its network namespace: ${errorText(e)}`);
   }
   try {
@@ -102,6 +102,14 @@ export function openVerifiedNamespace(fs: ProcFs, target: VerifiedNamespace): nu
     closeSync(fd);
     throw e;
   }
+}
+
+/** Reaching into another network namespace needs more than reading /proc: say exactly what. */
+function namespaceDenied(what: string): GopsError {
+  return new GopsError(
+    Status.PERMISSION_DENIED,
+    `${what}: permission denied (an agent in another network namespace needs CAP_SYS_ADMIN and CAP_SYS_PTRACE, or root)`,
+  );
 }
 
 /** Where a relayed address is, for messages: "127.0.0.1:41234 in net:[4026532801] of pid 4711". */
@@ -177,10 +185,7 @@ export class RelaySocket extends Duplex {
       return agentUnavailable(this.where, `connection refused or failed inside the namespace${why ? ` (${why})` : ""}`);
     }
     if (/Operation not permitted|Permission denied/i.test(why)) {
-      return new GopsError(
-        Status.PERMISSION_DENIED,
-        `entering the network namespace to reach the gops agent at ${this.where}: permission denied (needs CAP_SYS_ADMIN and CAP_SYS_PTRACE, or root)`,
-      );
+      return namespaceDenied(`entering the network namespace to reach the gops agent at ${this.where}`);
     }
     const status = signal ? `signal ${signal}` : `status ${code}`;
     return agentUnavailable(
