@@ -13,7 +13,7 @@ import { chromium, type Browser, type Page } from "playwright-core";
 import { repoRoot, startFixture, type Fixture } from "../integration/harness.js";
 import { callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
-import { fakeProfile } from "./fake-profile.js";
+import { fakeProfile } from "./fake-profile.testkit.js";
 import {
   decodeProfile,
   describeTrace,

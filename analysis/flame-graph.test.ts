@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { fakeProfile } from "./fake-profile.js";
+import { fakeProfile } from "./fake-profile.testkit.js";
 import { escapeHtml, scriptSafeJson } from "./flame-graph-page.js";
 import { flameTree, renderFlameGraph } from "./flame-graph.js";
 

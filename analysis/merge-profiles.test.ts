@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { isGopsError } from "../common/errors.js";
-import { fakeProfile } from "./fake-profile.js";
+import { fakeProfile } from "./fake-profile.testkit.js";
 import { mergeProfiles } from "./merge-profiles.js";
 import { decodeProfile, encodeProfile, sampleTypes } from "./profile.js";
 import { topFunctions } from "./top-functions.js";

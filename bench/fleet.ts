@@ -1,116 +1,146 @@
 // Fleet benchmarks (not tests): `node --import tsx bench/fleet.ts [fanout|tunnel]`. Each figure is printed with a
 // ratio against a baseline measured in the same run, then the whole result as one JSON line.
 //
-//  fanout  memstats fanned out to 32 gopsd hosts, each with its own fixture process (a gops agent serves one
-//          connection at a time, so a shared one would serialise the hosts), against the same call to one host
-//          through the same Fleet code: goal ratio <= 2. Also GetBuildInfo (cached on the host, no agent), which
-//          shows the fan-out machinery with the least host work. All 32 "hosts" share this machine's 2 cores, so
-//          the 32-host figure is bound by this machine's CPU, not by the fan-out; the last row isolates the Fleet's
-//          own cost: the same 32 memstats calls through the Fleet against a plain Promise.all over 32 direct
-//          clients, in the same run (ratio ~1 = the Fleet adds nothing measurable).
+//  fanout  memstats fanned out to N = 1, 32, 256 and 1,000 hosts as a real fleet behaves: each host is another
+//          machine at RTT_MS (default 20 ms) distance. bench/sim-fleet.ts serves every host from ONE process (the
+//          real gopsd stack over TLS with JWT auth; each host its own TCP listener relaying with RTT/2 each way, so
+//          TCP, TLS and HTTP/2 set-up pay the distance too). Measured: the CLI (dist/, a fresh process per run,
+//          under GNU time: wall, CPU, peak RSS) and the library (a fresh process per run reporting its own usage,
+//          wall from opening the fleet to the last answer), each as a ratio to the 1-host run of the same run.
+//          Then a concurrency sweep at 1,000 hosts shows whether concurrency or per-host set-up is the limit.
 //  tunnel  a unary call (memstats) through the ssh2 tunnel against direct (goal p50 <= 2 ms), and a stream
 //          (StreamBinary, the fixture's executable) through the tunnel against direct (goal >= 0.5x throughput).
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
 import { connect } from "../client/connect.js";
 import type { Diagnostics } from "../common/diagnostics.js";
-import { createFleet, type FleetHost } from "../client/fleet/index.js";
 import { openSshTunnel } from "../client/ssh/index.js";
-import { startFixture, startGopsd, type Gopsd } from "../integration/harness.js";
+import { startFixture, startGopsd } from "../integration/harness.js";
+import { startSimulatedFleet, type SimulatedFleet } from "./sim-fleet.js";
 import { startSshd } from "../integration/sshd.js";
 import { percentile, timeAsync } from "./measure.js";
 
-const FANOUT_HOSTS = Number(process.env.BENCH_FLEET_HOSTS ?? 32);
+const FLEET_SIZES = (process.env.BENCH_FLEET_SIZES ?? "1,32,256,1000").split(",").map(Number);
+const RTT_MS = Number(process.env.BENCH_FLEET_RTT_MS ?? 20);
+const CONCURRENCY_SWEEP = [32, 128, 512];
 
 interface Row {
   bench: string;
   metric: string;
   value: number;
-  unit: "ms" | "MiB/s";
+  unit: "ms" | "MiB/s" | "MiB" | "%";
   baseline: string;
   baselineValue: number;
   ratio: number;
   goal?: string;
 }
 const rows: Row[] = [];
+const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 
-async function startMany(n: number): Promise<Gopsd[]> {
-  const out: Gopsd[] = [];
-  for (let i = 0; i < n; i += 4) {
-    const batch = Array.from({ length: Math.min(4, n - i) }, (_, j) => startGopsd({ args: ["--host-name", `bench-${i + j + 1}`] }));
-    out.push(...(await Promise.all(batch)));
-  }
-  return out;
+interface Usage {
+  wallMs: number;
+  cpuMs: number;
+  maxRssMiB: number;
+}
+
+const median = (xs: number[]) => percentile(xs, 50);
+function medianUsage(us: Usage[]): Usage {
+  return { wallMs: median(us.map((u) => u.wallMs)), cpuMs: median(us.map((u) => u.cpuMs)), maxRssMiB: median(us.map((u) => u.maxRssMiB)) };
+}
+
+/** A fleet file with the first n simulated hosts: TLS with the simulator's CA and its token, as a real fleet. */
+function fleetFile(dir: string, sim: SimulatedFleet, n: number): string {
+  const file = path.join(dir, `fleet-${n}.yaml`);
+  const hosts = sim.addresses.slice(0, n).map((a, i) => `  - { name: host-${i + 1}, address: "${a}" }`);
+  writeFileSync(file, [`defaults:`, `  tls: { ca: "${sim.caFile}" }`, `  tokenFile: "${sim.tokenFile}"`, `hosts:`, ...hosts, ""].join("\n"));
+  return file;
+}
+
+/** `gopsctl --fleet FILE --all memstats 1 --json` from dist/, under GNU time: wall, user+sys CPU, peak RSS. */
+function runCli(file: string, env: NodeJS.ProcessEnv): Usage {
+  const out = spawnSync(
+    "/usr/bin/time",
+    ["-f", "%e %U %S %M", process.execPath, path.join(repoRoot, "dist/cli/main.js"), "--fleet", file, "--all", "memstats", "1", "--json"],
+    { env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 },
+  );
+  const last = out.stderr.trim().split("\n").pop() ?? "";
+  const [e, u, s, m] = last.split(" ").map(Number);
+  if (out.status !== 0 || m === undefined) throw new Error(`gopsctl failed (${out.status}): ${out.stderr.slice(-500)}`);
+  const lines = out.stdout.trim().split("\n").filter((l) => l.startsWith("{"));
+  const failed = lines.filter((l) => l.includes('"error"')).length;
+  if (failed > 0) throw new Error(`gopsctl: ${failed} hosts failed: ${lines.find((l) => l.includes('"error"'))}`);
+  return { wallMs: e! * 1000, cpuMs: (u! + s!) * 1000, maxRssMiB: m / 1024 };
+}
+
+/** The library: one fan-out in a fresh client process (bench/fleet-client-run.ts reports its own usage). */
+function runLibrary(file: string, env: NodeJS.ProcessEnv, concurrency?: number): Usage {
+  const out = spawnSync(
+    process.execPath,
+    ["--import", "tsx", path.join(repoRoot, "bench/fleet-client-run.ts"), file, ...(concurrency !== undefined ? [String(concurrency)] : [])],
+    { env, encoding: "utf8", cwd: repoRoot },
+  );
+  const r = JSON.parse(out.stdout.trim().split("\n").pop() ?? "{}") as Usage & { ok: number; failed: number; firstError?: string };
+  if (out.status !== 0 || r.failed !== 0) throw new Error(`library run failed: ${r.firstError ?? out.stderr.slice(-500)}`);
+  return r;
+}
+
+function procCpuMs(pid: number): number {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function fanout(): Promise<void> {
-  const fixtures = await Promise.all(Array.from({ length: FANOUT_HOSTS }, () => startFixture("agentprog")));
-  const gopsds = await startMany(FANOUT_HOSTS);
-  const hosts: FleetHost[] = gopsds.map((g, i) => ({ name: `bench-${i + 1}`, address: g.address, labels: {}, source: "fleet" }));
-  const pidOf = (host: string) => ({ pid: fixtures[Number(host.slice("bench-".length)) - 1]!.pid });
-  const many = createFleet(hosts, { perHostDeadlineMs: 10_000 });
-  const one = createFleet(hosts.slice(0, 1), { perHostDeadlineMs: 10_000 });
-  const direct = hosts.map((h) => ({ name: h.name, client: connect(h.address!) }));
+  const max = Math.max(...FLEET_SIZES);
+  const dir = mkdtempSync(path.join(tmpdir(), "gopsctl-bench-fleet-"));
+  const env = { ...process.env, XDG_CONFIG_HOME: dir, HOME: dir };
+  const sim = await startSimulatedFleet(max, RTT_MS);
   try {
-    for (const rpc of ["memStats", "getBuildInfo"] as const) {
-      const run = async (fleet: typeof many) => {
-        let ok = 0;
-        for await (const r of fleet[rpc](pidOf)) if (r.value) ok++;
-        if (ok !== fleet.hosts.length) throw new Error(`only ${ok}/${fleet.hosts.length} hosts answered`);
-      };
-      await timeAsync(10, () => run(many)); // connect and warm every host
-      await timeAsync(20, () => run(one));
-      const m: number[] = [];
-      const o: number[] = [];
-      for (let round = 0; round < 5; round++) {
-        o.push(...(await timeAsync(20, () => run(one))));
-        m.push(...(await timeAsync(10, () => run(many))));
+    const files = new Map(FLEET_SIZES.map((n) => [n, fleetFile(dir, sim, n)]));
+    runCli(files.get(FLEET_SIZES[0]!)!, env); // warm the page cache
+    const cli = new Map<number, Usage>();
+    const lib = new Map<number, Usage>();
+    let simCpuMs = 0;
+    let simCalls = 0;
+    for (const n of FLEET_SIZES) {
+      const runs = n >= 256 ? 3 : 7;
+      const c: Usage[] = [];
+      const l: Usage[] = [];
+      const cpu0 = procCpuMs(sim.pid);
+      for (let i = 0; i < runs; i++) {
+        c.push(runCli(files.get(n)!, env));
+        l.push(runLibrary(files.get(n)!, env));
       }
-      const mp = percentile(m, 50);
-      const op = percentile(o, 50);
-      rows.push({
-        bench: "fanout",
-        metric: `${rpc} to ${FANOUT_HOSTS} hosts p50`,
-        value: mp,
-        unit: "ms",
-        baseline: `${rpc} to 1 host p50 (same Fleet code)`,
-        baselineValue: op,
-        ratio: mp / op,
-        goal: "ratio <= 2",
-      });
+      simCpuMs += procCpuMs(sim.pid) - cpu0;
+      simCalls += 2 * runs * n;
+      cli.set(n, medianUsage(c));
+      lib.set(n, medianUsage(l));
     }
-
-    // The Fleet's own cost: the same calls, same hosts, same run, without it.
-    const viaFleet = async () => {
-      let ok = 0;
-      for await (const r of many.memStats(pidOf)) if (r.value) ok++;
-      if (ok !== hosts.length) throw new Error(`only ${ok}/${hosts.length} hosts answered`);
-    };
-    const plain = () => Promise.all(direct.map((d) => d.client.memStats(pidOf(d.name), { deadline: 10_000 })));
-    await timeAsync(10, plain);
-    await timeAsync(10, viaFleet);
-    const f: number[] = [];
-    const p: number[] = [];
-    for (let round = 0; round < 5; round++) {
-      p.push(...(await timeAsync(10, plain)));
-      f.push(...(await timeAsync(10, viaFleet)));
+    const one = FLEET_SIZES[0]!;
+    for (const [who, m] of [["gopsctl", cli], ["library", lib]] as const) {
+      const base = m.get(one)!;
+      for (const n of FLEET_SIZES) {
+        const u = m.get(n)!;
+        const goal = n === 32 ? "ratio <= 1.5" : n === 1000 ? "ratio <= 10" : undefined;
+        rows.push({ bench: "fanout", metric: `${who} memstats, ${n} hosts: wall`, value: u.wallMs, unit: "ms", baseline: `${one} host wall`, baselineValue: base.wallMs, ratio: u.wallMs / base.wallMs, ...(goal ? { goal } : {}) });
+        rows.push({ bench: "fanout", metric: `${who} memstats, ${n} hosts: client CPU`, value: u.cpuMs, unit: "ms", baseline: `${one} host CPU`, baselineValue: base.cpuMs, ratio: u.cpuMs / base.cpuMs });
+        rows.push({ bench: "fanout", metric: `${who} memstats, ${n} hosts: client peak RSS`, value: u.maxRssMiB, unit: "MiB", baseline: `${one} host RSS`, baselineValue: base.maxRssMiB, ratio: u.maxRssMiB / base.maxRssMiB, ...(n === 1000 ? { goal: "<= 250 MiB" } : {}) });
+      }
     }
-    const fp = percentile(f, 50);
-    const pp = percentile(p, 50);
-    rows.push({
-      bench: "fanout",
-      metric: `memStats Fleet fan-out to ${FANOUT_HOSTS} hosts p50`,
-      value: fp,
-      unit: "ms",
-      baseline: `Promise.all of ${FANOUT_HOSTS} direct client calls p50`,
-      baselineValue: pp,
-      ratio: fp / pp,
-      goal: "ratio ~1 (Fleet overhead)",
-    });
+    // Where the limit is: the same 1,000-host fan-out at other concurrencies (library, fresh process each).
+    const sweepAt = FLEET_SIZES.includes(1000) ? 1000 : max;
+    const base = lib.get(sweepAt)!;
+    for (const c of CONCURRENCY_SWEEP) {
+      const u = medianUsage([runLibrary(files.get(sweepAt)!, env, c), runLibrary(files.get(sweepAt)!, env, c), runLibrary(files.get(sweepAt)!, env, c)]);
+      rows.push({ bench: "fanout", metric: `library, ${sweepAt} hosts, concurrency ${c}: wall`, value: u.wallMs, unit: "ms", baseline: "default concurrency wall", baselineValue: base.wallMs, ratio: u.wallMs / base.wallMs });
+    }
+    rows.push({ bench: "fanout", metric: "simulator CPU per call (TLS + auth + relay)", value: simCpuMs / simCalls, unit: "ms", baseline: "-", baselineValue: 0, ratio: 0 });
   } finally {
-    many.close();
-    one.close();
-    for (const d of direct) d.client.close();
-    await Promise.all(gopsds.map((g) => g.stop()));
-    await Promise.all(fixtures.map((f) => f.stop()));
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

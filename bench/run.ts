@@ -5,6 +5,10 @@
 //             reads every /proc/PID/stat and nothing else (the least any lister must do).
 //  gopsd      a unary call through gopsd (gRPC on 127.0.0.1 + verification + governor + agent) against the
 //             same agent call made directly over TCP: the difference is gopsd's per-call overhead.
+//  pprof-probe  ListProcesses with probe=true (net/http/pprof discovery) on ~500 processes with 20 Go programs
+//             (10 serving pprof, 4 plain 404 HTTP servers, 2 silent TCP servers, 2 with gops agents, 2 plain),
+//             cold (a new core: every candidate port probed) and warm (verified endpoints and non-pprof sockets
+//             remembered), against a plain listing in the same run.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { createChannel, createClient } from "nice-grpc";
@@ -13,6 +17,8 @@ import { connect } from "../client/index.js";
 import { callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
 import { createHostDiagnostics } from "../server/host-diagnostics.js";
+import { createProcFs } from "../server/proc/index.js";
+import { PprofLocator } from "../server/pprof-http/index.js";
 import { startFixture, startGopsd } from "../integration/harness.js";
 import { percentile, timeAsync, timeSync } from "./measure.js";
 
@@ -104,9 +110,60 @@ async function gopsdOverhead(): Promise<void> {
   }
 }
 
+async function pprofProbe(): Promise<void> {
+  const sleepers: ChildProcess[] = [];
+  try {
+    for (let i = 0; i < SLEEPERS - 20; i++) sleepers.push(spawn("sleep", ["600"], { stdio: "ignore" }));
+    const idle = ["-busy=false"];
+    const fixtures = await Promise.all([
+      ...Array.from({ length: 10 }, () => startFixture("httpprog", { args: idle })),
+      ...Array.from({ length: 4 }, () => startFixture("httpprog", { args: ["-mode", "http404", ...idle] })),
+      ...Array.from({ length: 2 }, () => startFixture("httpprog", { args: ["-mode", "rawtcp", ...idle] })),
+      startFixture("agentprog"),
+      startFixture("agentprog"),
+      startFixture("plain"),
+      startFixture("plain"),
+    ]);
+    try {
+      const fs = createProcFs();
+      // Probe only our fixtures: other Go programs on a shared machine are not ours to send requests to.
+      const probeExe = [fixtures[0]!.exe];
+      const newCore = (locator = new PprofLocator(fs, { probeExe })) => ({ locator, core: createHostDiagnostics({ hostName: "bench", agentTimeouts: {}, procFs: fs, pprof: { locator } }) });
+      const total = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).length;
+      const { core, locator } = newCore();
+      await core.listProcesses({});
+      const plain = percentile(await timeAsync(20, () => core.listProcesses({})), 50);
+      // Cold: a new core each run, so every candidate port of every Go program without an agent is probed.
+      let coldRequests = 0;
+      const cold = percentile(
+        await timeAsync(5, async () => {
+          const c = newCore();
+          await c.core.listProcesses({ probe: true });
+          coldRequests = c.locator.requestsSent;
+        }),
+        50,
+      );
+      await core.listProcesses({ probe: true });
+      const before = locator.requestsSent;
+      const warm = percentile(await timeAsync(20, () => core.listProcesses({ probe: true })), 50);
+      const warmRequests = (locator.requestsSent - before) / 20;
+      const marked = (await core.listProcesses({})).processes.filter((p) => p.agent?.kind === 2).length;
+      const label = `${total} processes, 20 Go`;
+      rows.push({ bench: "pprof", metric: `ListProcesses plain p50, ${label}`, ms: plain, baseline: "plain listing", baselineMs: plain, ratio: 1 });
+      rows.push({ bench: "pprof", metric: `probe cold p50 (${coldRequests} requests, ${marked} marked)`, ms: cold, baseline: "plain listing", baselineMs: plain, ratio: cold / plain });
+      rows.push({ bench: "pprof", metric: `probe warm p50 (${warmRequests} requests)`, ms: warm, baseline: "plain listing", baselineMs: plain, ratio: warm / plain });
+    } finally {
+      await Promise.all(fixtures.map((f) => f.stop()));
+    }
+  } finally {
+    for (const s of sleepers) s.kill("SIGKILL");
+  }
+}
+
 const only = process.argv[2];
 if (!only || only === "discovery") await discovery();
 if (!only || only === "gopsd") await gopsdOverhead();
+if (!only || only === "pprof-probe") await pprofProbe();
 
 const fmt = (n: number) => n.toFixed(3).padStart(9);
 console.log(`${"bench".padEnd(10)} ${"metric".padEnd(58)} ${"ms".padStart(9)} ${"baseline ms".padStart(11)} ${"ratio".padStart(7)}  goal`);

@@ -11,20 +11,19 @@ import { ClientError, Status } from "nice-grpc-common";
 import { decodeProfile, encodeProfile, topFunctions } from "../analysis/index.js";
 import {
   AgentState,
-  CaptureKind,
   type Diagnostics,
   parseModuleQuery,
   type ListProcessesResponse,
   type Process,
-  type StreamProfileResponse,
 } from "../client/index.js";
+import { CaptureKind, type StreamProfileResponse } from "../proto/index.js";
 import { run as runMemstats } from "./commands/memstats.js";
 import { run as runHeap } from "./commands/pprof-heap.js";
 import { run as runPs } from "./commands/ps.js";
 import { run as runStack } from "./commands/stack.js";
 import { HostsFailedError } from "./errors.js";
-import { fakeContext, fakeFleet, streamOf } from "./fake-context.js";
-import { heapProfile } from "./sample-profiles.js";
+import { fakeContext, fakeFleet, streamOf } from "./fake-context.testkit.js";
+import { heapProfile } from "./sample-profiles.testkit.js";
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

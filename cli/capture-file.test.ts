@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
 import { defaultCaptureName, writeCaptureFile } from "./capture-file.js";
-import { streamOf } from "./fake-context.js";
+import { streamOf } from "./fake-context.testkit.js";
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

@@ -7,7 +7,7 @@ import { CaptureKind, ProfileKind, type StreamProfileResponse } from "../proto/i
 import { run as runCpu } from "./commands/pprof-cpu.js";
 import { run as runHeap } from "./commands/pprof-heap.js";
 import { run as runTrace } from "./commands/trace.js";
-import { fakeContext, streamOf } from "./fake-context.js";
+import { fakeContext, streamOf } from "./fake-context.testkit.js";
 
 const dirs: string[] = [];
 after(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));

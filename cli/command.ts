@@ -1,4 +1,4 @@
-// What every command module gets and provides (DESIGN rule 8: commands are thin, dependencies injected).
+// What every command module gets and provides (docs/ARCHITECTURE.md rule 8: commands are thin, dependencies injected).
 import type { Writable } from "node:stream";
 import type { Diagnostics, Fleet } from "../client/index.js";
 import type { FlagName, GlobalOptions, ParsedArgv } from "./parse-argv.js";

@@ -46,6 +46,7 @@ test("unknown keys and bad values are usage errors naming the key", () => {
   refused("tls: true\n", 'key "tls" must be a mapping of ca, cert, key, serverName ("tls: {}" for TLS with the system roots)');
   refused("tls:\n", 'key "tls" must be a mapping of ca, cert, key, serverName ("tls: {}" for TLS with the system roots)');
   refused("- host\n", "want a mapping of keys (host, tokenFile, tls)");
+  refused("tls: [ca.pem]\n", 'key "tls" must be a mapping of ca, cert, key, serverName ("tls: {}" for TLS with the system roots)');
 });
 
 test("YAML errors name the line; duplicate keys are refused", () => {

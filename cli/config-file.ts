@@ -1,8 +1,11 @@
 // gopsctl's config file (YAML): where to reach gopsd and with which credentials, the lowest layer under flags and
 // $GOPSCTL_* variables. It holds file names, never a token. Parsing is pure; loadConfig is the one read.
 import { readFile } from "node:fs/promises";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import * as v from "valibot";
 import { LineCounter, parseDocument } from "yaml";
+import { gopsctlConfigPath } from "../common/config-dir.js";
+import { issueKey, mapping } from "../common/config-schema.js";
 import { UsageError } from "./errors.js";
 
 export interface ConfigTls {
@@ -26,14 +29,25 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 /** `$XDG_CONFIG_HOME/gopsctl/config.yaml`, else `$HOME/.config/gopsctl/config.yaml` (a relative XDG dir is ignored). */
 export function defaultConfigPath(env: Env, home: string): string {
-  const xdg = env["XDG_CONFIG_HOME"];
-  const base = xdg !== undefined && isAbsolute(xdg) ? xdg : join(env["HOME"] || home, ".config");
-  return join(base, "gopsctl", "config.yaml");
+  return gopsctlConfigPath(env, ["config.yaml"], home);
 }
 
 const TOP_KEYS = ["host", "tokenFile", "tls"] as const;
 const TLS_KEYS = ["ca", "cert", "key", "serverName"] as const;
-const TLS_FILES = new Set<string>(["ca", "cert", "key"]);
+
+/** The config file's one schema. `file` makes a file name absolute (against the file's directory, `~/` = home). */
+function configSchema(file: (name: string) => string) {
+  const text = (key: string) => {
+    const msg = `key "${key}" must be a non-empty string`;
+    return v.pipe(v.string(msg), v.check((s) => s.trim() !== "", msg));
+  };
+  const fileName = (key: string) => v.pipe(text(key), v.transform(file));
+  const tls = mapping(
+    { ca: v.optional(fileName("tls.ca")), cert: v.optional(fileName("tls.cert")), key: v.optional(fileName("tls.key")), serverName: v.optional(text("tls.serverName")) },
+    `key "tls" must be a mapping of ${TLS_KEYS.join(", ")} ("tls: {}" for TLS with the system roots)`,
+  );
+  return mapping({ host: v.optional(text("host")), tokenFile: v.optional(fileName("tokenFile")), tls: v.optional(tls) }, "want a mapping of keys (host, tokenFile, tls)");
+}
 
 /**
  * Parses and checks a config file. File names are resolved against the file's directory, `~/` against `home`.
@@ -49,37 +63,17 @@ export function parseConfig(text: string, source: string, home: string): CliConf
   if (err !== undefined) fail(`line ${lineCounter.linePos(err.pos[0]).line}: ${err.message.split("\n")[0]}`);
   const root: unknown = doc.toJS();
   if (root === null || root === undefined) return { source };
-  if (!isPlainObject(root)) return fail("want a mapping of keys (host, tokenFile, tls)");
-
-  const file = (key: string, v: unknown): string => {
-    const s = nonEmptyString(key, v, fail);
-    if (s === "~" || s.startsWith("~/")) return join(home, s.slice(1));
-    return resolve(dirname(resolve(source)), s);
-  };
-  const config: CliConfig = { source };
-  for (const [key, value] of Object.entries(root)) {
-    switch (key as (typeof TOP_KEYS)[number]) {
-      case "host":
-        config.host = nonEmptyString(key, value, fail);
-        break;
-      case "tokenFile":
-        config.tokenFile = file(key, value);
-        break;
-      case "tls": {
-        if (!isPlainObject(value)) return fail(`key "tls" must be a mapping of ${TLS_KEYS.join(", ")} ("tls: {}" for TLS with the system roots)`);
-        const tls: ConfigTls = {};
-        for (const [k, v] of Object.entries(value)) {
-          if (!(TLS_KEYS as readonly string[]).includes(k)) fail(`unknown key "tls.${k}" (known: ${TLS_KEYS.map((t) => `tls.${t}`).join(", ")})`);
-          tls[k as keyof ConfigTls] = TLS_FILES.has(k) ? file(`tls.${k}`, v) : nonEmptyString(`tls.${k}`, v, fail);
-        }
-        config.tls = tls;
-        break;
-      }
-      default:
-        fail(`unknown key "${key}" (known: ${TOP_KEYS.join(", ")})`);
-    }
+  const file = (s: string): string => (s === "~" || s.startsWith("~/") ? join(home, s.slice(1)) : resolve(dirname(resolve(source)), s));
+  const parsed = v.safeParse(configSchema(file), root, { abortEarly: true });
+  if (!parsed.success) {
+    const issue = parsed.issues[0];
+    const { key, unknownKey } = issueKey(issue);
+    if (!unknownKey) return fail(issue.message);
+    const known = key.startsWith("tls.") ? TLS_KEYS.map((t) => `tls.${t}`) : TOP_KEYS;
+    return fail(`unknown key "${key}" (known: ${known.join(", ")})`);
   }
-  return config;
+  const { host, tokenFile, tls } = parsed.output;
+  return { source, ...(host !== undefined ? { host } : {}), ...(tokenFile !== undefined ? { tokenFile } : {}), ...(tls !== undefined ? { tls } : {}) };
 }
 
 /**
@@ -97,13 +91,4 @@ export async function loadConfig(path: string, opts: { required: boolean; home: 
     throw new UsageError(`cannot read config ${path}: ${code ?? (e as Error).message}`);
   }
   return parseConfig(text, path, opts.home);
-}
-
-function isPlainObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof Map) && !(v instanceof Set);
-}
-
-function nonEmptyString(key: string, v: unknown, fail: (what: string) => never): string {
-  if (typeof v !== "string" || v.trim() === "") return fail(`key "${key}" must be a non-empty string`);
-  return v;
 }

@@ -1,4 +1,4 @@
-// The one place an error becomes an exit status and a one-line message (DESIGN rule 3).
+// The one place an error becomes an exit status and a one-line message (docs/ARCHITECTURE.md rule 3).
 import { ClientError, Status } from "nice-grpc-common";
 import { CredentialsError, InventoryError, ModuleQueryError } from "../client/index.js";
 import { GopsError } from "../common/errors.js";

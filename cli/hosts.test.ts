@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseInventory } from "../client/index.js";
+import { parseInventory } from "../client/fleet/inventory.js";
 import { UsageError } from "./errors.js";
 import { isAcrossHosts, resolveTarget } from "./hosts.js";
 import { parseArgv } from "./parse-argv.js";

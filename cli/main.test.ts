@@ -11,7 +11,7 @@ import { fileURLToPath } from "node:url";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { createServer, ServerError, Status, type Server } from "nice-grpc";
 import { CaptureKind, DiagnosticsServiceDefinition, type StreamTraceResponse } from "../proto/index.js";
-import { scriptedService } from "../client/scripted-service.js";
+import { scriptedService } from "../client/scripted-service.testkit.js";
 
 const MAIN = join(dirname(fileURLToPath(import.meta.url)), "main.ts");
 const TSX = import.meta.resolve("tsx"); // absolute: the runs below have other working directories

@@ -9,8 +9,6 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import {
   connect,
-  createFleet,
-  createLocalDiagnostics,
   loadInventory,
   readTokenFile,
   type Diagnostics,
@@ -18,6 +16,8 @@ import {
   type Fleet,
   type TokenSource,
 } from "../client/index.js";
+import { createFleet } from "../client/fleet/fleet.js";
+import { createLocalDiagnostics } from "../client/local.js";
 import {
   CallTimeoutError,
   chosenConfigPath,

@@ -8,9 +8,9 @@ import { CaptureKind, type StreamProfileResponse } from "../proto/index.js";
 import { run as runCpu } from "./commands/pprof-cpu.js";
 import { run as runHeap } from "./commands/pprof-heap.js";
 import { UsageError } from "./errors.js";
-import { fakeContext, streamOf } from "./fake-context.js";
+import { fakeContext, streamOf } from "./fake-context.testkit.js";
 import { parseArgv } from "./parse-argv.js";
-import { cpuProfile, heapProfile } from "./sample-profiles.js";
+import { cpuProfile, heapProfile } from "./sample-profiles.testkit.js";
 import { buildProfileReport, flameTitle, formatProfileReport, parseProfileReportFlags } from "./profile-report.js";
 
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CapturedStream } from "./fake-context.js";
+import { CapturedStream } from "./fake-context.testkit.js";
 import { formatBytes, renderProgress, startProgress } from "./progress.js";
 
 const label = "CPU profile of pid 4132";

@@ -12,7 +12,7 @@ import { certSubjectOf, peerCertInterceptor } from "../server/auth/index.js";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { channelAddress, connect, describeUnreachable, isLocalTarget } from "./connect.js";
 import { CredentialsError } from "./credentials-error.js";
-import { scriptedService } from "./scripted-service.js";
+import { scriptedService } from "./scripted-service.testkit.js";
 import { readTokenFile } from "./token-file.js";
 
 test("unix targets become grpc-js unix URIs; host:port stays", () => {

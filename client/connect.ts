@@ -1,7 +1,6 @@
 // A gRPC client for one gopsd. grpc-js never times out a connection attempt by itself, so the channel is given a
 // connect timeout, and every call may carry a deadline and an AbortSignal. With `tls` the channel is TLS (mTLS
 // with a client certificate); with `token` every call carries `authorization: Bearer <token>`.
-import { isIP } from "node:net";
 import {
   ClientError,
   Status,
@@ -16,8 +15,10 @@ import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { bearerMiddleware, type TokenSource } from "./bearer-middleware.js";
 import { CredentialsError } from "./credentials-error.js";
 import type { DiagnosticsHandle } from "../common/diagnostics.js";
+import { isLoopbackHost } from "../common/loopback.js";
 import { channelCredentials, tlsChannelOptions, type TlsOptions } from "./tls-credentials.js";
 
+/** How connect() reaches one gopsd: connect timeout, TLS, bearer token. */
 export interface ConnectOptions {
   /** Bound on establishing the connection (TCP + TLS + HTTP/2 handshake), ms. Default 5000. */
   connectTimeoutMs?: number;
@@ -53,7 +54,7 @@ export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsH
     ...tlsChannelOptions(opts.tls),
   });
   // Deadline first, so it bounds every attempt; read-only RPCs (NO_SIDE_EFFECTS in the proto) are retried once
-  // after a short pause when gopsd was unavailable; GC, SetGCPercent and captures never are (DESIGN rule 5).
+  // after a short pause when gopsd was unavailable; GC, SetGCPercent and captures never are (docs/ARCHITECTURE.md rule 5).
   const base = createClientFactory()
     .use(unreachableMiddleware(target))
     .use(deadlineMiddleware)
@@ -77,9 +78,7 @@ export function isLocalTarget(target: string): boolean {
   if (target.startsWith("unix:")) return true;
   // "[v6]:port", "host:port", or a bare host (a bare IPv6 address has several colons)
   const host = /^\[([^\]]+)\](?::\d+)?$/.exec(target)?.[1] ?? /^([^:]+)(?::\d+)?$/.exec(target)?.[1] ?? target;
-  if (host.toLowerCase() === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  return isIP(host) === 6 && (host === "::1" || /^(0+:){7}0*1$/.test(host));
+  return isLoopbackHost(host);
 }
 
 /**

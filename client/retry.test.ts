@@ -5,7 +5,7 @@ import { ClientError, ServerError, Status, createServer, type Server } from "nic
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { connect } from "./connect.js";
 import type { DiagnosticsHandle } from "../common/diagnostics.js";
-import { scriptedService } from "./scripted-service.js";
+import { scriptedService } from "./scripted-service.testkit.js";
 
 const calls = { version: 0, forceGC: 0, stats: 0 };
 let server: Server;

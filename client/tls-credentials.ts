@@ -8,6 +8,7 @@ import { CredentialsError } from "./credentials-error.js";
 /** PEM contents, or the path of a PEM file. */
 export type PemSource = Buffer | string;
 
+/** TLS to gopsd: the CA to trust, and a client certificate and key for mTLS. */
 export interface TlsOptions {
   /** CA certificate(s) that signed gopsd's certificate; default: the system roots. */
   ca?: PemSource;

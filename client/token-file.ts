@@ -7,6 +7,7 @@ import { checkToken } from "./bearer-middleware.js";
 /** Larger files are not token files (a JWT is well under 8 KiB). */
 export const TOKEN_FILE_MAX_BYTES = 64 * 1024;
 
+/** The token in `path`; CredentialsError when the file is readable by others, too large, or not one token. */
 export async function readTokenFile(path: string, opts: { signal?: AbortSignal } = {}): Promise<string> {
   opts.signal?.throwIfAborted();
   let fh;

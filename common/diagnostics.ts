@@ -4,6 +4,7 @@
 import type { DeadlineOptions } from "nice-grpc-client-middleware-deadline";
 import type { DiagnosticsServiceClient } from "../proto/index.js";
 
+/** The gops.v1.Diagnostics calls: list processes, inspect one, stacks, memory, GC, profiles, traces. */
 export type Diagnostics = DiagnosticsServiceClient<DeadlineOptions>;
 
 /** A Diagnostics that holds resources (a channel, caches) until closed. */

@@ -5,6 +5,7 @@ import { formatDurationMs } from "./duration.js";
 
 export { Status };
 
+/** A domain error with the gRPC status it maps to; the message is one line and says what to do next. */
 export class GopsError extends Error {
   override readonly name = "GopsError";
   constructor(
@@ -23,11 +24,6 @@ export const processNotFound = (pid: number) =>
   new GopsError(Status.NOT_FOUND, `no process with pid ${pid} on this host (list them with 'gopsctl ps')`);
 export const notGo = (pid: number, why: string) =>
   new GopsError(Status.FAILED_PRECONDITION, `pid ${pid} is not a Go program (${why})`);
-export const noAgent = (pid: number, why: string) =>
-  new GopsError(
-    Status.FAILED_PRECONDITION,
-    `pid ${pid} has no usable gops agent: ${why} (the program must call agent.Listen from github.com/google/gops/agent)`,
-  );
 export const permissionDenied = (what: string) =>
   new GopsError(Status.PERMISSION_DENIED, `${what}: permission denied (run gopsd as root or as the process's user)`);
 export const agentUnavailable = (addr: string, why: string) =>
@@ -56,3 +52,32 @@ export const unauthenticated = (reason: string) => new GopsError(Status.UNAUTHEN
 export const forbidden = (reason: string) => new GopsError(Status.PERMISSION_DENIED, reason);
 /** An abuse limit was hit (rate, concurrency, streams). */
 export const limitExceeded = (reason: string) => new GopsError(Status.RESOURCE_EXHAUSTED, reason);
+
+// The net/http/pprof backend (a Go program that serves /debug/pprof/ instead of embedding the gops agent).
+const endpoint = (addr: string) => `net/http/pprof endpoint at ${addr}`;
+export const endpointUnavailable = (addr: string, why: string) =>
+  new GopsError(Status.UNAVAILABLE, `${endpoint(addr)} is unreachable: ${why}`);
+export const endpointDeadline = (addr: string, what: string, ms: number) =>
+  new GopsError(
+    Status.DEADLINE_EXCEEDED,
+    `${endpoint(addr)} did not finish ${what} within ${formatDurationMs(ms)}; the request was stopped`,
+  );
+export const endpointReplyTooLarge = (addr: string, what: string, maxBytes: number) =>
+  new GopsError(
+    Status.RESOURCE_EXHAUSTED,
+    `${endpoint(addr)} sent more than ${maxBytes} bytes for ${what}; the request was stopped`,
+  );
+/** The endpoint answered with an HTTP error (`text`: its first line, already made printable). */
+export const endpointRefused = (addr: string, what: string, status: number, text: string) =>
+  new GopsError(Status.FAILED_PRECONDITION, `${endpoint(addr)} refused ${what}: HTTP ${status}${text ? ` ${text}` : ""}`);
+export const endpointProtocol = (addr: string, why: string) =>
+  new GopsError(Status.INTERNAL, `${endpoint(addr)} sent an unexpected reply: ${why}`);
+/** What a backend cannot do at all, e.g. net/http/pprof has no endpoint that runs the GC. */
+export const notSupportedBy = (pid: number, backend: string, why: string) =>
+  new GopsError(Status.FAILED_PRECONDITION, `pid ${pid} ${backend}, which ${why}`);
+/** Neither backend is usable: the gops agent's reason and the HTTP endpoint's reason. */
+export const noBackend = (pid: number, agentWhy: string, httpWhy: string) =>
+  new GopsError(
+    Status.FAILED_PRECONDITION,
+    `pid ${pid} has no usable gops agent: ${agentWhy}; and no net/http/pprof endpoint: ${httpWhy} (the program must call agent.Listen from github.com/google/gops/agent, or serve net/http/pprof on a port gopsd can reach on loopback or that gopsd's config declares)`,
+  );

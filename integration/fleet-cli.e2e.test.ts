@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
-import { createToken } from "../server/auth/index.js";
+import { createToken } from "../common/token.testkit.js";
 import { repoRoot, runCli, startFixture, startGopsd, type CliResult, type Fixture, type Gopsd } from "./harness.js";
 
 const LIVE = ["web-1", "web-2", "web-3", "web-4", "web-5"];

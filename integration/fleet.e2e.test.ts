@@ -21,9 +21,10 @@ import {
   type HostResult,
   type ProcessWithBuildInfo,
 } from "../client/fleet/index.js";
-import { fingerprint, hashKnownHostsName, openSshTunnel } from "../client/ssh/index.js";
+import { fingerprint, openSshTunnel } from "../client/ssh/index.js";
+import { hashKnownHostsName } from "../client/ssh/known-hosts.testkit.js";
 import { ProfileKind } from "../proto/index.js";
-import { createToken } from "../server/auth/index.js";
+import { createToken } from "../common/token.testkit.js";
 import { startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 import { startSshd, type Sshd } from "./sshd.js";
 

@@ -1,4 +1,4 @@
-// Proves the Go fixtures speak the gops agent protocol as the reference describes, using raw
+// Proves the Go fixtures speak the gops agent protocol as docs/agent-protocol.md describes, using raw
 // node:net sockets only (never the project's own client), and that the harness helpers work.
 import assert from "node:assert/strict";
 import { once } from "node:events";

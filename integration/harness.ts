@@ -23,12 +23,20 @@ const STOP_GRACE_MS = 3_000;
 const GO_BUILD_TIMEOUT_MS = 300_000;
 const OUTPUT_CAP = 4 << 20;
 
-export type FixtureKind = "agentprog" | "plain";
+export type FixtureKind = "agentprog" | "plain" | "httpprog";
 
 export interface FixtureBinaries {
   agentprog: string;
   plain: string;
+  /** A bare TCP listener with a port file, for /proc tests (server/proc/go-test-program.testkit.ts). */
+  listener: string;
+  /** net/http/pprof server, plain 404 HTTP server or silent TCP server (integration/fixtures/httpprog). */
+  httpprog: string;
 }
+
+/** The fixtures' Go module: the main module path in their build info. */
+export const FIXTURES_MODULE = "gopsctl.test/fixtures";
+const FIXTURE_NAMES = ["agentprog", "plain", "listener", "httpprog"] as const;
 
 export interface FixtureOptions {
   /** Command-line flags for the fixture (see integration/fixtures/agentprog/main.go). */
@@ -278,8 +286,8 @@ async function isFile(file: string): Promise<boolean> {
 async function build(): Promise<FixtureBinaries> {
   const hash = await sourceHash();
   const dir = path.join(fixturesCache, hash);
-  const binaries = { agentprog: path.join(dir, "agentprog"), plain: path.join(dir, "plain") };
-  if ((await isFile(binaries.agentprog)) && (await isFile(binaries.plain))) return binaries;
+  const binaries = Object.fromEntries(FIXTURE_NAMES.map((n) => [n, path.join(dir, n)])) as unknown as FixtureBinaries;
+  if ((await Promise.all(FIXTURE_NAMES.map((n) => isFile(binaries[n])))).every(Boolean)) return binaries;
 
   await mkdir(fixturesCache, { recursive: true });
   await chmod(cacheRoot, 0o755);
@@ -290,7 +298,7 @@ async function build(): Promise<FixtureBinaries> {
   try {
     const result = await run(
       GO,
-      ["build", "-o", staging + path.sep, "./agentprog", "./plain"],
+      ["build", "-o", staging + path.sep, ...FIXTURE_NAMES.map((n) => `./${n}`)],
       { cwd: fixturesSource, env: goEnv() },
       GO_BUILD_TIMEOUT_MS,
     );
@@ -298,13 +306,12 @@ async function build(): Promise<FixtureBinaries> {
       throw new Error(`go build of the fixtures failed (code ${result.code}, signal ${result.signal}):\n${result.stderr}`);
     }
     await chmod(staging, 0o755);
-    await chmod(path.join(staging, "agentprog"), 0o755);
-    await chmod(path.join(staging, "plain"), 0o755);
+    for (const n of FIXTURE_NAMES) await chmod(path.join(staging, n), 0o755);
     try {
       await rename(staging, dir);
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code;
-      if ((code !== "ENOTEMPTY" && code !== "EEXIST") || !(await isFile(binaries.plain))) throw error;
+      if ((code !== "ENOTEMPTY" && code !== "EEXIST") || !(await isFile(binaries.listener))) throw error;
     }
   } finally {
     await rm(staging, { recursive: true, force: true });
@@ -348,7 +355,7 @@ function passwdEntry(uid: number): PasswdEntry | undefined {
   return undefined;
 }
 
-/** The agent's config dir for this environment, by the reference's §1.1 rules (Linux). */
+/** The agent's config dir for this environment, by docs/agent-protocol.md §1.1 (Linux). */
 function resolveConfigDir(env: NodeJS.ProcessEnv, cwd: string, uid: number): string {
   if (env.GOPS_CONFIG_DIR) return path.resolve(cwd, env.GOPS_CONFIG_DIR);
   if (env.XDG_CONFIG_HOME) return path.resolve(cwd, env.XDG_CONFIG_HOME, "gops");
@@ -378,6 +385,13 @@ async function executableForOtherUsers(exe: string): Promise<string> {
   await chmod(staging, 0o755);
   await rename(staging, copy);
   return copy;
+}
+
+/** The Go version the fixtures are built with, as their build info records it (e.g. "go1.19.8"). */
+export async function fixturesGoVersion(): Promise<string> {
+  const { stdout, code } = await run(GO, ["env", "GOVERSION"], { env: goEnv() }, 30_000);
+  if (code !== 0) throw new Error(`go env GOVERSION failed (code ${code})`);
+  return stdout.trim();
 }
 
 /**

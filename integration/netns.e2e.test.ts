@@ -10,7 +10,7 @@ import path from "node:path";
 import { once } from "node:events";
 import { after, before, describe, it } from "node:test";
 import { AgentState } from "../proto/index.js";
-import { createLocalDiagnostics } from "../client/index.js";
+import { createLocalDiagnostics } from "../client/local.js";
 import { GopsError, Status } from "../common/errors.js";
 import { buildFixtures } from "./harness.js";
 import { relaysLeft } from "./namespaced.js";
@@ -60,7 +60,7 @@ describe("agents in another network namespace", { skip: root ? false : "needs ro
     const p = list.processes.find((x) => x.pid === pid);
     assert.ok(p, "the process in the other namespace is listed");
     assert.equal(p.agent?.state, AgentState.AGENT_STATE_LISTENING, p.agent?.detail);
-    assert.match(p.agent!.networkNamespace, /^net:\[\d+\]$/);
+    assert.match(p.agent!.networkNamespace ?? "", /^net:\[\d+\]$/);
     for (let i = 0; i < 3; i++) {
       const v = await local.version({ pid });
       assert.match(v.goVersion, /^go1\.\d+/);

@@ -96,6 +96,20 @@ describe("gopsd config", () => {
     assert.throws(() => parseFlags(["--bogus"]), ConfigError);
   });
 
+  it("checks the file against its schema: list items name their list, sections and lists have their shape, quoted numbers count", () => {
+    refuses({ file: { ...AUTH_FILE, auth: { ...AUTH_FILE.auth, publicKeyFiles: ["a.pem", ""] } } }, /^config auth\.publicKeyFiles: must be a list of non-empty strings$/);
+    refuses({ file: { ...AUTH_FILE, auth: { ...AUTH_FILE.auth, publicKeyFiles: "a.pem" } } }, /^config auth\.publicKeyFiles: must be a list$/);
+    refuses({ file: { ...AUTH_FILE, limits: null } }, /^config limits: must be a mapping of keys$/);
+    refuses({ file: { ...AUTH_FILE, limits: [] } }, /^config limits: must be a mapping of keys$/);
+    refuses({ file: { ...AUTH_FILE, agentTimeouts: ["cpu=1s"] } }, /^config agentTimeouts: must be a mapping of name: duration$/);
+    refuses({ file: { ...AUTH_FILE, agentTimeouts: { cpu: true } } }, /^config agentTimeouts\.cpu: must be a duration such as 45s$/);
+    refuses({ file: { ...AUTH_FILE, auth: { ...AUTH_FILE.auth, clockSkew: 1.5 } } }, /^config auth\.clockSkew: must be a whole number of seconds/);
+    const c = resolveWith({ file: { ...AUTH_FILE, limits: { burst: "7", ratePerSecond: 2.5 }, auth: { ...AUTH_FILE.auth, clockSkew: 10 } } });
+    assert.equal(c.limits.burst, 7);
+    assert.equal(c.limits.ratePerSec, 2.5);
+    assert.equal(c.auth?.clockToleranceSec, 10);
+  });
+
   it("needs complete auth and TLS sections", () => {
     refuses({ file: { auth: { issuer: "i", audience: "a", hsSecretFile: "/s" } } }, /^auth\.algorithms \(--auth-algorithms, GOPSD_AUTH_ALGORITHMS\): required/);
     refuses({ file: { auth: { algorithms: ["HS256"], audience: "a", hsSecretFile: "/s" } } }, /^auth\.issuer .*: required/);

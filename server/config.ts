@@ -3,13 +3,14 @@
 // (auth.hsSecretFile ↔ --auth-hs-secret-file ↔ GOPSD_AUTH_HS_SECRET_FILE). Any unknown key or bad value stops
 // start-up with a one-line ConfigError naming the key the way its source spells it. Resolution is pure; the
 // only I/O (reading the file) is in loadConfig and config-file.ts.
-import { isIP } from "node:net";
 import { dirname, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import * as v from "valibot";
 import { DEV_ALGORITHM, DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../common/dev-key.js";
 import { formatDurationMs, parseDurationMs } from "../common/duration.js";
 import type { SignalName } from "./agent/signals.js";
 import type { AgentTimeoutOverrides } from "./agent/timeouts.js";
+import type { DeclaredEndpoint } from "./pprof-http/index.js";
 import {
   ALGORITHMS,
   DEFAULT_CLOCK_TOLERANCE_SEC,
@@ -24,6 +25,8 @@ import {
 import { ConfigError } from "./config-error.js";
 import { readConfigFile } from "./config-file.js";
 import { firstLine } from "../common/first-line.js";
+import { isLoopbackHost } from "../common/loopback.js";
+import { issueKey, mapping } from "../common/config-schema.js";
 
 export { ConfigError };
 
@@ -79,9 +82,166 @@ export interface GopsdConfig {
   readonly procRoot?: string;
   /** Where container runtimes and the kubelet keep their state, for container and pod names. */
   readonly containers: { readonly dockerRoot?: string; readonly podmanRoot?: string; readonly kubeletRoot?: string };
+  /** net/http/pprof endpoints: probe on every listing, and endpoints declared for muxes mounted elsewhere. */
+  readonly pprof: PprofConfig;
 }
 
-type Kind = "listen" | "hostName" | "string" | "path" | "keyPath" | "keyPaths" | "bool" | "algorithms" | "lifetime" | "skew" | "rate" | "count" | "bytes";
+export interface PprofConfig {
+  readonly probeOnList: boolean;
+  readonly endpoints: readonly DeclaredEndpoint[];
+  /** Only these executables are probed (paths, trailing * = prefix); undefined = every Go program. */
+  readonly probeExe?: readonly string[];
+}
+
+type Kind = keyof typeof KINDS;
+type KindValue<K extends Kind> = v.InferOutput<ReturnType<(typeof KINDS)[K]>>;
+
+/**
+ * How a value arrives: `text` from a flag or variable (strings, lists of strings, flag booleans), else typed from
+ * the file (YAML/JSON); relative paths resolve against `base` (the file's directory, else the working directory).
+ */
+interface From {
+  readonly text: boolean;
+  readonly base: string;
+}
+
+/** Per kind of value, its schema (valibot): the checks, the messages, and the typed value it becomes. */
+const KINDS = {
+  listen: () =>
+    v.pipe(
+      nonEmpty(),
+      v.rawCheck(({ dataset, addIssue }) => {
+        const why = dataset.typed ? listenProblem(dataset.value) : undefined;
+        if (why !== undefined) addIssue({ message: why });
+      }),
+    ),
+  hostName: () =>
+    v.pipe(
+      nonEmpty(),
+      v.check((s) => /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(s), (i) => `"${String(i.input)}" is not a valid host name`),
+    ),
+  string: () => nonEmpty(),
+  path: (from: From) => v.pipe(nonEmpty("a non-empty path"), v.transform((p) => resolve(from.base, p))),
+  keyPath: (from: From) => v.pipe(nonEmpty("a non-empty path"), v.transform((p) => keyPath(p, from.base))),
+  keyPaths: (from: From) =>
+    v.pipe(list(from), v.transform((l) => l.map((p) => keyPath(p, from.base))), v.minLength(1, "must name at least one key file")),
+  bool: (from: From) => {
+    const msg = "must be true or false";
+    if (!from.text) return v.boolean(msg);
+    const word = v.pipe(v.string(), v.trim(), v.regex(/^(1|true|yes|on|0|false|no|off)$/i), v.transform((s) => /^(1|true|yes|on)$/i.test(s)));
+    return v.union([v.boolean(), word], msg);
+  },
+  algorithms: (from: From) =>
+    v.pipe(
+      list(from),
+      v.rawCheck(({ dataset, addIssue }) => {
+        const bad = dataset.typed ? dataset.value.find((a) => !(ALGORITHMS as readonly string[]).includes(a)) : undefined;
+        if (bad !== undefined) addIssue({ message: `unsupported algorithm "${bad}" (use ${ALGORITHMS.join(", ")})` });
+      }),
+      v.minLength(1, `must list at least one of ${ALGORITHMS.join(", ")}`),
+      v.transform((l) => [...new Set(l)] as Algorithm[]),
+    ),
+  lifetime: (from: From) => seconds(from, 1, 24 * 3600),
+  skew: (from: From) => seconds(from, 0, 300),
+  rate: (from: From) => number(from, false, 0.001, 1e6),
+  count: (from: From) => number(from, true, 1, 1e6),
+  bytes: (from: From) => number(from, true, 1024, 64 << 20),
+  endpoints: (from: From) => declaredEndpoints(from),
+  exeGlobs: (from: From) =>
+    v.pipe(
+      list(from),
+      v.rawCheck(({ dataset, addIssue }) => {
+        const bad = dataset.typed ? dataset.value.find((p) => !p.startsWith("/")) : undefined;
+        if (bad !== undefined) addIssue({ message: `"${bad}" is not an absolute path` });
+      }),
+      v.minLength(1, "must name at least one executable"),
+    ),
+} satisfies Record<string, (from: From) => v.GenericSchema<unknown, unknown>>;
+
+/** pprof.endpoints: a list of { pid?, exe?, cmdline?, port, prefix? } with at least one matcher (JSON in a flag or variable). */
+function declaredEndpoints(from: From): v.GenericSchema<unknown, DeclaredEndpoint[]> {
+  const entry = v.pipe(
+    v.strictObject(
+      {
+        pid: v.optional(v.pipe(v.number("pid must be a positive integer"), v.integer("pid must be a positive integer"), v.minValue(1, "pid must be a positive integer"))),
+        exe: v.optional(v.pipe(v.string("exe must be an absolute path"), v.startsWith("/", "exe must be an absolute path"))),
+        cmdline: v.optional(v.pipe(v.string("cmdline must be a non-empty string"), v.nonEmpty("cmdline must be a non-empty string"))),
+        port: v.pipe(
+          v.number("port must be an integer from 1 to 65535"),
+          v.integer("port must be an integer from 1 to 65535"),
+          v.minValue(1, "port must be an integer from 1 to 65535"),
+          v.maxValue(65535, "port must be an integer from 1 to 65535"),
+        ),
+        prefix: v.optional(
+          v.pipe(v.string(), v.regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/, 'prefix must be "" or a path such as /admin (no trailing slash, no query)')),
+          "",
+        ),
+      },
+      "must be a mapping with pid, exe, cmdline, port, prefix",
+    ),
+    v.check((e) => e.pid !== undefined || e.exe !== undefined || e.cmdline !== undefined, "needs pid, exe or cmdline to match processes"),
+    v.transform((e): DeclaredEndpoint => ({
+      ...(e.pid !== undefined ? { pid: e.pid } : {}),
+      ...(e.exe !== undefined ? { exe: e.exe } : {}),
+      ...(e.cmdline !== undefined ? { cmdline: e.cmdline } : {}),
+      port: e.port,
+      prefix: e.prefix,
+    })),
+  );
+  const endpoints = v.array(entry, "must be a list of endpoints");
+  if (!from.text) return endpoints;
+  return v.pipe(
+    v.string("must be a JSON list of endpoints"),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      try {
+        return JSON.parse(dataset.value) as unknown;
+      } catch {
+        addIssue({ message: "must be a JSON list of endpoints" });
+        return NEVER;
+      }
+    }),
+    endpoints,
+  );
+}
+
+function nonEmpty(what = "a non-empty string") {
+  return v.pipe(v.string(`must be ${what}`), v.trim(), v.nonEmpty(`must be ${what}`));
+}
+
+/** A list: from the file a YAML/JSON list; from flags (repeatable) and variables, comma-separated text. */
+function list(from: From): v.GenericSchema<unknown, string[]> {
+  if (!from.text) return v.array(nonEmpty("a list of non-empty strings"), "must be a list");
+  return v.pipe(
+    v.union([v.string(), v.array(v.string())]),
+    v.transform((x) => (Array.isArray(x) ? x : [x]).flatMap((s) => s.split(",")).map((s) => s.trim()).filter(Boolean)),
+  );
+}
+
+/** A number, or its text (flags and variables only have text; the file may quote it). */
+function number(from: From, integer: boolean, min: number, max: number) {
+  const msg = `must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`;
+  const text = v.pipe(v.string(msg), v.trim(), v.nonEmpty(msg), v.transform(Number));
+  const input = from.text ? text : v.union([v.number(), text], msg);
+  return v.pipe(input, v.check((n) => Number.isFinite(n) && (!integer || Number.isInteger(n)) && n >= min && n <= max, msg));
+}
+
+/** Whole seconds within bounds: a Go duration ("30s"), or a number of seconds in the file. */
+function seconds(from: From, minSec: number, maxSec: number) {
+  const msg = `must be a whole number of seconds between ${formatDurationMs(minSec * 1000)} and ${formatDurationMs(maxSec * 1000)}, e.g. "30s"`;
+  const text = v.pipe(v.string(msg), v.transform((s) => parseDurationMs(s)));
+  const input = from.text ? text : v.union([v.pipe(v.number(), v.transform((n) => n * 1000)), text], msg);
+  return v.pipe(
+    input,
+    v.check((ms) => ms !== undefined && Number.isFinite(ms) && ms >= minSec * 1000 && ms <= maxSec * 1000 && ms % 1000 === 0, msg),
+    v.transform((ms) => ms! / 1000),
+  );
+}
+
+/** "[kid:]path" with the path made absolute. */
+function keyPath(spec: string, base: string): string {
+  const { kid, path } = splitKid(spec);
+  return `${kid}:${resolve(base, path)}`;
+}
 
 interface KeySpec {
   readonly key: string;
@@ -89,8 +249,12 @@ interface KeySpec {
   readonly help: string;
 }
 
-/** Every config key but agentTimeouts (a map, handled on its own). Order = order in the usage text. */
-const KEYS: readonly KeySpec[] = [
+/**
+ * Every config key but agentTimeouts (a map, handled on its own), with the kind of value it takes. Order = order in
+ * the usage text. Adding a key is one line here (its flag, variable, file key and schema follow) and one read in
+ * build(), where `get("its.key")` is typed by its kind.
+ */
+const KEYS = [
   { key: "listen", kind: "listen", help: `host:port or unix:/path (default ${DEFAULT_LISTEN})` },
   { key: "hostName", kind: "hostName", help: "this host's name for tokens' hosts claim and audit (default the hostname)" },
   { key: "insecure", kind: "bool", help: "allow TCP on loopback without authentication (prints a warning)" },
@@ -113,11 +277,48 @@ const KEYS: readonly KeySpec[] = [
   { key: "limits.maxConcurrentPerSubject", kind: "count", help: `calls in flight per subject (default ${DEFAULT_LIMITS.maxConcurrentPerSubject})` },
   { key: "limits.maxConcurrentStreams", kind: "count", help: `streaming calls in flight in all (default ${DEFAULT_LIMITS.maxConcurrentStreams})` },
   { key: "limits.maxRequestBytes", kind: "bytes", help: `largest request message (default ${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES})` },
+  { key: "pprof.probeOnList", kind: "bool", help: "probe Go processes without a gops agent for net/http/pprof on every listing (default: only when asked)" },
+  { key: "pprof.probeExe", kind: "exeGlobs", help: "probe only these executables for net/http/pprof: absolute paths, a trailing * matches any rest (default: every Go program)" },
   { key: "procRoot", kind: "path", help: "the /proc to read, e.g. the host's mounted at /host/proc in a container (default $HOST_PROC, else /proc)" },
   { key: "containers.dockerRoot", kind: "path", help: "Docker's data root, for container names (default /var/lib/docker)" },
   { key: "containers.podmanRoot", kind: "path", help: "Podman's storage root, for container names (default /var/lib/containers/storage)" },
   { key: "containers.kubeletRoot", kind: "path", help: "the kubelet's root, for pod names and namespaces (default /var/lib/kubelet)" },
-];
+  {
+    key: "pprof.endpoints",
+    kind: "endpoints",
+    help: 'net/http/pprof endpoints mounted elsewhere: a list of {pid|exe|cmdline, port, prefix} (JSON in a flag or variable), e.g. [{"cmdline":"api-server","port":6060,"prefix":"/admin"}]',
+  },
+] as const satisfies readonly KeySpec[];
+
+type Key = (typeof KEYS)[number]["key"];
+/** The typed settings: each key of KEYS with the value its kind's schema produces; unset keys are undefined. */
+type Settings = { [E in (typeof KEYS)[number] as E["key"]]?: KindValue<E["kind"]> };
+
+/** The schema of one key's value as it arrives from a flag or variable (`text`) or from the file. */
+const schemaOf = (kind: Kind, from: From): v.GenericSchema<unknown, unknown> => KINDS[kind](from);
+
+/** The config file's schema, built from KEYS: sections are mappings, unknown keys are refused. */
+function fileSchema(base: string) {
+  const from: From = { text: false, base };
+  const top: Record<string, v.GenericSchema<unknown, unknown>> = {};
+  const sections: Record<string, Record<string, v.GenericSchema<unknown, unknown>>> = {};
+  for (const k of KEYS as readonly KeySpec[]) {
+    const [name, sub] = k.key.split(".") as [string, string | undefined];
+    if (sub === undefined) top[name] = v.optional(schemaOf(k.kind, from));
+    else (sections[name] ??= {})[sub] = v.optional(schemaOf(k.kind, from));
+  }
+  for (const [name, fields] of Object.entries(sections)) top[name] = v.optional(mapping(fields, "must be a mapping of keys"));
+  top[TIMEOUTS_KEY] = v.optional(
+    mapping({}, "must be a mapping of name: duration", v.union([v.string(), v.number()], "must be a duration such as 45s")),
+  );
+  return v.strictObject(top);
+}
+
+/** "auth.isuer: unknown key", "limits.burst: must be an integer from 1 to 1000000" (list items name their list). */
+function issueText(issue: v.BaseIssue<unknown>): string {
+  const { key, unknownKey } = issueKey(issue);
+  return `${key}: ${unknownKey ? "unknown key" : issue.message}`;
+}
 
 const kebab = (key: string) => key.replace(/\./g, "-").replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 const flagOf = (key: string) => `--${kebab(key)}`;
@@ -137,7 +338,7 @@ export const USAGE = [
   `  --config FILE  (env ${CONFIG_ENV})`,
   "      config file, .yaml/.yml or .json",
   ...KEYS.flatMap((k) => {
-    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" ? " A,B" : " VALUE";
+    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" ? " A,B" : k.kind === "endpoints" ? " JSON" : " VALUE";
     return [`  ${flagOf(k.key)}${arg}  (${k.key}, env ${envOf(k.key)})`, `      ${k.help}`];
   }),
   `  --${TIMEOUTS_FLAG} NAME=DURATION  (${TIMEOUTS_KEY}.NAME, env ${TIMEOUTS_ENV}=cpu=45s,stack=5s)`,
@@ -157,7 +358,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
     [TIMEOUTS_FLAG]: { type: "string", multiple: true },
   };
   for (const k of KEYS) {
-    options[kebab(k.key)] = k.kind === "bool" ? { type: "boolean" } : k.kind === "keyPaths" || k.kind === "algorithms" ? { type: "string", multiple: true } : { type: "string" };
+    options[kebab(k.key)] = k.kind === "bool" ? { type: "boolean" } : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" ? { type: "string", multiple: true } : { type: "string" };
   }
   let parsed;
   try {
@@ -197,10 +398,19 @@ export function resolveConfig(src: ConfigSources): GopsdConfig {
   const settings = new Map<string, Setting>();
   // Lowest precedence first: each source overwrites what the previous one set.
   if (src.file) {
-    const base = dirname(resolve(src.cwd, src.file.path));
-    for (const [key, raw] of flattenFile(src.file.doc)) {
-      const where = `config ${key}`;
-      settings.set(key, { value: key === TIMEOUTS_KEY ? raw : convert(specOf(key)!, raw, false, base, where), where });
+    const parsed = v.safeParse(fileSchema(dirname(resolve(src.cwd, src.file.path))), src.file.doc, { abortEarly: true });
+    if (!parsed.success) throw new ConfigError(`config ${issueText(parsed.issues[0])}`);
+    for (const [top, value] of Object.entries(parsed.output)) {
+      if (value === undefined) continue;
+      if (top === TIMEOUTS_KEY) {
+        settings.set(TIMEOUTS_KEY, { value: fileTimeouts(value as Record<string, string | number>), where: `config ${TIMEOUTS_KEY}` });
+      } else if (specOf(top)) {
+        settings.set(top, { value, where: `config ${top}` });
+      } else {
+        for (const [sub, x] of Object.entries(value as Record<string, unknown>)) {
+          if (x !== undefined) settings.set(`${top}.${sub}`, { value: x, where: `config ${top}.${sub}` });
+        }
+      }
     }
   }
   for (const [name, raw] of Object.entries(src.env)) {
@@ -211,54 +421,25 @@ export function resolveConfig(src: ConfigSources): GopsdConfig {
     }
     const spec = KEYS.find((k) => envOf(k.key) === name);
     if (!spec) throw new ConfigError(`${name}: unknown variable (see gopsd --help)`);
-    settings.set(spec.key, { value: convert(spec, raw, true, src.cwd, name), where: name });
+    settings.set(spec.key, { value: convert(spec, raw, { text: true, base: src.cwd }, name), where: name });
   }
   for (const [key, raw] of src.flags) {
     if (key === TIMEOUTS_KEY) {
       settings.set(TIMEOUTS_KEY, mergeTimeoutSettings(settings.get(TIMEOUTS_KEY), raw as string[], `--${TIMEOUTS_FLAG}`));
       continue;
     }
-    settings.set(key, { value: convert(specOf(key)!, raw, true, src.cwd, flagOf(key)), where: flagOf(key) });
+    settings.set(key, { value: convert(specOf(key)!, raw, { text: true, base: src.cwd }, flagOf(key)), where: flagOf(key) });
   }
   return deepFreeze(build(settings, src));
 }
 
 function specOf(key: string): KeySpec | undefined {
-  return KEYS.find((k) => k.key === key);
-}
-
-/** The file's nested mappings as dotted keys; unknown keys are refused. agentTimeouts stays a mapping. */
-function flattenFile(doc: Readonly<Record<string, unknown>>): [string, unknown][] {
-  const out: [string, unknown][] = [];
-  const sections = new Set(KEYS.filter((k) => k.key.includes(".")).map((k) => k.key.split(".")[0]!));
-  for (const [top, value] of Object.entries(doc)) {
-    if (top === TIMEOUTS_KEY) {
-      out.push([TIMEOUTS_KEY, fileTimeouts(value)]);
-    } else if (sections.has(top)) {
-      if (typeof value !== "object" || value === null || Array.isArray(value)) throw new ConfigError(`config ${top}: must be a mapping of keys`);
-      for (const [sub, v] of Object.entries(value)) {
-        const key = `${top}.${sub}`;
-        if (!specOf(key)) throw new ConfigError(`config ${key}: unknown key`);
-        out.push([key, v]);
-      }
-    } else if (specOf(top)) {
-      out.push([top, value]);
-    } else {
-      throw new ConfigError(`config ${top}: unknown key`);
-    }
-  }
-  return out;
+  return (KEYS as readonly KeySpec[]).find((k) => k.key === key);
 }
 
 /** agentTimeouts from the file: { cpu: "45s" } → the "cpu=45s" items flags and env use. */
-function fileTimeouts(value: unknown): TimeoutMs {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new ConfigError(`config ${TIMEOUTS_KEY}: must be a mapping of name: duration`);
-  }
-  const items = Object.entries(value).map(([name, d]) => {
-    if (typeof d !== "string" && typeof d !== "number") throw new ConfigError(`config ${TIMEOUTS_KEY}.${name}: must be a duration such as 45s`);
-    return [name, typeof d === "number" ? `${d}s` : d] as const;
-  });
+function fileTimeouts(value: Readonly<Record<string, string | number>>): TimeoutMs {
+  const items = Object.entries(value).map(([name, d]) => [name, typeof d === "number" ? `${d}s` : d] as const);
   return parseTimeouts(items, (name) => `config ${TIMEOUTS_KEY}.${name}`);
 }
 
@@ -287,97 +468,30 @@ function parseTimeouts(items: readonly (readonly [string, string])[], where: (na
   return out;
 }
 
-/**
- * One value to its typed form. `text`: the value came from a flag or variable (strings, flag booleans, lists of
- * strings); otherwise from the file (YAML/JSON types). Throws ConfigError("<where>: <why>").
- */
-function convert(spec: KeySpec, raw: unknown, text: boolean, base: string, where: string): unknown {
-  const fail = (why: string): never => {
-    throw new ConfigError(`${where}: ${why}`);
-  };
-  const str = (v: unknown, what = "a non-empty string"): string => (typeof v === "string" && v.trim() !== "" ? v.trim() : fail(`must be ${what}`));
-  const list = (v: unknown): string[] => {
-    if (text) return (Array.isArray(v) ? v : [v]).flatMap((x) => String(x).split(",")).map((s) => s.trim()).filter(Boolean);
-    if (!Array.isArray(v)) return fail("must be a list");
-    return v.map((x) => str(x, "a list of non-empty strings"));
-  };
-  const keyPath = (v: string) => {
-    const { kid, path } = splitKid(v);
-    return `${kid}:${resolve(base, path)}`;
-  };
-  const duration = (v: unknown, minSec: number, maxSec: number): number => {
-    const ms = typeof v === "number" && !text ? v * 1000 : typeof v === "string" ? parseDurationMs(v) : undefined;
-    if (ms === undefined || !Number.isFinite(ms) || ms < minSec * 1000 || ms > maxSec * 1000 || ms % 1000 !== 0) {
-      fail(`must be a whole number of seconds between ${formatDurationMs(minSec * 1000)} and ${formatDurationMs(maxSec * 1000)}, e.g. "30s"`);
-    }
-    return ms! / 1000;
-  };
-  const number = (v: unknown, integer: boolean, min: number, max: number): number => {
-    const n = typeof v === "number" && !text ? v : typeof v === "string" && v.trim() !== "" ? Number(v) : NaN;
-    if (!Number.isFinite(n) || (integer && !Number.isInteger(n)) || n < min || n > max) {
-      fail(`must be ${integer ? "an integer" : "a number"} from ${min} to ${max}`);
-    }
-    return n;
-  };
-  switch (spec.kind) {
-    case "listen": {
-      const v = str(raw);
-      const why = listenProblem(v);
-      return why === undefined ? v : fail(why);
-    }
-    case "hostName": {
-      const v = str(raw);
-      return /^[A-Za-z0-9][A-Za-z0-9._-]{0,252}$/.test(v) ? v : fail(`"${v}" is not a valid host name`);
-    }
-    case "string":
-      return str(raw);
-    case "path":
-      return resolve(base, str(raw, "a non-empty path"));
-    case "keyPath":
-      return keyPath(str(raw, "a non-empty path"));
-    case "keyPaths": {
-      const v = list(raw).map(keyPath);
-      return v.length > 0 ? v : fail("must name at least one key file");
-    }
-    case "bool":
-      if (typeof raw === "boolean") return raw;
-      if (text && typeof raw === "string" && /^(1|true|yes|on)$/i.test(raw.trim())) return true;
-      if (text && typeof raw === "string" && /^(0|false|no|off)$/i.test(raw.trim())) return false;
-      return fail("must be true or false");
-    case "algorithms": {
-      const v = list(raw);
-      for (const a of v) if (!(ALGORITHMS as readonly string[]).includes(a)) fail(`unsupported algorithm "${a}" (use ${ALGORITHMS.join(", ")})`);
-      return v.length > 0 ? [...new Set(v)] : fail(`must list at least one of ${ALGORITHMS.join(", ")}`);
-    }
-    case "lifetime":
-      return duration(raw, 1, 24 * 3600);
-    case "skew":
-      return duration(raw, 0, 300);
-    case "rate":
-      return number(raw, false, 0.001, 1e6);
-    case "count":
-      return number(raw, true, 1, 1e6);
-    case "bytes":
-      return number(raw, true, 1024, 64 << 20);
-  }
+/** One value from a flag, a variable or the file to its typed form, by its kind's schema. Throws ConfigError("<where>: <why>"). */
+function convert(spec: KeySpec, raw: unknown, from: From, where: string): unknown {
+  const r = v.safeParse(schemaOf(spec.kind, from), raw, { abortEarly: true });
+  if (!r.success) throw new ConfigError(`${where}: ${r.issues[0].message}`);
+  return r.output;
 }
 
 function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): GopsdConfig {
-  const get = <T>(key: string): T | undefined => settings.get(key)?.value as T | undefined;
+  // Every value passed its key's schema (convert, fileSchema), so it has the type Settings gives it.
+  const get = <K extends Key>(key: K): Settings[K] => settings.get(key)?.value as Settings[K];
   const name = (key: string) => `${key} (${flagOf(key)}, ${envOf(key)})`;
-  const listen = get<string>("listen") ?? DEFAULT_LISTEN;
-  const hostName = get<string>("hostName") ?? src.defaultHostName;
-  const insecure = get<boolean>("insecure") ?? false;
-  const dev = get<boolean>("dev") ?? false;
+  const listen = get("listen") ?? DEFAULT_LISTEN;
+  const hostName = get("hostName") ?? src.defaultHostName;
+  const insecure = get("insecure") ?? false;
+  const dev = get("dev") ?? false;
 
   let tls: TlsConfig | undefined;
   const tlsKeys = KEYS.filter((k) => k.key.startsWith("tls.") && settings.has(k.key));
   if (tlsKeys.length > 0) {
-    const cert = get<string>("tls.cert");
-    const key = get<string>("tls.key");
+    const cert = get("tls.cert");
+    const key = get("tls.key");
     if (cert === undefined) throw new ConfigError(`${name("tls.cert")}: required when TLS is configured`);
     if (key === undefined) throw new ConfigError(`${name("tls.key")}: required when TLS is configured`);
-    const clientCa = get<string>("tls.clientCa");
+    const clientCa = get("tls.clientCa");
     tls = { cert, key, ...(clientCa !== undefined ? { clientCa } : {}) };
   }
 
@@ -389,15 +503,15 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
   if (dev) {
     auth = { algorithms: [DEV_ALGORITHM], hsSecretFile: devSecretPath(src.env), issuer: DEV_ISSUER, audience: DEV_AUDIENCE };
   } else if (authSet.length > 0) {
-    const algorithms = get<Algorithm[]>("auth.algorithms");
-    const issuer = get<string>("auth.issuer");
-    const audience = get<string>("auth.audience");
+    const algorithms = get("auth.algorithms");
+    const issuer = get("auth.issuer");
+    const audience = get("auth.audience");
     if (algorithms === undefined) throw new ConfigError(`${name("auth.algorithms")}: required when auth is configured, e.g. [RS256]`);
     if (issuer === undefined) throw new ConfigError(`${name("auth.issuer")}: required when auth is configured`);
     if (audience === undefined) throw new ConfigError(`${name("auth.audience")}: required when auth is configured`);
-    const hsSecretFile = get<string>("auth.hsSecretFile");
-    const publicKeyFiles = get<string[]>("auth.publicKeyFiles");
-    const jwksFile = get<string>("auth.jwksFile");
+    const hsSecretFile = get("auth.hsSecretFile");
+    const publicKeyFiles = get("auth.publicKeyFiles");
+    const jwksFile = get("auth.jwksFile");
     if (hsSecretFile === undefined && publicKeyFiles === undefined && jwksFile === undefined) {
       throw new ConfigError("auth: needs a key: auth.hsSecretFile, auth.publicKeyFiles or auth.jwksFile");
     }
@@ -413,16 +527,16 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
       algorithms,
       issuer,
       audience,
-      maxLifetimeSec: get<number>("auth.maxLifetime") ?? DEFAULT_MAX_LIFETIME_SEC,
-      clockToleranceSec: get<number>("auth.clockSkew") ?? DEFAULT_CLOCK_TOLERANCE_SEC,
+      maxLifetimeSec: get("auth.maxLifetime") ?? DEFAULT_MAX_LIFETIME_SEC,
+      clockToleranceSec: get("auth.clockSkew") ?? DEFAULT_CLOCK_TOLERANCE_SEC,
       ...(hsSecretFile !== undefined ? { hsSecretFile } : {}),
       ...(publicKeyFiles !== undefined ? { publicKeyFiles } : {}),
       ...(jwksFile !== undefined ? { jwksFile } : {}),
     };
   }
 
-  const auditFile = get<string>("audit.file");
-  const auditStdout = get<boolean>("audit.stdout");
+  const auditFile = get("audit.file");
+  const auditStdout = get("audit.stdout");
   if (auditFile !== undefined && auditStdout === true) {
     throw new ConfigError(`${settings.get("audit.stdout")!.where}: choose one of audit.file and audit.stdout`);
   }
@@ -432,25 +546,25 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
   const audit: AuditConfig = auditFile !== undefined ? { kind: "file", path: auditFile } : { kind: "stdout" };
 
   const limits: ServerLimits = {
-    ratePerSec: get<number>("limits.ratePerSecond") ?? DEFAULT_LIMITS.ratePerSec,
-    burst: get<number>("limits.burst") ?? DEFAULT_LIMITS.burst,
-    maxConcurrentPerSubject: get<number>("limits.maxConcurrentPerSubject") ?? DEFAULT_LIMITS.maxConcurrentPerSubject,
-    maxConcurrentStreams: get<number>("limits.maxConcurrentStreams") ?? DEFAULT_LIMITS.maxConcurrentStreams,
-    maxRequestBytes: get<number>("limits.maxRequestBytes") ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+    ratePerSec: get("limits.ratePerSecond") ?? DEFAULT_LIMITS.ratePerSec,
+    burst: get("limits.burst") ?? DEFAULT_LIMITS.burst,
+    maxConcurrentPerSubject: get("limits.maxConcurrentPerSubject") ?? DEFAULT_LIMITS.maxConcurrentPerSubject,
+    maxConcurrentStreams: get("limits.maxConcurrentStreams") ?? DEFAULT_LIMITS.maxConcurrentStreams,
+    maxRequestBytes: get("limits.maxRequestBytes") ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
   };
 
   const deadlineMs: Partial<Record<SignalName, number>> = {};
   let connectMs: number | undefined;
-  for (const [n, ms] of get<TimeoutMs>(TIMEOUTS_KEY) ?? []) {
+  for (const [n, ms] of (settings.get(TIMEOUTS_KEY)?.value as TimeoutMs | undefined) ?? []) {
     if (n === "connect") connectMs = ms;
     else deadlineMs[SIGNAL_BY_TIMEOUT_NAME[n]!] = ms;
   }
   const agentTimeouts: AgentTimeoutOverrides = { ...(connectMs !== undefined ? { connectMs } : {}), deadlineMs };
 
-  const procRoot = get<string>("procRoot") ?? (src.env.HOST_PROC ? resolve(src.cwd, src.env.HOST_PROC) : undefined);
-  const dockerRoot = get<string>("containers.dockerRoot");
-  const podmanRoot = get<string>("containers.podmanRoot");
-  const kubeletRoot = get<string>("containers.kubeletRoot");
+  const procRoot = get("procRoot") ?? (src.env.HOST_PROC ? resolve(src.cwd, src.env.HOST_PROC) : undefined);
+  const dockerRoot = get("containers.dockerRoot");
+  const podmanRoot = get("containers.podmanRoot");
+  const kubeletRoot = get("containers.kubeletRoot");
   const containers = {
     ...(dockerRoot !== undefined ? { dockerRoot } : {}),
     ...(podmanRoot !== undefined ? { podmanRoot } : {}),
@@ -469,6 +583,11 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     agentTimeouts,
     ...(procRoot !== undefined ? { procRoot } : {}),
     containers,
+    pprof: {
+      probeOnList: get("pprof.probeOnList") ?? false,
+      endpoints: get("pprof.endpoints") ?? [],
+      ...(settings.has("pprof.probeExe") ? { probeExe: get("pprof.probeExe")! } : {}),
+    },
   };
   checkStartupRules(config, settings.get("listen")?.where ?? "listen");
   return config;
@@ -521,13 +640,6 @@ function splitHostPort(addr: string): { host: string; port: number } | undefined
   const port = Number(m[2]);
   if (!Number.isInteger(port) || port < 0 || port > 65535) return undefined;
   return { host: m[1]!, port };
-}
-
-function isLoopbackHost(host: string): boolean {
-  if (host === "localhost") return true;
-  if (isIP(host) === 4) return host.startsWith("127.");
-  if (isIP(host) === 6) return host === "::1" || host === "0:0:0:0:0:0:0:1";
-  return false;
 }
 
 function listenProblem(listen: string): string | undefined {

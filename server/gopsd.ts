@@ -1,7 +1,9 @@
 // Builds and starts a gopsd server from a config: the Diagnostics service behind the middleware chain, plus
 // grpc.health.v1 (public) and server reflection. With auth the chain is
-//   errors → audit → authn → limits → authz → service      (see auth/index.ts)
-// and without auth (unix socket, or loopback with --insecure) errors → audit → service. TLS, and mTLS with a
+//   errors → audit → authn → limits → authz → audit-admit → service      (see auth/index.ts)
+// and without auth (unix socket, or loopback with --insecure) errors → audit → audit-admit → service. The
+// transport-audit interceptor (first) reports calls grpc-js ends before the chain; refusals from both are
+// aggregated per source address and reason. TLS, and mTLS with a
 // client CA, come from the config; the peer-cert interceptor then puts the client certificate subject in audit
 // lines. Used by main.ts and by tests that need a real server.
 import { readFileSync } from "node:fs";
@@ -10,13 +12,20 @@ import { ServerCredentials } from "@grpc/grpc-js";
 import { createServer, type Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
+import type { Diagnostics } from "../common/diagnostics.js";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import {
+  DEFAULT_PEER_LIMITS,
+  auditAdmitMiddleware,
   auditMiddleware,
   authnMiddleware,
   authzMiddleware,
   certSubjectOf,
   createLimiter,
+  createPeerLimiter,
+  createRefusalLog,
+  transportAuditInterceptor,
+  transportRefusalRecord,
   limitsMiddleware,
   loadVerifier,
   openAuditFile,
@@ -48,7 +57,12 @@ const STARTUP_IO_TIMEOUT_MS = 10_000;
 /** How long close() waits for running calls before cutting them. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
-export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<RunningGopsd> {
+/** What a caller may put in place of the real host: the fleet benchmark serves recorded answers through the real stack. */
+export interface GopsdDeps {
+  core?: Diagnostics;
+}
+
+export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: GopsdDeps = {}): Promise<RunningGopsd> {
   const signal = AbortSignal.timeout(STARTUP_IO_TIMEOUT_MS);
   const verifier = config.auth ? await loadVerifier(config.auth, { signal }) : undefined;
   const credentials = config.tls ? await tlsCredentials(config.tls, signal) : ServerCredentials.createInsecure();
@@ -59,29 +73,42 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<Ru
       : streamAuditSink(process.stdout);
 
   try {
-    const core = createHostDiagnostics({
+    const core =
+      deps.core ??
+      createHostDiagnostics({
       hostName: config.hostName,
       agentTimeouts: config.agentTimeouts,
       ...(config.procRoot !== undefined ? { procFs: createProcFs(config.procRoot) } : {}),
       containerSources: config.containers,
+      pprof: {
+        probeOnList: config.pprof.probeOnList,
+        declared: config.pprof.endpoints,
+        ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
+      },
     });
     const health = HealthState();
+    const refusals = createRefusalLog(sink);
+    const transportAudit = transportAuditInterceptor((r) => refusals.refused(transportRefusalRecord(config.hostName, r)));
     const options = {
       "grpc.max_receive_message_length": config.limits.maxRequestBytes,
       // channelz bookkeeping costs ~0.05 ms per call and nothing here reads it.
       "grpc.enable_channelz": 0,
-      ...(config.tls?.clientCa !== undefined ? { interceptors: [peerCertInterceptor] } : {}),
+      // The transport audit must come first: it wraps grpc-js's own call (see auth/transport-audit.ts).
+      interceptors: [transportAudit, ...(config.tls?.clientCa !== undefined ? [peerCertInterceptor] : [])],
     };
     const base = createServer(options)
       .use(errorMiddleware((method, e) => log.error(`${method}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)))
-      .use(auditMiddleware({ hostName: config.hostName, sink, ...(config.tls?.clientCa !== undefined ? { certSubject: certSubjectOf } : {}) }));
+      .use(
+        auditMiddleware({ hostName: config.hostName, sink, refusals, ...(config.tls?.clientCa !== undefined ? { certSubject: certSubjectOf } : {}) }),
+      );
     const { ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams } = config.limits;
     const server: Server<object> = verifier
       ? base
-          .use(authnMiddleware(verifier))
+          .use(authnMiddleware(verifier, { peers: createPeerLimiter(DEFAULT_PEER_LIMITS) }))
           .use(limitsMiddleware(createLimiter({ ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams })))
           .use(authzMiddleware({ hostName: config.hostName }))
-      : base;
+          .use(auditAdmitMiddleware())
+      : base.use(auditAdmitMiddleware());
     server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
     server.add(HealthDefinition, HealthServiceImpl(health));
     server.add(
@@ -115,6 +142,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog): Promise<Ru
         await Promise.race([server.shutdown(), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
         clearTimeout(timer);
         server.forceShutdown();
+        refusals.close();
         await sink.close();
       },
     };

@@ -1,11 +1,19 @@
 // The gRPC face of a host's Diagnostics: a thin layer that hands each call, with its cancellation signal, to the
-// same core the local backend uses. Validation lives in the core; status mapping in error-middleware.ts.
+// same core the local backend uses. Validation lives in the core; status mapping in error-middleware.ts. The
+// core says which backend served the call; that goes into the call's audit annotation when there is one.
 import type { CallContext } from "nice-grpc";
 import type { DiagnosticsServiceImplementation } from "../proto/index.js";
-import type { Diagnostics } from "../common/diagnostics.js";
+import type { AuditContext } from "./auth/index.js";
+import type { HostDiagnostics } from "./host-diagnostics.js";
 
-export function diagnosticsService(core: Diagnostics): DiagnosticsServiceImplementation {
-  const opts = (ctx: CallContext) => ({ signal: ctx.signal });
+export function diagnosticsService(core: HostDiagnostics): DiagnosticsServiceImplementation {
+  const opts = (ctx: CallContext) => ({
+    signal: ctx.signal,
+    onBackend: (name: string) => {
+      const audit = (ctx as CallContext & Partial<AuditContext>).audit;
+      if (audit) audit.backend = name;
+    },
+  });
   return {
     listProcesses: (req, ctx) => core.listProcesses(req, opts(ctx)),
     getProcess: (req, ctx) => core.getProcess(req, opts(ctx)),

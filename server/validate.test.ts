@@ -17,6 +17,10 @@ test("GC percent is -1 (off) or 0..2^31-1", () => {
   for (const bad of [undefined, -2, 2 ** 31, 1.5]) invalid(() => requireGcPercent(bad));
 });
 
+test("GC percent is required: an absent field is refused, not read as 0 (GOGC=0)", () => {
+  assert.throws(() => requireGcPercent(undefined), (e: { code?: Status; message?: string }) => e.code === Status.INVALID_ARGUMENT && e.message === "percent is required");
+});
+
 test("CPU sample period is 0..60 s of whole milliseconds", () => {
   assert.equal(requireCpuSampleMs(undefined), 0);
   assert.equal(requireCpuSampleMs(60_000), 60_000);

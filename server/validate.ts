@@ -23,10 +23,15 @@ export function requireCpuSampleMs(ms: number | undefined): number {
   return v;
 }
 
+/**
+ * The `percent` of SetGCPercent. The field has explicit presence (proto3 `optional`): a request without it is
+ * refused rather than read as 0, which would set GOGC=0 (collect continuously).
+ */
 export function requireGcPercent(percent: number | undefined): number {
-  if (percent === undefined || !Number.isInteger(percent) || percent < MIN_GC_PERCENT || percent > MAX_GC_PERCENT) {
+  if (percent === undefined || percent === null) throw invalidArgument("percent is required");
+  if (!Number.isInteger(percent) || percent < MIN_GC_PERCENT || percent > MAX_GC_PERCENT) {
     throw invalidArgument(
-      `invalid GC percent ${percent ?? "(missing)"}: use -1 (off) or an integer between 0 and ${MAX_GC_PERCENT}`,
+      `invalid GC percent ${percent}: use -1 (off) or an integer between 0 and ${MAX_GC_PERCENT}`,
     );
   }
   return percent;

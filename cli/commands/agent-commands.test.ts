@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { GetBuildInfoResponse, MemStatsResponse } from "../../proto/index.js";
-import { fakeContext } from "../fake-context.js";
+import { fakeContext } from "../fake-context.testkit.js";
 import { buildInfoText, run as runBuildinfo } from "./buildinfo.js";
 import { run as runGc } from "./gc.js";
 import { run as runMemstats } from "./memstats.js";

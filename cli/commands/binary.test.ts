@@ -7,7 +7,7 @@ import { after, test } from "node:test";
 import { ClientError, Status } from "nice-grpc-common";
 import { CaptureKind, type StreamBinaryResponse } from "../../proto/index.js";
 import { HostsFailedError } from "../errors.js";
-import { fakeContext, fakeFleet, streamOf } from "../fake-context.js";
+import { fakeContext, fakeFleet, streamOf } from "../fake-context.testkit.js";
 import { run } from "./binary.js";
 import { run as runHelp } from "./help.js";
 import { COMMANDS, findCommand } from "./index.js";

@@ -5,9 +5,9 @@ import { join } from "node:path";
 import { after, test } from "node:test";
 import { encodeProfile, formatTop, topFunctions } from "../../analysis/index.js";
 import { UsageError } from "../errors.js";
-import { fakeContext } from "../fake-context.js";
+import { fakeContext } from "../fake-context.testkit.js";
 import { parseArgv } from "../parse-argv.js";
-import { cpuProfile } from "../sample-profiles.js";
+import { cpuProfile } from "../sample-profiles.testkit.js";
 import { COMMANDS, resolveCommand } from "./index.js";
 import { run } from "./pprof.js";
 

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AgentState, GetProcessResponse } from "../../proto/index.js";
-import { fakeContext } from "../fake-context.js";
+import { fakeContext } from "../fake-context.testkit.js";
 import { formatConnection, formatElapsed, processLabels, run } from "./process.js";
 
 const response = GetProcessResponse.fromPartial({

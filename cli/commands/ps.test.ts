@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AgentState, ListProcessesResponse, ScanProblemKind } from "../../proto/index.js";
-import { fakeContext } from "../fake-context.js";
+import { fakeContext } from "../fake-context.testkit.js";
 import { problemFooter, run, shortGoVersion } from "./ps.js";
 
 const listing = ListProcessesResponse.fromPartial({

@@ -9,12 +9,10 @@ import {
   type Diagnostics,
   type ListProcessesResponse,
   type ModuleMatch,
-  type ModuleQuery,
   type Process,
-  type ProcessWithBuildInfo,
-  ScanProblemKind,
-  type ScanProblemCount,
 } from "../../client/index.js";
+import type { ModuleQuery, ProcessWithBuildInfo } from "../../client/fleet/modules.js";
+import { ScanProblemKind, type ScanProblemCount } from "../../proto/index.js";
 import { answeredInHostOrder, eachHost, finishAcross } from "../across-hosts.js";
 import type { CommandContext, CommandSpec } from "../command.js";
 import { UsageError } from "../errors.js";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { StackResponse } from "../../proto/index.js";
-import { fakeContext, streamOf } from "../fake-context.js";
+import { fakeContext, streamOf } from "../fake-context.testkit.js";
 import { run } from "./stack.js";
 
 test("chunks go to stdout as they arrive, before the stream ends", async () => {

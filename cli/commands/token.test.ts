@@ -9,7 +9,7 @@ import jwt from "jsonwebtoken";
 import { devSecretPath } from "../../common/dev-key.js";
 import { generateDevKeys, loadVerifier, type VerifierConfig } from "../../server/auth/index.js";
 import { UsageError } from "../errors.js";
-import { fakeContext } from "../fake-context.js";
+import { fakeContext } from "../fake-context.testkit.js";
 import { parseArgv } from "../parse-argv.js";
 import { resolveCommand } from "./index.js";
 import { run, type TokenCreateOptions } from "./token.js";

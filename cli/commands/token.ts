@@ -3,7 +3,7 @@
 import { open, readFile } from "node:fs/promises";
 import jwt from "jsonwebtoken";
 import { DEV_ALGORITHM, DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../../common/dev-key.js";
-import { ALGORITHMS, AuthConfigError, DEFAULT_MAX_LIFETIME_SEC, SCOPES, signToken, signingKey, type Algorithm } from "../../server/auth/index.js";
+import { ALGORITHMS, AuthConfigError, DEFAULT_MAX_LIFETIME_SEC, SCOPES, signToken, signingKey, type Algorithm } from "../../common/token.js";
 import type { CommandContext, CommandSpec } from "../command.js";
 import { formatGoDuration, parseDuration } from "../duration.js";
 import { UsageError } from "../errors.js";

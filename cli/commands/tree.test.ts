@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AgentState, ListProcessesResponse } from "../../proto/index.js";
-import { fakeContext } from "../fake-context.js";
+import { fakeContext } from "../fake-context.testkit.js";
 import { run } from "./tree.js";
 
 const listing = ListProcessesResponse.fromPartial({

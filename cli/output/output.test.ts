@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { CapturedStream } from "../fake-context.js";
+import { CapturedStream } from "../fake-context.testkit.js";
 import { printJson, printView, renderLabels, renderTable, renderTree, toJson, wantsJson, withNewline } from "./index.js";
 
 test("tables pad every column but the last to its widest cell, header included", () => {

@@ -7,6 +7,7 @@ import { GopsError } from "../../common/errors.js";
 import { CredentialsError } from "../credentials-error.js";
 import { formatDurationMs } from "../../common/duration.js";
 
+/** Why one host failed: its status code, a one-line message, and when. */
 export interface HostError {
   code: Status;
   message: string;
@@ -14,6 +15,7 @@ export interface HostError {
   afterMs: number;
 }
 
+/** One host's answer: `value` on success, else `error`; results arrive in the order hosts finish. */
 export type HostResult<T> =
   | { host: string; value: T; error?: undefined; elapsedMs: number }
   | { host: string; value?: undefined; error: HostError; elapsedMs: number };

@@ -28,6 +28,7 @@ type ResponseOf<K extends MethodName> =
 /** A request for every host, or one per host (pids differ from host to host). */
 export type FleetRequest<K extends MethodName> = RequestOf<K> | ((host: string) => RequestOf<K>);
 
+/** Per-call options of a fleet call: cancel, per-host deadline, how many hosts at once. */
 export interface FleetCallOptions {
   signal?: AbortSignal;
   /** Overrides the fleet's per-host deadline for this call. */
@@ -54,6 +55,7 @@ export type FleetStreamMethods = {
   ) => AsyncIterable<HostResult<R>>;
 };
 
+/** The Diagnostics calls across selected hosts: each method yields one HostResult per host as it finishes. */
 export interface Fleet extends FleetUnaryMethods, FleetStreamMethods {
   /** The selected hosts, in selection order. */
   readonly hosts: readonly FleetHost[];
@@ -65,6 +67,7 @@ export interface Fleet extends FleetUnaryMethods, FleetStreamMethods {
   close(): void;
 }
 
+/** Which fleet file, which hosts (selector, names or all), and per-host deadline and concurrency. */
 export interface OpenFleetOptions extends SelectionOptions {
   /** Fleet file; default $XDG_CONFIG_HOME/gopsctl/fleet.yaml or ~/.config/gopsctl/fleet.yaml. */
   inventoryPath?: string;
@@ -83,6 +86,7 @@ export interface OpenFleetOptions extends SelectionOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Loads the fleet file and selects hosts; connections (and SSH tunnels) open on first use. Close it when done. */
 export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
   const inventory =
     opts.inventory ??

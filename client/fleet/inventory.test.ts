@@ -72,6 +72,10 @@ describe("inventory", () => {
     ["host:\n  - name: w\n", /unknown top-level key "host"/],
     ["hosts: [\n", /not valid YAML/],
     ["hosts:\n  - name: w\n    ssh: { jumpHost: 'a,b' }\n", /only one jump host/],
+    ["hosts:\n  - name: w\n    address: h:1\n    tls: [ca.pem]\n", /host "w": "tls" must be a mapping/],
+    ["hosts:\n  - name: w\n    address: h:1\n    tls: { ca: c.pem, crt: x }\n", /host "w": tls: unknown key "crt" \(expected one of ca, cert, key, serverName\)/],
+    ["defaults:\n  labels: { 'bad key': x }\nhosts: []\n", /defaults: label "bad key" is not a valid label name/],
+    ["hosts:\n  - name: w\n    address: h:1\n    tokenEnv: ''\n", /host "w": "tokenEnv" must be a non-empty string/],
   ];
   for (const [text, want] of bad) {
     it(`rejects with one line: ${want.source}`, () => {

@@ -19,9 +19,11 @@ import { readFile } from "node:fs/promises";
 import { homedir, userInfo } from "node:os";
 import path from "node:path";
 import SSHConfig from "ssh-config";
+import * as v from "valibot";
 import { parse as parseYaml } from "yaml";
 import { gopsctlConfigPath } from "../../common/config-dir.js";
 import { firstLine } from "../../common/first-line.js";
+import { issueKey, mapping } from "../../common/config-schema.js";
 
 export type HostTokenSource = { kind: "literal"; value: string } | { kind: "file"; path: string } | { kind: "env"; name: string };
 
@@ -48,6 +50,7 @@ export interface SshSettings extends SshHop {
   forward: string;
 }
 
+/** One host of the fleet file (or of ~/.ssh/config): how to reach its gopsd, its labels and credentials. */
 export interface FleetHost {
   name: string;
   /** Direct gRPC address ("host:port" or "unix:/path"); absent when the host is reached over SSH. */
@@ -60,6 +63,7 @@ export interface FleetHost {
   source: "fleet" | "ssh-config";
 }
 
+/** The hosts a fleet file declares, plus lookup by name (falling back to ~/.ssh/config). */
 export interface Inventory {
   /** Fleet-file hosts in file order. */
   hosts: FleetHost[];
@@ -71,6 +75,7 @@ export interface Inventory {
 
 export const DEFAULT_FORWARD = "127.0.0.1:4677";
 
+/** The fleet file cannot be read or is invalid; the one-line message names the file, host and key. */
 export class InventoryError extends Error {
   override readonly name = "InventoryError";
 }
@@ -98,6 +103,7 @@ export interface LoadInventoryOptions {
   env?: NodeJS.ProcessEnv;
 }
 
+/** Reads and checks the fleet file (default $XDG_CONFIG_HOME/gopsctl/fleet.yaml). Throws InventoryError. */
 export async function loadInventory(opts: LoadInventoryOptions = {}): Promise<Inventory> {
   const home = homedir();
   const file = opts.path ?? defaultInventoryPath(opts.env ?? process.env, home);
@@ -127,12 +133,92 @@ async function readOptional(file: string, required: boolean, what: string): Prom
 
 type Raw = Record<string, unknown>;
 
-const HOST_KEYS = new Set(["name", "address", "labels", "tls", "token", "tokenFile", "tokenEnv", "ssh"]);
-const DEFAULT_KEYS = new Set(["labels", "tls", "token", "tokenFile", "tokenEnv", "ssh"]);
-const TLS_KEYS = new Set(["ca", "cert", "key", "serverName"]);
-const SSH_KEYS = new Set(["host", "user", "port", "identityFile", "jumpHost", "knownHostsFile", "forward"]);
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]*[A-Za-z0-9])?$/;
 const NAME = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$/;
+
+// The fleet file's schema (valibot): a host entry, and `defaults` (the same keys but name and address). Checks
+// that span keys (one token source, cert with key, address or ssh) and the ssh-config fallbacks are in build().
+const nonEmpty = (key: string) => {
+  const msg = `"${key}" must be a non-empty string`;
+  return v.pipe(v.string(msg), v.nonEmpty(msg));
+};
+const got = (what: string) => (issue: v.BaseIssue<unknown>) => `${what}, got ${JSON.stringify(issue.input)}`;
+const tlsFields = {
+  ca: v.optional(nonEmpty("tls.ca")),
+  cert: v.optional(nonEmpty("tls.cert")),
+  key: v.optional(nonEmpty("tls.key")),
+  serverName: v.optional(nonEmpty("tls.serverName")),
+};
+const tlsSchema = mapping(tlsFields, `"tls" must be a mapping (ca, cert, key, serverName)`);
+const portMsg = got(`"ssh.port" must be an integer`);
+const sshFields = {
+  host: v.optional(nonEmpty("ssh.host")),
+  user: v.optional(nonEmpty("ssh.user")),
+  port: v.optional(v.pipe(v.number(portMsg), v.integer(portMsg))),
+  identityFile: v.optional(nonEmpty("ssh.identityFile")),
+  jumpHost: v.optional(nonEmpty("ssh.jumpHost")),
+  knownHostsFile: v.optional(nonEmpty("ssh.knownHostsFile")),
+  forward: v.optional(nonEmpty("ssh.forward")),
+};
+const sshSchema = mapping(sshFields, `"ssh" must be a mapping`);
+const labelsSchema = v.pipe(
+  mapping({}, `"labels" must be a mapping of name: value`, v.unknown()),
+  v.rawTransform(({ dataset, addIssue, NEVER }) => {
+    const out: Record<string, string> = {};
+    for (const [k, val] of Object.entries(dataset.value)) {
+      if (!LABEL_KEY.test(k)) {
+        addIssue({ message: `label "${k}" is not a valid label name` });
+        return NEVER;
+      }
+      if (typeof val !== "string" && typeof val !== "number" && typeof val !== "boolean") {
+        addIssue({ message: `label "${k}" must be a string, got ${JSON.stringify(val)}` });
+        return NEVER;
+      }
+      out[k] = String(val);
+    }
+    return out;
+  }),
+);
+const sharedFields = {
+  labels: v.nullish(labelsSchema),
+  tls: v.nullish(tlsSchema),
+  token: v.optional(nonEmpty("token")),
+  tokenFile: v.optional(nonEmpty("tokenFile")),
+  tokenEnv: v.optional(nonEmpty("tokenEnv")),
+  ssh: v.nullish(sshSchema),
+};
+const nameMsg = got(`"name" must be a host name (letters, digits, . _ -)`);
+const addressMsg = got(`"address" must be host:port or unix:/path`);
+const hostFields = {
+  name: v.pipe(v.string(nameMsg), v.regex(NAME, nameMsg)),
+  address: v.optional(v.pipe(v.string(addressMsg), v.check(isAddress, addressMsg))),
+  ...sharedFields,
+};
+const hostSchema = mapping(hostFields, "must be a mapping with at least `name`");
+const defaultsSchema = mapping(sharedFields, "must be a mapping");
+type HostEntry = v.InferOutput<typeof hostSchema>;
+type Defaults = v.InferOutput<typeof defaultsSchema>;
+type SshEntry = v.InferOutput<typeof sshSchema>;
+type TlsEntry = v.InferOutput<typeof tlsSchema>;
+
+/** Keys per section, for "unknown key" messages. */
+const KNOWN_KEYS = {
+  host: Object.keys(hostFields),
+  defaults: Object.keys(sharedFields),
+  tls: Object.keys(tlsFields),
+  ssh: Object.keys(sshFields),
+};
+
+/** `value` checked against `schema`; the first problem fails as `<where><message>` (nested keys get "tls: "/"ssh: "). */
+function check<S extends v.GenericSchema<unknown, unknown>>(schema: S, value: unknown, top: "host" | "defaults", where: string, fail: (w: string, m: string) => never): v.InferOutput<S> {
+  const r = v.safeParse(schema, value, { abortEarly: true });
+  if (r.success) return r.output;
+  const issue = r.issues[0];
+  const { key, unknownKey } = issueKey(issue);
+  if (!unknownKey) return fail(where, issue.message);
+  const [section, name] = key.includes(".") ? (key.split(".") as ["tls" | "ssh", string]) : [undefined, key];
+  return fail(section ? `${where}${section}: ` : where, `unknown key "${name}" (expected one of ${KNOWN_KEYS[section ?? top].join(", ")})`);
+}
 
 export function parseInventory(text: string, ctx: InventoryContext): Inventory {
   const home = ctx.home ?? homedir();
@@ -154,9 +240,7 @@ export function parseInventory(text: string, ctx: InventoryContext): Inventory {
   const sshConfig = ctx.sshConfigText !== undefined ? SSHConfig.parse(ctx.sshConfigText) : undefined;
   const resolvePath = (p: string) => expandPath(p, path.dirname(path.resolve(ctx.file)), home);
 
-  const defaults = top.defaults === undefined ? {} : top.defaults;
-  if (!isObject(defaults)) fail("defaults: ", "must be a mapping");
-  checkKeys(defaults as Raw, DEFAULT_KEYS, "defaults: ", fail);
+  const d: Defaults = check(defaultsSchema, top.defaults === undefined ? {} : top.defaults, "defaults", "defaults: ", fail);
 
   const rawHosts: Raw[] = [];
   if (Array.isArray(top.hosts)) {
@@ -175,38 +259,33 @@ export function parseInventory(text: string, ctx: InventoryContext): Inventory {
   }
 
   const build = (raw: Raw, where: string, source: FleetHost["source"]): FleetHost => {
-    checkKeys(raw, HOST_KEYS, where, fail);
-    const name = raw.name;
-    if (typeof name !== "string" || !NAME.test(name)) fail(where, `"name" must be a host name (letters, digits, . _ -), got ${JSON.stringify(name)}`);
-    const d = defaults as Raw;
-    const labels = { ...labelsOf(d.labels, "defaults: ", fail), ...labelsOf(raw.labels, where, fail) };
-    const tls = mergeDefined(tlsOf(d.tls, "defaults: ", fail, resolvePath), tlsOf(raw.tls, where, fail, resolvePath));
-    const token = tokenOf(raw, where, fail, resolvePath) ?? tokenOf(d, "defaults: ", fail, resolvePath);
-    const host: FleetHost = { name: name as string, labels, source };
+    const h: HostEntry = check(hostSchema, raw, "host", where, fail);
+    const labels = { ...d.labels, ...h.labels };
+    const tls = mergeDefined(tlsOf(d.tls, "defaults: ", fail, resolvePath), tlsOf(h.tls, where, fail, resolvePath));
+    const token = tokenOf(h, where, fail, resolvePath) ?? tokenOf(d, "defaults: ", fail, resolvePath);
+    const host: FleetHost = { name: h.name, labels, source };
     if (tls) host.tls = tls;
     if (token) host.token = token;
-    if (raw.address !== undefined) {
-      if (typeof raw.address !== "string" || !isAddress(raw.address)) {
-        fail(where, `"address" must be host:port or unix:/path, got ${JSON.stringify(raw.address)}`);
-      }
-      if (raw.ssh !== undefined) fail(where, `has both "address" and "ssh" (over ssh, gopsd's address on the host is ssh.forward)`);
-      host.address = raw.address as string;
+    if (h.address !== undefined) {
+      if (h.ssh !== undefined) fail(where, `has both "address" and "ssh" (over ssh, gopsd's address on the host is ssh.forward)`);
+      host.address = h.address;
     } else {
-      const sshRaw = mergeDefined(sshRawOf(d.ssh, "defaults: ", fail), sshRawOf(raw.ssh, where, fail));
-      if (sshRaw === undefined) fail(where, `needs "address" (direct) or "ssh" (tunnelled)`);
-      host.ssh = resolveSsh(host.name, sshRaw!, where);
+      // `ssh:` with no value is an empty mapping: tunnel with every setting from defaults or ~/.ssh/config.
+      const sshEntry = mergeDefined(d.ssh === null ? {} : d.ssh, h.ssh === null ? {} : h.ssh);
+      if (sshEntry === undefined) return fail(where, `needs "address" (direct) or "ssh" (tunnelled)`);
+      host.ssh = resolveSsh(host.name, sshEntry, where);
     }
     return host;
   };
 
-  const resolveSsh = (name: string, s: Raw, where: string): SshSettings => {
-    const fromConfig = sshConfig ? computeSsh(sshConfig, typeof s.host === "string" ? s.host : name) : {};
+  const resolveSsh = (name: string, s: SshEntry, where: string): SshSettings => {
+    const fromConfig = sshConfig ? computeSsh(sshConfig, s.host ?? name) : {};
     const hop = hopOf(name, s, fromConfig, where);
-    const jumpSpec = (s.jumpHost as string | undefined) ?? configValue(fromConfig, "proxyjump");
-    const forward = (s.forward as string | undefined) ?? DEFAULT_FORWARD;
+    const jumpSpec = s.jumpHost ?? configValue(fromConfig, "proxyjump");
+    const forward = s.forward ?? DEFAULT_FORWARD;
     if (!isAddress(forward)) fail(where, `"ssh.forward" must be host:port or unix:/path, got ${JSON.stringify(forward)}`);
     const knownHostsFiles =
-      typeof s.knownHostsFile === "string"
+      s.knownHostsFile !== undefined
         ? [resolvePath(s.knownHostsFile)]
         : configList(fromConfig, "userknownhostsfile").flatMap((v) => v.split(/\s+/)).map(resolvePath);
     const settings: SshSettings = {
@@ -222,18 +301,18 @@ export function parseInventory(text: string, ctx: InventoryContext): Inventory {
     return settings;
   };
 
-  const hopOf = (name: string, s: Raw, fromConfig: Record<string, string | string[]>, where: string): SshHop => {
+  const hopOf = (name: string, s: SshEntry, fromConfig: Record<string, string | string[]>, where: string): SshHop => {
     const portText = s.port ?? configValue(fromConfig, "port") ?? 22;
     const port = Number(portText);
     if (!Number.isInteger(port) || port < 1 || port > 65535) fail(where, `"ssh.port" must be 1..65535, got ${JSON.stringify(portText)}`);
     const identityFiles =
-      typeof s.identityFile === "string"
+      s.identityFile !== undefined
         ? [resolvePath(s.identityFile)]
         : configList(fromConfig, "identityfile").map((p) => expandPath(p, home, home));
     return {
-      host: configValue(fromConfig, "hostname") ?? (s.host as string | undefined) ?? name,
+      host: configValue(fromConfig, "hostname") ?? s.host ?? name,
       port,
-      user: (s.user as string | undefined) ?? configValue(fromConfig, "user") ?? username,
+      user: s.user ?? configValue(fromConfig, "user") ?? username,
       identityFiles,
     };
   };
@@ -244,10 +323,11 @@ export function parseInventory(text: string, ctx: InventoryContext): Inventory {
     if (!m) fail(where, `jump host "${spec}" is not [user@]host[:port]`);
     const jumpName = m![2]!.replace(/^\[|\]$/g, "");
     const fromConfig = sshConfig ? computeSsh(sshConfig, jumpName) : {};
-    const raw: Raw = {};
-    if (m![1] !== undefined) raw.user = m![1];
-    if (m![3] !== undefined) raw.port = Number(m![3]);
-    return hopOf(jumpName, raw, fromConfig, where);
+    const hop: SshEntry = {
+      ...(m![1] !== undefined ? { user: m![1] } : {}),
+      ...(m![3] !== undefined ? { port: Number(m![3]) } : {}),
+    };
+    return hopOf(jumpName, hop, fromConfig, where);
   };
 
   const hosts: FleetHost[] = [];
@@ -278,69 +358,36 @@ function isObject(v: unknown): v is Raw {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
-function checkKeys(raw: Raw, allowed: Set<string>, where: string, fail: (w: string, m: string) => never): void {
-  for (const key of Object.keys(raw)) {
-    if (!allowed.has(key)) fail(where, `unknown key "${key}" (expected one of ${[...allowed].join(", ")})`);
-  }
-}
-
 function mergeDefined<T extends object>(a: T | undefined, b: T | undefined): T | undefined {
   if (!a) return b;
   if (!b) return a;
   return { ...a, ...b };
 }
 
-function labelsOf(v: unknown, where: string, fail: (w: string, m: string) => never): Record<string, string> {
-  if (v === undefined || v === null) return {};
-  if (!isObject(v)) return fail(where, `"labels" must be a mapping of name: value`);
-  const out: Record<string, string> = {};
-  for (const [k, val] of Object.entries(v)) {
-    if (!LABEL_KEY.test(k)) fail(where, `label "${k}" is not a valid label name`);
-    if (typeof val !== "string" && typeof val !== "number" && typeof val !== "boolean") {
-      fail(where, `label "${k}" must be a string, got ${JSON.stringify(val)}`);
-    }
-    out[k] = String(val);
-  }
-  return out;
-}
-
-function tlsOf(v: unknown, where: string, fail: (w: string, m: string) => never, resolvePath: (p: string) => string): TlsSettings | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (!isObject(v)) return fail(where, `"tls" must be a mapping (ca, cert, key, serverName)`);
-  checkKeys(v, TLS_KEYS, `${where}tls: `, fail);
+function tlsOf(t: TlsEntry | null | undefined, where: string, fail: (w: string, m: string) => never, resolvePath: (p: string) => string): TlsSettings | undefined {
+  if (t === undefined || t === null) return undefined;
   const out: TlsSettings = {};
-  for (const key of ["ca", "cert", "key", "serverName"] as const) {
-    const val = v[key];
-    if (val === undefined) continue;
-    if (typeof val !== "string" || val === "") fail(where, `"tls.${key}" must be a non-empty string`);
-    out[key] = key === "serverName" ? (val as string) : resolvePath(val as string);
-  }
+  for (const key of ["ca", "cert", "key"] as const) if (t[key] !== undefined) out[key] = resolvePath(t[key]);
+  if (t.serverName !== undefined) out.serverName = t.serverName;
   if ((out.cert === undefined) !== (out.key === undefined)) fail(where, `"tls.cert" and "tls.key" go together`);
   return out;
 }
 
-function tokenOf(raw: Raw, where: string, fail: (w: string, m: string) => never, resolvePath: (p: string) => string): HostTokenSource | undefined {
+function tokenOf(
+  raw: { token?: string; tokenFile?: string; tokenEnv?: string },
+  where: string,
+  fail: (w: string, m: string) => never,
+  resolvePath: (p: string) => string,
+): HostTokenSource | undefined {
   const given = (["token", "tokenFile", "tokenEnv"] as const).filter((k) => raw[k] !== undefined);
   if (given.length === 0) return undefined;
   if (given.length > 1) fail(where, `only one of token, tokenFile, tokenEnv may be set (got ${given.join(", ")})`);
   const key = given[0]!;
-  const val = raw[key];
-  if (typeof val !== "string" || val === "") return fail(where, `"${key}" must be a non-empty string`);
+  const val = raw[key]!;
   if (key === "token") return { kind: "literal", value: val };
   if (key === "tokenFile") return { kind: "file", path: resolvePath(val) };
   if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(val)) fail(where, `"tokenEnv" must be an environment variable name, got "${val}"`);
   return { kind: "env", name: val };
-}
-
-function sshRawOf(v: unknown, where: string, fail: (w: string, m: string) => never): Raw | undefined {
-  if (v === undefined || v === null) return v === null ? {} : undefined;
-  if (!isObject(v)) return fail(where, `"ssh" must be a mapping`);
-  checkKeys(v, SSH_KEYS, `${where}ssh: `, fail);
-  for (const key of ["host", "user", "identityFile", "jumpHost", "knownHostsFile", "forward"]) {
-    if (v[key] !== undefined && (typeof v[key] !== "string" || v[key] === "")) fail(where, `"ssh.${key}" must be a non-empty string`);
-  }
-  if (v.port !== undefined && !Number.isInteger(v.port)) fail(where, `"ssh.port" must be an integer, got ${JSON.stringify(v.port)}`);
-  return v;
 }
 
 function isAddress(a: string): boolean {

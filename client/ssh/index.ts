@@ -4,7 +4,6 @@ export {
   checkHostKey,
   describeVerdict,
   fingerprint,
-  hashKnownHostsName,
   knownHostsName,
   parseKnownHosts,
   type HostKeyVerdict,

@@ -9,11 +9,11 @@ import {
   checkHostKey,
   describeVerdict,
   fingerprint,
-  hashKnownHostsName,
   knownHostsName,
   parseKnownHosts,
   keyTypeOf,
 } from "./known-hosts.js";
+import { hashKnownHostsName } from "./known-hosts.testkit.js";
 
 /** An ssh-ed25519 public key blob: string "ssh-ed25519" + string(32-byte key). */
 function ed25519Blob(): Buffer {

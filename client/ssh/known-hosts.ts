@@ -50,11 +50,6 @@ export function knownHostsName(host: string, port: number): string {
   return port === 22 ? h : `[${h}]:${port}`;
 }
 
-/** `|1|salt|hash` for `name`, as `ssh-keygen -H` writes it (ssh-keygen's salt is 20 random bytes). */
-export function hashKnownHostsName(name: string, salt: Buffer): string {
-  return `|1|${salt.toString("base64")}|${nameHash(name, salt).toString("base64")}`;
-}
-
 /** The hash of a hashed known_hosts name: HMAC-SHA1 of the name keyed by the salt. */
 function nameHash(name: string, salt: Buffer): Buffer {
   return createHmac("sha1", salt).update(name).digest();

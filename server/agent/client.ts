@@ -1,5 +1,5 @@
 // The gops agent client: one TCP connection per call, the request in one write right after connect, the
-// reply is every byte until EOF (reference §2.1). It does not know how the address was found; the caller
+// reply is every byte until EOF (docs/agent-protocol.md §2.1). It does not know how the address was found; the caller
 // (port-file lookup + socket ownership check) decides whether to dial at all.
 //
 // Every exit path destroys the socket: EOF, deadline, abort, maxBytes, socket error, and a consumer that

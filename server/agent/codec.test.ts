@@ -21,7 +21,7 @@ import { Signal } from "./signals.js";
 const hex = (b: Buffer) => b.toString("hex").replace(/(..)(?=.)/g, "$1 ");
 
 describe("signed varint", () => {
-  // The reference §2.3 examples plus values checked against Go's binary.PutVarint (go1.19).
+  // The docs/agent-protocol.md §2.3 examples plus values checked against Go's binary.PutVarint (go1.19).
   const table: Array<[number | bigint, string]> = [
     [100, "c8 01"],
     [50, "64"],

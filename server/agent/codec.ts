@@ -1,4 +1,4 @@
-// Pure codec for the gops agent protocol (reference §2.3-§2.4): the request bytes, Go's signed varint, and
+// Pure codec for the gops agent protocol (docs/agent-protocol.md §2.3-§2.4): the request bytes, Go's signed varint, and
 // parsers for the agent's text replies. No I/O here.
 //
 // Parsers throw ReplyFormatError (a plain Error: they do not know which agent sent the text). The caller,
@@ -127,12 +127,13 @@ type NumberField = FieldOf<number>;
 type BoolField = FieldOf<boolean>;
 
 type Rule =
-  | { kind: "bytes" | "count" | "unixNsToMs" | "nextGc" | "duration" | "float"; field: NumberField }
+  | { kind: "bytes" | "count" | "unixNsToMs" | "nextGc" | "duration" | "float"; field: NumberField; max?: number }
   | { kind: "bool"; field: BoolField }
   | { kind: "lastGc" };
 
 const bytes = (field: NumberField): Rule => ({ kind: "bytes", field });
-const count = (field: NumberField): Rule => ({ kind: "count", field });
+/** `max`: exclusive upper bound of the proto field (uint64 unless said otherwise). */
+const count = (field: NumberField, max = 2 ** 64): Rule => ({ kind: "count", field, max });
 
 // Every key any released or HEAD agent prints. The mspan/mcache keys were `stack-...` up to v0.3.28 and were
 // renamed on HEAD; both spellings map to the same field.
@@ -167,8 +168,8 @@ const MEMSTATS_KEYS: ReadonlyMap<string, Rule> = new Map<string, Rule>([
   ["gc-pause-total", { kind: "duration", field: "gcPauseTotalNs" }],
   ["gc-pause", count("gcPauseNs")],
   ["gc-pause-end", { kind: "unixNsToMs", field: "gcPauseEndUnixMs" }],
-  ["num-gc", count("numGc")],
-  ["num-forced-gc", count("numForcedGc")],
+  ["num-gc", count("numGc", 2 ** 32)],
+  ["num-forced-gc", count("numForcedGc", 2 ** 32)],
   ["gc-cpu-fraction", { kind: "float", field: "gcCpuFraction" }],
   ["enable-gc", { kind: "bool", field: "enableGc" }],
   ["debug-gc", { kind: "bool", field: "debugGc" }],
@@ -196,22 +197,22 @@ export function parseMemStats(text: string): { stats: MemStats; unknownKeys: str
     const bad = () => new ReplyFormatError(`memstats ${key}: cannot parse ${quote(value)}`);
     switch (rule.kind) {
       case "bytes":
-        stats[rule.field] = parseByteSize(value) ?? badValue(bad);
+        stats[rule.field] = u64(parseByteSize(value)) ?? badValue(bad);
         break;
       case "nextGc": {
         const prefix = "when heap-alloc >= ";
         const n = value.startsWith(prefix) ? parseByteSize(value.slice(prefix.length)) : undefined;
-        stats[rule.field] = n ?? badValue(bad);
+        stats[rule.field] = u64(n) ?? badValue(bad);
         break;
       }
       case "count":
-        stats[rule.field] = /^\d+$/.test(value) ? Number(value) : badValue(bad);
+        stats[rule.field] = (/^\d+$/.test(value) && Number(value) < (rule.max ?? 2 ** 64) ? Number(value) : undefined) ?? badValue(bad);
         break;
       case "unixNsToMs":
-        stats[rule.field] = /^\d+$/.test(value) ? Number(BigInt(value) / 1_000_000n) : badValue(bad);
+        stats[rule.field] = (/^\d+$/.test(value) ? i64(Number(BigInt(value) / 1_000_000n)) : undefined) ?? badValue(bad);
         break;
       case "duration":
-        stats[rule.field] = parseGoDuration(value) ?? badValue(bad);
+        stats[rule.field] = u64(parseGoDuration(value)) ?? badValue(bad);
         break;
       case "float":
         stats[rule.field] = parseGoFloat(value) ?? badValue(bad);
@@ -310,13 +311,18 @@ function keyValueLines(text: string, what: string): Map<string, string> {
   return map;
 }
 
+/** A value a uint64 / int64 field can hold (a hostile agent can print any number of digits), else undefined. */
+const u64 = (n: number | undefined): number | undefined => (n !== undefined && n >= 0 && n < 2 ** 64 ? n : undefined);
+const i64 = (n: number | undefined): number | undefined => (n !== undefined && n >= -(2 ** 63) && n < 2 ** 63 ? n : undefined);
+
 function badValue(make: () => ReplyFormatError): never {
   throw make();
 }
 
 function safeInt(s: string, what: string): number {
   const n = Number(s);
-  if (!Number.isSafeInteger(n)) throw new ReplyFormatError(`${what} out of range: ${s}`);
+  // int32 on the wire (Stats counts, GC percents).
+  if (!Number.isSafeInteger(n) || n < -(2 ** 31) || n >= 2 ** 31) throw new ReplyFormatError(`${what} out of range: ${quote(s)}`);
   return n;
 }
 

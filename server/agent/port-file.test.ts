@@ -6,8 +6,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { AgentState } from "../../proto/index.js";
-import { FakeProcFs, inetTable, type FakeProcess } from "../proc/fake-proc-fs.js";
-import { buildGoTestProgram, startGoTestProgram, type BuiltGoProgram } from "../proc/go-test-program.js";
+import { FakeProcFs, inetTable, type FakeProcess } from "../proc/fake-proc-fs.testkit.js";
+import { buildGoTestProgram, startGoTestProgram, type BuiltGoProgram } from "../proc/go-test-program.testkit.js";
 import { createProcFs } from "../proc/proc-fs.js";
 import { AgentLocator, dialAddress, locateAgent } from "./port-file.js";
 
@@ -44,7 +44,6 @@ describe("locateAgent (fake /proc)", () => {
       address: `127.0.0.1:${PORT}`,
       port: PORT,
       detail: "",
-      networkNamespace: "",
     });
   });
 
@@ -121,6 +120,17 @@ describe("locateAgent (fake /proc)", () => {
     assert.equal(state(locateAgent(dir, PID).state), "AGENT_STATE_INVALID");
   });
 
+  it("INVALID 'not a regular file' for a FIFO or device, the limit for a long file; never a size", () => {
+    for (const [errno, want] of [["ENOTREG", /port file is not a regular file/], ["EFBIG", /longer than 64 bytes/], ["ELOOP", /symbolic links/]] as const) {
+      const fs = fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: { errno } } });
+      const a = locateAgent(fs, PID);
+      assert.equal(state(a.state), "AGENT_STATE_INVALID", errno);
+      assert.match(a.detail, want);
+    }
+    const odd = locateAgent(fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: "not a port" } }), PID);
+    assert.doesNotMatch(odd.detail, /\d+ bytes/, "the size of a bad port file is not echoed");
+  });
+
   it("UNKNOWN when the fds or the environment cannot be read", () => {
     const noFds = fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: String(PORT) }, errors: { readFdLinks: "EACCES" } });
     const a = locateAgent(noFds, PID);
@@ -191,7 +201,6 @@ describe("locateAgent (real /proc)", () => {
   });
   after(async () => {
     for (const c of children) c.kill("SIGKILL");
-    await built?.remove();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -211,7 +220,6 @@ describe("locateAgent (real /proc)", () => {
         address: `127.0.0.1:${prog.port}`,
         port: prog.port,
         detail: "",
-        networkNamespace: "",
       });
     } finally {
       await prog.stop();
@@ -313,7 +321,7 @@ describe("AgentLocator across network namespaces", () => {
 
   it("names the namespace of an agent verified in another one: its address means something only there", () => {
     const own = new AgentLocator(fsWith(), 16, HOST_NETNS).locate(PID);
-    assert.equal(own.networkNamespace, "", "the caller's own namespace is not named");
+    assert.equal(own.networkNamespace, undefined, "the caller's own namespace is not named");
     const locator = new AgentLocator(fsWith(4026532999), 16, HOST_NETNS);
     for (let i = 0; i < 2; i++) {
       const a = locator.locate(PID);

@@ -13,6 +13,7 @@ import { parsePasswd } from "../proc/parse-passwd.js";
 import { parseStat } from "../proc/parse-stat.js";
 import { parseStatus } from "../proc/parse-status.js";
 import type { PidDir, ProcFs } from "../proc/proc-fs.js";
+import type { Credentials } from "../proc/target-file.js";
 
 /** A port file holds at most "65535" and some whitespace; anything longer is not a port file. */
 const MAX_PORT_FILE_BYTES = 64;
@@ -30,6 +31,7 @@ interface Located {
   fd?: number;
   candidate?: Candidate;
   content?: string;
+  who?: Credentials;
 }
 
 const agent = (state: AgentState, portFile: string, detail: string, port = 0, address = ""): Agent => ({
@@ -38,7 +40,6 @@ const agent = (state: AgentState, portFile: string, detail: string, port = 0, ad
   address,
   port,
   detail,
-  networkNamespace: "",
 });
 const located = (...args: Parameters<typeof agent>): Located => ({ agent: agent(...args) });
 
@@ -86,18 +87,25 @@ export function dialAddress(listeners: readonly InetSocket[], port: number): str
   return listeners.map(rank).sort((a, b) => a[0] - b[0])[0]![1];
 }
 
-function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tables: NetTables): Located {
-  if (raw.length > MAX_PORT_FILE_BYTES) {
-    return located(AgentState.AGENT_STATE_INVALID, portFile, `port file is longer than ${MAX_PORT_FILE_BYTES} bytes`);
-  }
-  const text = raw.toString("latin1").trim();
+/**
+ * The port a port file holds: "1".."65535" with surrounding whitespace, nothing else, at most
+ * MAX_PORT_FILE_BYTES. Pure; never throws.
+ */
+export function parsePortFile(raw: Uint8Array): number | undefined {
+  if (raw.length > MAX_PORT_FILE_BYTES) return undefined;
+  const text = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString("latin1").trim();
   const port = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(port >= 1 && port <= 65535)) {
+  return port >= 1 && port <= 65535 ? port : undefined;
+}
+
+function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tables: NetTables): Located {
+  const port = parsePortFile(raw);
+  if (port === undefined) {
     return located(
       AgentState.AGENT_STATE_INVALID,
       portFile,
-      // The content is not echoed: a hostile container can make its "port file" a symlink to a host file.
-      `port file does not hold a port number in 1..65535 (${raw.length} bytes)`,
+      // Neither content nor size is echoed: the file is the target's, but what it says is not ours to repeat.
+      "port file does not hold a port number in 1..65535",
     );
   }
   // The process's sockets: inode -> the descriptor holding it.
@@ -164,10 +172,14 @@ export function locateAgent(fs: ProcFs, pid: number, tables: NetTables = new Net
 function locate(fs: ProcFs, pid: number, tables: NetTables): Located {
   let env: Map<string, string>;
   let uid: number;
+  let who: Credentials;
   let fileName: string;
   try {
     const status = parseStatus(fs.readStatus(pid));
     uid = status.uid;
+    // Files under the target's root and cwd are read with the target's eyes: what it could not read, it
+    // cannot make gopsd read for it (a port file symlinked to a root-only file).
+    who = { uid: status.fsuid, gid: status.fsgid, groups: status.groups };
     // The agent names the file with the pid it sees: the innermost one when it runs in a pid namespace.
     fileName = String(status.nspid.at(-1) ?? pid);
     env = parseEnviron(fs.readEnviron(pid));
@@ -177,7 +189,7 @@ function locate(fs: ProcFs, pid: number, tables: NetTables): Located {
   }
   const passwdHome = (): string | undefined => {
     try {
-      const text = fs.readFileUnder(pid, "root", "/etc/passwd", MAX_PASSWD_BYTES).toString("utf8");
+      const text = fs.readFileUnder(pid, "root", "/etc/passwd", MAX_PASSWD_BYTES, who).toString("utf8");
       return parsePasswd(text).get(uid)?.home;
     } catch {
       return undefined;
@@ -188,7 +200,7 @@ function locate(fs: ProcFs, pid: number, tables: NetTables): Located {
     const hostPath = fs.pathUnder(pid, c.dir, c.path);
     let raw: Buffer;
     try {
-      raw = fs.readFileUnder(pid, c.dir, c.path, MAX_PORT_FILE_BYTES + 1);
+      raw = fs.readFileUnder(pid, c.dir, c.path, MAX_PORT_FILE_BYTES, who);
     } catch (e) {
       const code = errnoCode(e);
       if (code === "ENOENT" || code === "ENOTDIR") continue;
@@ -196,9 +208,17 @@ function locate(fs: ProcFs, pid: number, tables: NetTables): Located {
         denied ??= hostPath;
         continue;
       }
-      return located(AgentState.AGENT_STATE_INVALID, hostPath, `cannot read the port file: ${errorText(e)}`);
+      const why =
+        code === "ENOTREG"
+          ? "port file is not a regular file (a FIFO, device, socket or directory is never opened for reading)"
+          : code === "EFBIG"
+            ? `port file is longer than ${MAX_PORT_FILE_BYTES} bytes`
+            : code === "ELOOP"
+              ? "too many symbolic links on the way to the port file"
+              : `cannot read the port file: ${errorText(e)}`;
+      return located(AgentState.AGENT_STATE_INVALID, hostPath, why);
     }
-    return { ...verifyPort(fs, pid, hostPath, raw, tables), candidate: c, content: raw.toString("latin1") };
+    return { ...verifyPort(fs, pid, hostPath, raw, tables), candidate: c, content: raw.toString("latin1"), who };
   }
   if (denied !== undefined) {
     return located(AgentState.AGENT_STATE_UNKNOWN, denied, `cannot look for a port file at ${denied}: permission denied`);
@@ -212,6 +232,7 @@ interface Verified {
   fd: number;
   candidate: Candidate;
   content: string;
+  who: Credentials;
   starttime: number;
 }
 
@@ -255,12 +276,12 @@ export class AgentLocator {
       }
       if (theirs !== this.ownNetns) found.agent = { ...found.agent, networkNamespace: theirs };
     }
-    const { inode, fd, candidate, content } = found;
-    if (inode !== undefined && fd !== undefined && candidate !== undefined && content !== undefined) {
+    const { inode, fd, candidate, content, who } = found;
+    if (inode !== undefined && fd !== undefined && candidate !== undefined && content !== undefined && who !== undefined) {
       const starttime = this.starttime(pid);
       if (starttime !== undefined) {
         if (this.verified.size >= this.maxEntries) this.verified.delete(this.verified.keys().next().value!);
-        this.verified.set(pid, { agent: found.agent, inode, fd, candidate, content, starttime });
+        this.verified.set(pid, { agent: found.agent, inode, fd, candidate, content, who, starttime });
       }
     }
     return found.agent;
@@ -282,7 +303,7 @@ export class AgentLocator {
   private stillValid(pid: number, v: Verified): boolean {
     try {
       if (this.starttime(pid) !== v.starttime) return false;
-      const content = this.fs.readFileUnder(pid, v.candidate.dir, v.candidate.path, MAX_PORT_FILE_BYTES + 1);
+      const content = this.fs.readFileUnder(pid, v.candidate.dir, v.candidate.path, MAX_PORT_FILE_BYTES, v.who);
       if (content.toString("latin1") !== v.content) return false;
       return socketInode(this.fs.readFdLink(pid, v.fd)) === v.inode;
     } catch {

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { describeSignal, isKnownSignal, Signal, signalName, signalNames } from "./signals.js";
 
 describe("signals", () => {
-  it("has the reference's bytes (0x10 is hex 16)", () => {
+  it("has the bytes of docs/agent-protocol.md §2.2 (0x10 is hex 16)", () => {
     assert.deepEqual(
       signalNames.map((n) => [n, Signal[n]]),
       [

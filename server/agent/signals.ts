@@ -1,4 +1,4 @@
-// The gops agent's signal bytes (reference §2.2). One byte per connection; only SetGCPercent carries an
+// The gops agent's signal bytes (docs/agent-protocol.md §2.2). One byte per connection; only SetGCPercent carries an
 // argument (a signed varint). The values have not changed since 2017. Note 0x10 is hex 16, not decimal 10.
 
 export const Signal = {

@@ -4,7 +4,7 @@ import { AgentTimeouts, withAgentTimeouts } from "./timeouts.js";
 import { signalNames } from "./signals.js";
 
 describe("AgentTimeouts", () => {
-  it("has the deadlines of the reference for every signal", () => {
+  it("has the deadlines of docs/agent-protocol.md §4 for every signal", () => {
     assert.deepEqual(Object.keys(AgentTimeouts).sort(), [...signalNames].sort());
     for (const name of signalNames) assert.equal(AgentTimeouts[name].connectMs, 3_000, name);
     for (const name of ["StackTrace", "GC", "MemStats", "Version", "Stats", "SetGCPercent"] as const) {

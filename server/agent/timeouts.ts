@@ -1,4 +1,4 @@
-// Per-signal deadlines for agent calls (reference §6, DESIGN "Safety"). The agent has no read deadline and,
+// Per-signal deadlines for agent calls (docs/agent-protocol.md §4). The agent has no read deadline and,
 // on a handler error, sends nothing and never closes, so every call is bounded: connectMs for the TCP
 // connect, deadlineMs for the whole call counted from the start of the connect.
 import { invalidArgument } from "../../common/errors.js";

@@ -1,6 +1,9 @@
-// The audit log: one JSON line per RPC, to a private file (created 0600, narrowed to 0600 if wider) or to a
-// stream such as stdout. A record holds who/what/outcome only; it has no field that could carry a credential.
-import { constants as fsConstants } from "node:fs";
+// The audit log: JSON lines to a private file (created 0600, narrowed to 0600 if wider) or to a stream such as
+// stdout. A call that goes on to the service has a "start" line when it starts and its outcome line when it ends
+// (so a call that kills or hangs the daemon is still on record); a refused call has one line, or is counted into a
+// summary (refusals.ts). A record holds who/what/outcome only; it has no field that could carry a credential, and
+// every string field is cut to MAX_AUDIT_FIELD characters so that no caller can make a line large.
+import { constants as fsConstants, writeSync } from "node:fs";
 import { open } from "node:fs/promises";
 import type { Writable } from "node:stream";
 
@@ -24,12 +27,39 @@ export interface AuditRecord {
   readonly outcome: string;
   /** The one-line status message of a failed call. */
   readonly error?: string;
+  /** The backend that served a diagnostic call: "gops-agent" or "http-pprof"; absent when none was chosen. */
+  readonly backend?: string;
   /**
    * Payload bytes sent: for a chunk message the chunk's length, for any other message its protobuf-encoded size;
    * gRPC framing is not counted. null for methods outside the Diagnostics service (health, reflection).
    */
   readonly bytes: number | null;
   readonly durationMs: number;
+  /** "start" on the line written as a call is admitted to the service (outcome "STARTED"); absent otherwise. */
+  readonly phase?: "start";
+  /** On a summary of refusals: how many refused calls the line stands for (see refusals.ts). */
+  readonly count?: number;
+}
+
+/** Longest string field in an audit line; longer ones are cut and end in "…". */
+export const MAX_AUDIT_FIELD = 256;
+
+const cut = <T extends string | null | undefined>(s: T): T =>
+  (typeof s === "string" && s.length > MAX_AUDIT_FIELD ? `${s.slice(0, MAX_AUDIT_FIELD - 1)}…` : s) as T;
+
+/** The record with every string field bounded. */
+export function boundRecord(r: AuditRecord): AuditRecord {
+  return {
+    ...r,
+    host: cut(r.host),
+    subject: cut(r.subject),
+    jti: cut(r.jti),
+    peer: cut(r.peer),
+    certSubject: cut(r.certSubject),
+    method: cut(r.method),
+    outcome: cut(r.outcome),
+    ...(r.error !== undefined ? { error: cut(r.error) } : {}),
+  };
 }
 
 export interface AuditSink {
@@ -38,7 +68,7 @@ export interface AuditSink {
   close(): Promise<void>;
 }
 
-const formatAuditLine = (r: AuditRecord) => `${JSON.stringify(r)}\n`;
+export const formatAuditLine = (r: AuditRecord) => `${JSON.stringify(boundRecord(r))}\n`;
 
 /** Lines to a stream the caller owns (process.stdout); close() only waits for what was written to drain. */
 export function streamAuditSink(out: Writable): AuditSink {
@@ -57,6 +87,9 @@ const AUDIT_FILE_MODE = 0o600;
 /**
  * Opens `path` for append, creating it with mode 0600 (never following a symlink at the last component) and
  * narrowing an existing file's mode to 0600. Write errors go to `onError`; audit lines are never silently lost.
+ * Lines are written synchronously (one write(2) each, to the page cache): a line is on record before the call it
+ * describes goes on, even if that call then blocks the event loop or gets the daemon killed. The rate of lines is
+ * bounded by the limiters and by the aggregation of refusals.
  */
 export async function openAuditFile(
   path: string,
@@ -74,10 +107,20 @@ export async function openAuditFile(
     await handle.close();
     throw e;
   }
-  const out = handle.createWriteStream({ encoding: "utf8" });
-  out.on("error", opts.onError);
+  let closed = false;
   return {
-    write: (r) => void out.write(formatAuditLine(r)),
-    close: () => new Promise<void>((resolve) => out.end(resolve)),
+    write: (r) => {
+      if (closed) return;
+      try {
+        writeSync(handle.fd, formatAuditLine(r));
+      } catch (e) {
+        opts.onError(e as Error);
+      }
+    },
+    close: async () => {
+      if (closed) return;
+      closed = true;
+      await handle.close();
+    },
   };
 }

@@ -18,9 +18,8 @@ import { authnMiddleware, type AuthnContext } from "./authn-middleware.js";
 import { authzMiddleware } from "./authz-middleware.js";
 import { createLimiter, type LimitsConfig } from "./limits.js";
 import { limitsMiddleware } from "./limits-middleware.js";
-import { SCOPES, type Scope } from "./policy.js";
-import { signToken, signingKey, type TokenClaims } from "./token.js";
-import { loadVerifier, type Algorithm } from "./verifier.js";
+import { SCOPES, signToken, signingKey, type Algorithm, type Scope, type TokenClaims } from "../../common/token.js";
+import { loadVerifier } from "./verifier.js";
 
 const { ServerReflectionRequest } = reflectionPb;
 const HOST = "web-3";

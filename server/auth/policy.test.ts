@@ -4,7 +4,7 @@ import { DiagnosticsServiceDefinition } from "../../proto/index.js";
 import { isGopsError, Status } from "../../common/errors.js";
 import { ANONYMOUS } from "./authn-middleware.js";
 import { authorize } from "./authz-middleware.js";
-import { METHOD_SCOPES, hostMatches, isPublicMethod, ruleFor } from "./policy.js";
+import { MAX_HOST_PATTERN_LENGTH, METHOD_SCOPES, globMatch, hostMatches, isPublicMethod, ruleFor } from "./policy.js";
 
 const path = (name: string) => `/gops.v1.DiagnosticsService/${name}`;
 const denied = (re: RegExp) => (e: unknown) => isGopsError(e) && e.code === Status.PERMISSION_DENIED && re.test(e.message);
@@ -39,6 +39,28 @@ describe("policy", () => {
     assert.ok(!hostMatches(["web.1"], "webx1"));
     assert.ok(!hostMatches(["(a|web-1)"], "web-1"));
     assert.ok(!hostMatches([], "web-1"));
+  });
+
+  it("matches globs without backtracking: the work is bounded by (pattern + 1) x (host + 1) steps", () => {
+    const cases: [string, string, boolean][] = [
+      ["*", "", true], ["", "", true], ["", "a", false], ["a*", "a", true], ["*a", "ba", true], ["*a", "ab", false],
+      ["a*b*c", "axxbyyc", true], ["a*b*c", "axxbyy", false], ["?*?", "ab", true], ["?*?", "a", false],
+      ["**web-*-?", "WEB-eu-1", true], ["web-*", "web-", true], ["*x", "yyyyx", true], ["*x*x", "xyx", true],
+    ];
+    for (const [p, t, want] of cases) assert.equal(globMatch(p, t).matched, want, `${p} ~ ${t}`);
+    // The attack: a signed ["*" x 88 + "x"] stalled gopsd for 9.9 s with the regular-expression matcher.
+    const evil = `${"*".repeat(88)}x`;
+    for (const host of ["a".repeat(253), `${"a".repeat(252)}x`, "a".repeat(60)]) {
+      const r = globMatch(evil, host);
+      assert.equal(r.matched, host.endsWith("x"));
+      assert.ok(r.steps <= (evil.length + 1) * (host.length + 1), `${r.steps} steps`);
+    }
+    const worst = `${"*a".repeat(126)}b`;
+    const r = globMatch(worst, "a".repeat(253));
+    assert.equal(r.matched, false);
+    assert.ok(r.steps <= (worst.length + 1) * 254, `${r.steps} steps`);
+    assert.ok(hostMatches([evil], `${"a".repeat(200)}x`));
+    assert.ok(!hostMatches([`${"*".repeat(MAX_HOST_PATTERN_LENGTH)}x`], "x"), "over-long patterns never match");
   });
 
   it("authorizes by scope then host; reflection needs no scope but honours hosts", () => {

@@ -1,9 +1,8 @@
 // The access policy: one table from Diagnostics RPC to the scope it needs (a missing RPC is a compile error), the
 // rules for the other services gopsd serves, and host matching for the `hosts` claim. Pure data and functions.
+import type { Scope } from "../../common/token.js";
 import { DiagnosticsServiceDefinition } from "../../proto/index.js";
 
-export const SCOPES = ["gops:read", "gops:stack", "gops:profile", "gops:write", "gops:binary"] as const;
-export type Scope = (typeof SCOPES)[number];
 
 export type DiagnosticsMethod = keyof typeof DiagnosticsServiceDefinition.methods;
 
@@ -55,20 +54,52 @@ export function ruleFor(path: string): AccessRule | undefined {
 
 export const isPublicMethod = (path: string) => ruleFor(path)?.kind === "public";
 
+/** Longest `hosts` pattern honoured: a DNS name is at most 253 characters. */
+export const MAX_HOST_PATTERN_LENGTH = 253;
+/** Most `hosts` patterns a token may carry. */
+export const MAX_HOST_PATTERNS = 64;
+
 /**
  * Whether `host` is one of `patterns`: exact names or globs where `*` is any run of characters and `?` one
- * character; everything else is literal. Host names compare case-insensitively.
+ * character; everything else is literal. Host names compare case-insensitively (ASCII). Patterns longer than
+ * MAX_HOST_PATTERN_LENGTH never match (the verifier refuses such tokens; this is the second line).
  */
 export function hostMatches(patterns: readonly string[], host: string): boolean {
-  return patterns.some((p) => globToRegExp(p).test(host));
+  return patterns.some((p) => p.length <= MAX_HOST_PATTERN_LENGTH && globMatch(p, host).matched);
 }
 
-function globToRegExp(glob: string): RegExp {
-  let re = "";
-  for (const ch of glob) {
-    if (ch === "*") re += ".*";
-    else if (ch === "?") re += ".";
-    else re += ch.replace(/[\\^$.|+()[\]{}]/g, "\\$&");
+/**
+ * Glob match without backtracking recursion or regular expressions: two pointers plus the position of the last
+ * `*` seen. Each step advances the text pointer or restarts from the last star one character further on, so the
+ * work is at most (pattern.length + 1) * (text.length + 1) steps whatever the pattern (`"*" x 88 + "x"` included).
+ * `steps` is returned so tests can prove the bound without measuring time.
+ */
+export function globMatch(pattern: string, text: string): { matched: boolean; steps: number } {
+  const p = pattern.toLowerCase();
+  const t = text.toLowerCase();
+  let pi = 0;
+  let ti = 0;
+  let starP = -1;
+  let starT = 0;
+  let steps = 0;
+  while (ti < t.length) {
+    steps++;
+    const c = p[pi];
+    if (c === "*") {
+      // Collapse runs of stars: "**" means what "*" means.
+      while (p[pi] === "*") pi++;
+      starP = pi;
+      starT = ti;
+    } else if (c !== undefined && (c === "?" || c === t[ti])) {
+      pi++;
+      ti++;
+    } else if (starP >= 0) {
+      pi = starP;
+      ti = ++starT;
+    } else {
+      return { matched: false, steps };
+    }
   }
-  return new RegExp(`^${re}$`, "is");
+  while (p[pi] === "*") pi++;
+  return { matched: pi === p.length, steps };
 }

@@ -6,7 +6,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import jwt from "jsonwebtoken";
 import { openAuditFile } from "./audit.js";
-import { createToken, generateDevKeys } from "./token.js";
+import { createToken } from "../../common/token.testkit.js";
+import { generateDevKeys } from "./token.js";
 import { loadVerifier } from "./verifier.js";
 
 let dir: string;

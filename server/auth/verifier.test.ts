@@ -1,4 +1,4 @@
-import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { createHmac, generateKeyPairSync, randomBytes } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,8 +6,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import jwt from "jsonwebtoken";
 import { isGopsError, Status } from "../../common/errors.js";
-import { AuthConfigError } from "./auth-errors.js";
-import { signToken, signingKey } from "./token.js";
+import { AuthConfigError, signToken, signingKey } from "../../common/token.js";
 import { createVerifier, jwksKeys, loadVerifier, publicKey, secretKey, splitKid } from "./verifier.js";
 
 const opts = { algorithms: ["HS256"] as const, issuer: "iss", audience: "aud" };
@@ -55,6 +54,37 @@ describe("verifier", () => {
     const short = createVerifier([hs], { ...opts, maxLifetimeSec: 100 });
     assert.throws(() => short.verify(sign({ ...base, exp: now + 101 }), now), unauth(/^token lifetime exceeds 100s$/));
     assert.equal(short.verify(sign({ ...base, nbf: now + 10, exp: now + 110 }), now).subject, "alice");
+  });
+
+  it("refuses an iat in the future beyond the clock tolerance, and counts the lifetime from max(nbf, iat)", () => {
+    // The attack: iat ten years ahead, exp an hour after it, no nbf: before, valid for ten years.
+    const tenYears = 10 * 365 * 86400;
+    assert.throws(() => v.verify(sign({ ...base, iat: now + tenYears, exp: now + tenYears + 3600 }), now), unauth(/^token issued in the future \(iat\)$/));
+    assert.throws(() => v.verify(sign({ ...base, iat: now + 31, exp: now + 600 }), now), unauth(/issued in the future/));
+    assert.equal(v.verify(sign({ ...base, iat: now + 30, exp: now + 600 }), now).subject, "alice", "within the 30 s tolerance");
+    // jsonwebtoken will not sign a string iat: sign this one by hand.
+    const b64 = (x: object) => Buffer.from(JSON.stringify(x)).toString("base64url");
+    const input = `${b64({ alg: "HS256", kid: "k1" })}.${b64({ ...base, iat: "soon" })}`;
+    const stringIat = `${input}.${createHmac("sha256", secret).update(input).digest("base64url")}`;
+    assert.throws(() => v.verify(stringIat, now), unauth(/^token iat is not a number$/));
+    const short = createVerifier([hs], { ...opts, maxLifetimeSec: 100 });
+    // nbf earlier than iat no longer stretches the lifetime: it counts from iat, the later of the two.
+    assert.throws(() => short.verify(sign({ ...base, nbf: now - 1000, exp: now + 101 }), now), unauth(/lifetime exceeds 100s/));
+    assert.equal(short.verify(sign({ ...base, nbf: now - 1000, exp: now + 100 }), now).subject, "alice");
+  });
+
+  it("refuses a crit header: gopsd understands no extension parameters (RFC 7515 §4.1.11)", () => {
+    assert.throws(() => v.verify(sign(base, { kid: "k1", crit: ["exp"] }), now), unauth(/^token crit header names parameters not understood$/));
+    assert.throws(() => v.verify(sign(base, { kid: "k1", crit: ["http://example.com/x"], "http://example.com/x": 1 }), now), unauth(/crit/));
+    assert.throws(() => v.verify(sign(base, { kid: "k1", crit: [] }), now), unauth(/crit/));
+    assert.throws(() => v.verify(sign(base, { kid: "k1", crit: "b64" }), now), unauth(/crit/));
+  });
+
+  it("bounds the hosts claim: at most 64 names of at most 253 characters", () => {
+    assert.deepEqual(v.verify(sign({ ...base, hosts: Array.from({ length: 64 }, (_, i) => `h${i}`) }), now).hosts?.length, 64);
+    assert.throws(() => v.verify(sign({ ...base, hosts: Array.from({ length: 65 }, (_, i) => `h${i}`) }), now), unauth(/more than 64 names/));
+    assert.equal(v.verify(sign({ ...base, hosts: ["a".repeat(253)] }), now).hosts?.[0]?.length, 253);
+    assert.throws(() => v.verify(sign({ ...base, hosts: ["a".repeat(254)] }), now), unauth(/longer than 253 characters/));
   });
 
   it("refuses algorithms not pinned, garbage and oversized tokens without echoing them", () => {

@@ -7,10 +7,9 @@ import { readFile } from "node:fs/promises";
 import { basename, extname } from "node:path";
 import jwt from "jsonwebtoken";
 import { isGopsError, unauthenticated } from "../../common/errors.js";
-import { AuthConfigError } from "./auth-errors.js";
+import { ALGORITHMS, AuthConfigError, DEFAULT_MAX_LIFETIME_SEC, MIN_HS256_SECRET_BYTES, algorithmOf, type Algorithm } from "../../common/token.js";
+import { MAX_HOST_PATTERNS, MAX_HOST_PATTERN_LENGTH } from "./policy.js";
 
-export const ALGORITHMS = ["HS256", "RS256", "ES256"] as const;
-export type Algorithm = (typeof ALGORITHMS)[number];
 
 /** Who called: the verified claims the rest of the server uses. */
 export interface Principal {
@@ -33,9 +32,9 @@ export interface VerifyOptions {
   readonly algorithms: readonly Algorithm[];
   readonly issuer: string;
   readonly audience: string;
-  /** Longest accepted `exp - (nbf ?? iat)`. Default 3600. */
+  /** Longest accepted `exp - max(nbf, iat)`. Default 3600. */
   readonly maxLifetimeSec?: number;
-  /** Leeway for exp and nbf. Default 30. */
+  /** Leeway for exp, nbf and an `iat` in the future. Default 30. */
   readonly clockToleranceSec?: number;
 }
 
@@ -53,11 +52,9 @@ export interface TokenVerifier {
   verify(token: string, nowSec?: number): Principal;
 }
 
-export const DEFAULT_MAX_LIFETIME_SEC = 3600;
 export const DEFAULT_CLOCK_TOLERANCE_SEC = 30;
 /** Tokens longer than this are refused before any parsing. */
 const MAX_TOKEN_LENGTH = 8192;
-export const MIN_HS256_SECRET_BYTES = 32;
 
 /** Reads the key files of `config` and returns a verifier. Fails with AuthConfigError on any unusable key. */
 export async function loadVerifier(config: VerifierConfig, opts: { signal?: AbortSignal } = {}): Promise<TokenVerifier> {
@@ -144,19 +141,6 @@ function asymmetricAlg(key: KeyObject, source: string): Algorithm {
   return alg;
 }
 
-/** The one algorithm a key may be used with: HS256 for a secret, RS256 for RSA (>= 2048 bits), ES256 for P-256. */
-export function algorithmOf(key: KeyObject, source: string): Algorithm {
-  if (key.type === "secret") return "HS256";
-  if (key.asymmetricKeyType === "rsa") {
-    const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-    if (bits < 2048) throw new AuthConfigError(`${source} is a ${bits}-bit RSA key; at least 2048 bits are required`);
-    return "RS256";
-  }
-  if (key.asymmetricKeyType === "ec" && key.asymmetricKeyDetails?.namedCurve === "prime256v1") return "ES256";
-  const what = key.asymmetricKeyType === "ec" ? `EC ${key.asymmetricKeyDetails?.namedCurve}` : key.asymmetricKeyType;
-  throw new AuthConfigError(`${source} is a ${what} key; only RSA (RS256) and EC P-256 (ES256) keys are accepted`);
-}
-
 /** A verifier over keys already loaded. Checks that every key's algorithm is allowed and each algorithm has a key. */
 export function createVerifier(keys: readonly VerificationKey[], options: VerifyOptions): TokenVerifier {
   const algorithms = new Set(options.algorithms);
@@ -196,6 +180,9 @@ export function createVerifier(keys: readonly VerificationKey[], options: Verify
       if (!algorithms.has(header.alg as Algorithm)) throw unauthenticated("token algorithm not accepted");
       const alg = header.alg as Algorithm;
       if (header.kid !== undefined && typeof header.kid !== "string") throw unauthenticated("token malformed");
+      // RFC 7515 §4.1.11: a recipient must refuse a token whose `crit` names parameters it does not understand.
+      // gopsd understands no extension parameters, so any `crit` is refused (a malformed one too).
+      if (header.crit !== undefined) throw unauthenticated("token crit header names parameters not understood");
       const key = selectKey(alg, header.kid);
       let payload: jwt.JwtPayload;
       try {
@@ -211,12 +198,18 @@ export function createVerifier(keys: readonly VerificationKey[], options: Verify
       } catch (e) {
         throw unauthenticated(reasonOf(e));
       }
-      return principalOf(payload, maxLifetime);
+      return principalOf(payload, { maxLifetime, nowSec, tolerance });
     },
   };
 }
 
-function parseHeader(token: string): { alg?: unknown; kid?: unknown } {
+interface JwsHeader {
+  alg?: unknown;
+  kid?: unknown;
+  crit?: unknown;
+}
+
+function parseHeader(token: string): JwsHeader {
   if (!/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(token)) throw unauthenticated("token malformed");
   let header: unknown;
   try {
@@ -225,7 +218,7 @@ function parseHeader(token: string): { alg?: unknown; kid?: unknown } {
     throw unauthenticated("token malformed");
   }
   if (typeof header !== "object" || header === null || Array.isArray(header)) throw unauthenticated("token malformed");
-  return header as { alg?: unknown; kid?: unknown };
+  return header as JwsHeader;
 }
 
 function reasonOf(e: unknown): string {
@@ -243,15 +236,26 @@ function reasonOf(e: unknown): string {
   return "token malformed";
 }
 
-function principalOf(p: jwt.JwtPayload, maxLifetime: number): Principal {
+function principalOf(p: jwt.JwtPayload, o: { maxLifetime: number; nowSec: number; tolerance: number }): Principal {
   if (typeof p.exp !== "number") throw unauthenticated("token has no expiry (exp)");
-  const start = p.nbf ?? p.iat;
-  if (typeof start !== "number") throw unauthenticated("token has neither iat nor nbf");
-  if (p.exp - start > maxLifetime) throw unauthenticated(`token lifetime exceeds ${maxLifetime}s`);
+  if (p.iat !== undefined && typeof p.iat !== "number") throw unauthenticated("token iat is not a number");
+  if (p.iat === undefined && p.nbf === undefined) throw unauthenticated("token has neither iat nor nbf");
+  // A token issued in the future (beyond the clock tolerance) is refused: otherwise iat = now + 10 years with exp an
+  // hour later would pass the lifetime check and stay valid for 10 years.
+  if (p.iat !== undefined && p.iat > o.nowSec + o.tolerance) throw unauthenticated("token issued in the future (iat)");
+  // The lifetime counts from the later of nbf and iat: neither can stretch it.
+  const start = Math.max(p.nbf ?? -Infinity, p.iat ?? -Infinity);
+  if (p.exp - start > o.maxLifetime) throw unauthenticated(`token lifetime exceeds ${o.maxLifetime}s`);
   if (typeof p.sub !== "string" || p.sub === "") throw unauthenticated("token has no subject (sub)");
   if (p.jti !== undefined && typeof p.jti !== "string") throw unauthenticated("token jti is not a string");
   const hosts = (p as { hosts?: unknown }).hosts;
   if (hosts !== undefined && !isStringArray(hosts)) throw unauthenticated("token hosts claim is not a list of names");
+  if (hosts !== undefined && hosts.length > MAX_HOST_PATTERNS) {
+    throw unauthenticated(`token hosts claim has more than ${MAX_HOST_PATTERNS} names`);
+  }
+  if (hosts?.some((h) => h.length > MAX_HOST_PATTERN_LENGTH)) {
+    throw unauthenticated(`token hosts claim has a name longer than ${MAX_HOST_PATTERN_LENGTH} characters`);
+  }
   return { subject: p.sub, tokenId: p.jti, scopes: scopesOf(p), ...(hosts !== undefined ? { hosts } : {}) };
 }
 

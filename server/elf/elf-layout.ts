@@ -1,6 +1,12 @@
 // ELF header, program headers and section headers (names only as far as needed), ELF32/ELF64, either
 // byte order. Reads the 64-byte header, the program header table, the section header table and the
 // section name table: a few KiB, whatever the size of the binary.
+//
+// Every count and size here comes from the file, which any local user can write and run: the work is
+// bounded by fixed limits, not by what the headers claim. At most MAX_SEGMENTS program headers and
+// MAX_SECTIONS section headers are looked at (more: the table is dropped as damage), at most
+// MAX_NAME_TABLE_BYTES of the section name table are read, once, and a name is at most MAX_NAME_BYTES long
+// (a table without NUL cannot make every section copy it). FileView adds a total read budget per file.
 import { BuildInfoError } from "./build-info-error.js";
 import type { FileView } from "./file-view.js";
 
@@ -13,8 +19,13 @@ export const SHF_ALLOC = 0x2;
 const ELF_MAGIC = 0x7f454c46; // "\x7fELF"
 const SHN_XINDEX = 0xffff;
 const PN_XNUM = 0xffff;
-/** Upper bound for a header table or the section name table; real ones are a few KiB. */
-const MAX_TABLE_BYTES = 4 << 20;
+/** Real Go binaries have about 10 program headers and 25-50 sections. */
+export const MAX_SEGMENTS = 256;
+export const MAX_SECTIONS = 4096;
+/** Real section name tables are a few hundred bytes; names past this offset stay undefined. */
+export const MAX_NAME_TABLE_BYTES = 64 * 1024;
+/** Longer names are cut here (the longest name looked for is ".go.buildinfo"). */
+export const MAX_NAME_BYTES = 64;
 
 export interface ElfSegment {
   type: number;
@@ -103,14 +114,15 @@ export function readElfLayout(file: FileView): ElfLayout {
       damage.push("section header 0 is unreadable");
       shnum = 0;
     } else {
-      if (shnum === 0) shnum = Math.min(f.word(sh0, 20, 32), MAX_TABLE_BYTES);
+      if (shnum === 0) shnum = f.word(sh0, 20, 32);
       if (shstrndx === SHN_XINDEX) shstrndx = f.u32(sh0, f.is64 ? 40 : 24);
       if (phnum === PN_XNUM) phnum = f.u32(sh0, f.is64 ? 44 : 28);
     }
   }
 
   const segments: ElfSegment[] = [];
-  if (phnum > 0) {
+  if (phnum > MAX_SEGMENTS) damage.push(`program headers: ${phnum} entries is more than the ${MAX_SEGMENTS} looked at`);
+  else if (phnum > 0) {
     const table = readTable(file, phoff, phnum, phentsize, phdrSize);
     if (typeof table === "string") damage.push(`program headers: ${table}`);
     else {
@@ -140,7 +152,8 @@ export function readElfLayout(file: FileView): ElfLayout {
   }
 
   const sections: ElfSection[] = [];
-  if (shoff !== 0 && shnum > 0) {
+  if (shoff !== 0 && shnum > MAX_SECTIONS) damage.push(`section headers: ${shnum} entries is more than the ${MAX_SECTIONS} looked at`);
+  else if (shoff !== 0 && shnum > 0) {
     const table = readTable(file, shoff, shnum, shentsize, shdrSize);
     if (typeof table === "string") damage.push(`section headers: ${table}`);
     else {
@@ -167,7 +180,6 @@ export function readElfLayout(file: FileView): ElfLayout {
 function readTable(file: FileView, off: number, num: number, entsize: number, minEntsize: number): Buffer | string {
   if (entsize < minEntsize) return `entry size ${entsize} is smaller than ${minEntsize}`;
   const bytes = num * entsize;
-  if (bytes > MAX_TABLE_BYTES) return `${num} entries is implausibly many`;
   const table = file.read(off, bytes);
   return table ?? `table at offset ${off} (${bytes} bytes) is outside the file`;
 }
@@ -184,19 +196,20 @@ function nameSections(
     damage.push(`section name table index ${shstrndx} is invalid`);
     return;
   }
-  if (strtab.size > MAX_TABLE_BYTES) {
-    damage.push(`section name table of ${strtab.size} bytes is implausibly large`);
+  if (!file.contains(strtab.offset, strtab.size)) {
+    damage.push("section name table is outside the file");
     return;
   }
-  const names = file.read(strtab.offset, strtab.size);
+  const names = file.read(strtab.offset, Math.min(strtab.size, MAX_NAME_TABLE_BYTES));
   if (names === undefined) {
-    damage.push("section name table is outside the file");
+    damage.push("section name table is unreadable");
     return;
   }
   sections.forEach((s, i) => {
     const at = nameOffsets[i]!;
     if (at >= names.length) return;
-    const end = names.indexOf(0, at);
-    s.name = names.toString("latin1", at, end < 0 ? names.length : end);
+    const window = names.subarray(at, Math.min(names.length, at + MAX_NAME_BYTES));
+    const end = window.indexOf(0);
+    s.name = window.toString("latin1", 0, end < 0 ? window.length : end);
   });
 }

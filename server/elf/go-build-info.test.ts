@@ -316,6 +316,12 @@ describe("other files", () => {
     assertKind(() => readGoBuildInfoFromFile(dir), "not-elf", dir);
   });
 
+  it("reports a FIFO as not a regular file without blocking on it", () => {
+    const fifo = join(dir, "fifo");
+    execFileSync("mkfifo", [fifo]);
+    assertKind(() => readGoBuildInfoFromFile(fifo), "not-elf", fifo);
+  });
+
   it("reports C programs as ELF without build info", () => {
     assertKind(() => readGoBuildInfoFromFile("/bin/true"), "no-build-info", "/bin/true");
     assertKind(() => readGoBuildInfoFromFile(process.execPath), "no-build-info", process.execPath);

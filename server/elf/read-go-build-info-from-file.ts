@@ -1,6 +1,6 @@
 // The I/O edge: Go build info of an executable on disk (or /proc/<pid>/exe). A handful of small
 // positioned reads on one descriptor; the descriptor is always closed.
-import { closeSync, fstatSync, openSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync } from "node:fs";
 import { BuildInfoError } from "./build-info-error.js";
 import { fdReadAt } from "./fd-read-at.js";
 import { type GoBuildInfo, readGoBuildInfo } from "./go-build-info.js";
@@ -10,7 +10,8 @@ import { type GoBuildInfo, readGoBuildInfo } from "./go-build-info.js";
  * the file); errors of open/fstat/read (ENOENT, EACCES, ...) are thrown unchanged.
  */
 export function readGoBuildInfoFromFile(path: string): GoBuildInfo {
-  const fd = openSync(path, "r");
+  // O_NONBLOCK: a FIFO or a device at `path` must not block the open; fstat then refuses anything irregular.
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
   try {
     const stat = fstatSync(fd);
     if (!stat.isFile()) throw new BuildInfoError("not-elf", "not a regular file");

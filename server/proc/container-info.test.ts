@@ -7,7 +7,7 @@ import { after, describe, it } from "node:test";
 import { ContainerRuntime } from "../../proto/index.js";
 import { readBoundedFile, readUnderRoot, resolveInRoot } from "./bounded-read.js";
 import { ContainerResolver, podHostNameFromEtcHosts } from "./container-info.js";
-import { FakeProcFs } from "./fake-proc-fs.js";
+import { FakeProcFs } from "./fake-proc-fs.testkit.js";
 
 const ID = "ab".repeat(32);
 const UID = "11111111-2222-4333-8444-555555555555";

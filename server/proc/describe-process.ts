@@ -39,7 +39,7 @@ export function describeProcess(pid: number, src: ProcessSources, host: HostSnap
     moduleVersion: src.go?.main?.version ?? "",
     agent: src.agent,
     ...usageFields(src.stat, host),
-    nsPid: innerPid(pid, src.nspid),
+    ...(innerPid(pid, src.nspid) !== 0 ? { nsPid: innerPid(pid, src.nspid) } : {}),
     container: src.container,
   };
 }

@@ -25,7 +25,20 @@ SigQ:	0/7823
 
 describe("parseStatus", () => {
   it("extracts name, real uid, threads and the pid in every namespace", () => {
-    assert.deepEqual(parseStatus(STATUS), { name: "we ird) (x", uid: 1000, threads: 3, nspid: [16121, 7, 1] });
+    assert.deepEqual(parseStatus(STATUS), {
+      name: "we ird) (x",
+      uid: 1000,
+      fsuid: 1003,
+      fsgid: 0,
+      groups: [],
+      threads: 3,
+      nspid: [16121, 7, 1],
+    });
+  });
+
+  it("takes the fs uid and gid (last of four) and the supplementary groups", () => {
+    const s = parseStatus(STATUS.replace("Gid:\t0\t0\t0\t0", "Gid:\t5\t6\t7\t8").replace("Groups:\t ", "Groups:\t4 27 100 "));
+    assert.deepEqual([s.fsuid, s.fsgid, s.groups], [1003, 8, [4, 27, 100]]);
   });
 
   it("works when NSpid is absent (old kernels) and Name is the first line", () => {

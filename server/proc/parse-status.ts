@@ -4,6 +4,10 @@ export interface ProcStatus {
   name: string;
   /** Real user id (first of the four Uid: values). */
   uid: number;
+  /** Credentials the process opens files with: fs uid, fs gid (last of the four values), supplementary groups. */
+  fsuid: number;
+  fsgid: number;
+  groups: number[];
   threads: number;
   /** The pid in each pid namespace, outermost first; the last one is the pid the process sees itself. */
   nspid: number[];
@@ -22,9 +26,16 @@ export function parseStatus(text: string): ProcStatus {
   const uid = Number.parseInt(field(text, "Uid") ?? "", 10);
   if (!(uid >= 0)) throw new Error("malformed /proc/PID/status: no Uid line");
   const nspid = field(text, "NSpid");
+  const ids = (key: string): number[] => (field(text, key) ?? "").split(/\s+/).filter((v) => /^\d+$/.test(v)).map(Number);
+  const uids = ids("Uid");
+  const gids = ids("Gid");
   return {
     name: field(text, "Name") ?? "",
     uid,
+    fsuid: uids[3] ?? uid,
+    // Without a Gid line nothing is known of the groups: 2^32-1 (the invalid gid) matches no file.
+    fsgid: gids[3] ?? gids[0] ?? 0xffffffff,
+    groups: ids("Groups"),
     threads: Number(field(text, "Threads") ?? 0),
     nspid: nspid ? nspid.split(/\s+/).map(Number) : [],
   };

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { closeSync, fstatSync, openSync, readSync, readdirSync, readlinkSync, statSync, type Stats } from "node:fs";
 import { posix } from "node:path";
 import { fdReadAt, type ReadAt } from "../elf/index.js";
+import { readTargetFile, type Credentials } from "./target-file.js";
 
 /** Identity of an executable file; a changed binary changes at least one field. */
 export interface FileId {
@@ -69,12 +70,19 @@ export interface ProcFs {
   readCgroup(pid: number): string;
   /** Host path of `path` as seen by the process (under /proc/PID/root or /proc/PID/cwd). */
   pathUnder(pid: number, dir: PidDir, path: string): string;
-  /** Reads at most maxBytes of `path` as seen by the process. */
-  readFileUnder(pid: number, dir: PidDir, path: string, maxBytes: number): Buffer;
+  /**
+   * Reads the regular file `path` as seen by the process, with its credentials `as` (see target-file.ts):
+   * never blocks, never opens FIFOs or devices, refuses what `as` could not read, and throws
+   * TargetFileError (EFBIG) when the file holds more than maxBytes.
+   */
+  readFileUnder(pid: number, dir: PidDir, path: string, maxBytes: number, as: Credentials): Buffer;
   readHostFile(name: HostFile): string;
   /** The host's /etc/passwd (that of pid 1's root, else gopsd's own). */
   readHostPasswd(): Buffer;
 }
+
+const ROOT: Credentials = { uid: 0, gid: 0, groups: [] };
+const MAX_HOST_PASSWD_BYTES = 4 * 1024 * 1024;
 
 let hostConstants: { clockTicks: number; pageSize: number } | undefined;
 
@@ -196,11 +204,12 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
     openNetNamespace: (pid) => openSync(pidPath(pid, "ns/net"), "r"),
     readCgroup: (pid) => readText(pidPath(pid, "cgroup")),
     pathUnder,
-    readFileUnder: (pid, dir, path, maxBytes) => readBytes(pathUnder(pid, dir, path), maxBytes),
+    readFileUnder: (pid, dir, path, maxBytes, as) =>
+      readTargetFile(pidPath(pid, "root"), pidPath(pid, dir), path, as, maxBytes, pathUnder(pid, dir, path)),
     readHostFile: (name) => readText(`${root}/${name}`),
     readHostPasswd() {
       try {
-        return readBytes(`${root}/1/root/etc/passwd`);
+        return readTargetFile(`${root}/1/root`, `${root}/1/root`, "/etc/passwd", ROOT, MAX_HOST_PASSWD_BYTES, "/etc/passwd of pid 1");
       } catch {
         return readBytes("/etc/passwd");
       }

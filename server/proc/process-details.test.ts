@@ -4,14 +4,15 @@ import { after, before, describe, it } from "node:test";
 import { Status } from "nice-grpc-common";
 import { AgentState } from "../../proto/index.js";
 import { GopsError } from "../../common/errors.js";
-import { FakeProcFs, inetTable, type FakeExe } from "./fake-proc-fs.js";
+import { FakeProcFs, inetTable, type FakeExe } from "./fake-proc-fs.testkit.js";
 import {
   buildGoTestProgram,
   GO_TEST_MODULE,
+  GO_TEST_PACKAGE,
   startGoTestProgram,
   type BuiltGoProgram,
   type RunningGoProgram,
-} from "./go-test-program.js";
+} from "./go-test-program.testkit.js";
 import { getBuildInfo, getProcessDetails } from "./process-details.js";
 import { createProcFs } from "./proc-fs.js";
 
@@ -24,7 +25,6 @@ before(async () => {
   const bytes = readFileSync(built.binary);
   goExe = { path: "/srv/gosvc (deleted)", id: { dev: 1, ino: 2, size: bytes.length, mtimeMs: 3 }, bytes };
 });
-after(() => built?.remove());
 
 function fake(): FakeProcFs {
   const fs = new FakeProcFs();
@@ -88,7 +88,7 @@ describe("getProcessDetails (fake /proc)", () => {
       { type: "unix", localAddress: "/run/gosvc.sock", remoteAddress: "", state: "LISTEN" },
     ]);
     assert.equal(d.buildInfo?.goVersion, built.goVersion);
-    assert.equal(d.buildInfo?.path, GO_TEST_MODULE);
+    assert.equal(d.buildInfo?.path, GO_TEST_PACKAGE);
     assert.deepEqual(d.buildInfo?.main, { path: GO_TEST_MODULE, version: "(devel)", sum: "", replace: undefined });
     assert.ok(d.buildInfo?.settings.some((s) => s.key === "-compiler" && s.value === "gc"));
   });

@@ -2,14 +2,14 @@ import assert from "node:assert/strict";
 import { readFileSync, realpathSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { AgentState, ScanProblemKind as K } from "../../proto/index.js";
-import { FakeProcFs, inetTable, type FakeExe, type FakeMethod } from "./fake-proc-fs.js";
+import { FakeProcFs, inetTable, type FakeExe, type FakeMethod } from "./fake-proc-fs.testkit.js";
 import {
   buildGoTestProgram,
   GO_TEST_MODULE,
   startGoTestProgram,
   type BuiltGoProgram,
   type RunningGoProgram,
-} from "./go-test-program.js";
+} from "./go-test-program.testkit.js";
 import { ProcessScanner } from "./process-scanner.js";
 import { createProcFs, type ProcFs } from "./proc-fs.js";
 
@@ -29,7 +29,6 @@ before(async () => {
   built = await buildGoTestProgram();
   goBytes = readFileSync(built.binary);
 });
-after(() => built?.remove());
 
 function fakeHost(): FakeProcFs {
   const fs = new FakeProcFs();
@@ -248,7 +247,7 @@ describe("ProcessScanner (real /proc)", () => {
     assert.equal(go.isGo, true);
     assert.equal(go.goVersion, built.goVersion);
     assert.equal(go.modulePath, GO_TEST_MODULE);
-    assert.equal(go.name, "gopsproctest");
+    assert.equal(go.name, "listener");
     assert.equal(go.agent?.state, AgentState.AGENT_STATE_NONE, "it wrote no port file");
     assert.ok(!r.processes.some((p) => p.pid === process.pid), "node is not Go");
     assert.ok(opens() > 0);

@@ -82,6 +82,52 @@ export function agentStateToJSON(object: AgentState): string {
   }
 }
 
+/** AgentKind says which backend gopsd uses to diagnose a process. */
+export enum AgentKind {
+  /** AGENT_KIND_UNSPECIFIED - No backend is known: neither a verified gops agent nor a known net/http/pprof endpoint. */
+  AGENT_KIND_UNSPECIFIED = 0,
+  /** AGENT_KIND_GOPS_AGENT - The gops agent named by `state`, `address` and `port` (state is LISTENING). */
+  AGENT_KIND_GOPS_AGENT = 1,
+  /**
+   * AGENT_KIND_HTTP_PPROF - An HTTP endpoint serving net/http/pprof at `http_address` + `http_path_prefix` + "/debug/pprof/"
+   * (used when the process has no usable gops agent).
+   */
+  AGENT_KIND_HTTP_PPROF = 2,
+  UNRECOGNIZED = -1,
+}
+
+export function agentKindFromJSON(object: any): AgentKind {
+  switch (object) {
+    case 0:
+    case "AGENT_KIND_UNSPECIFIED":
+      return AgentKind.AGENT_KIND_UNSPECIFIED;
+    case 1:
+    case "AGENT_KIND_GOPS_AGENT":
+      return AgentKind.AGENT_KIND_GOPS_AGENT;
+    case 2:
+    case "AGENT_KIND_HTTP_PPROF":
+      return AgentKind.AGENT_KIND_HTTP_PPROF;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AgentKind.UNRECOGNIZED;
+  }
+}
+
+export function agentKindToJSON(object: AgentKind): string {
+  switch (object) {
+    case AgentKind.AGENT_KIND_UNSPECIFIED:
+      return "AGENT_KIND_UNSPECIFIED";
+    case AgentKind.AGENT_KIND_GOPS_AGENT:
+      return "AGENT_KIND_GOPS_AGENT";
+    case AgentKind.AGENT_KIND_HTTP_PPROF:
+      return "AGENT_KIND_HTTP_PPROF";
+    case AgentKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** ContainerRuntime says which runtime's cgroup layout a process's /proc/PID/cgroup matched. */
 export enum ContainerRuntime {
   CONTAINER_RUNTIME_UNSPECIFIED = 0,
@@ -273,6 +319,12 @@ export enum ProfileKind {
   PROFILE_KIND_UNSPECIFIED = 0,
   PROFILE_KIND_CPU = 1,
   PROFILE_KIND_HEAP = 2,
+  /** PROFILE_KIND_ALLOCS - The kinds below need a net/http/pprof endpoint (a gops agent serves CPU and heap only). */
+  PROFILE_KIND_ALLOCS = 3,
+  PROFILE_KIND_BLOCK = 4,
+  PROFILE_KIND_MUTEX = 5,
+  PROFILE_KIND_GOROUTINE = 6,
+  PROFILE_KIND_THREADCREATE = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -287,6 +339,21 @@ export function profileKindFromJSON(object: any): ProfileKind {
     case 2:
     case "PROFILE_KIND_HEAP":
       return ProfileKind.PROFILE_KIND_HEAP;
+    case 3:
+    case "PROFILE_KIND_ALLOCS":
+      return ProfileKind.PROFILE_KIND_ALLOCS;
+    case 4:
+    case "PROFILE_KIND_BLOCK":
+      return ProfileKind.PROFILE_KIND_BLOCK;
+    case 5:
+    case "PROFILE_KIND_MUTEX":
+      return ProfileKind.PROFILE_KIND_MUTEX;
+    case 6:
+    case "PROFILE_KIND_GOROUTINE":
+      return ProfileKind.PROFILE_KIND_GOROUTINE;
+    case 7:
+    case "PROFILE_KIND_THREADCREATE":
+      return ProfileKind.PROFILE_KIND_THREADCREATE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -302,6 +369,16 @@ export function profileKindToJSON(object: ProfileKind): string {
       return "PROFILE_KIND_CPU";
     case ProfileKind.PROFILE_KIND_HEAP:
       return "PROFILE_KIND_HEAP";
+    case ProfileKind.PROFILE_KIND_ALLOCS:
+      return "PROFILE_KIND_ALLOCS";
+    case ProfileKind.PROFILE_KIND_BLOCK:
+      return "PROFILE_KIND_BLOCK";
+    case ProfileKind.PROFILE_KIND_MUTEX:
+      return "PROFILE_KIND_MUTEX";
+    case ProfileKind.PROFILE_KIND_GOROUTINE:
+      return "PROFILE_KIND_GOROUTINE";
+    case ProfileKind.PROFILE_KIND_THREADCREATE:
+      return "PROFILE_KIND_THREADCREATE";
     case ProfileKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -314,6 +391,11 @@ export enum CaptureKind {
   CAPTURE_KIND_HEAP_PROFILE = 2,
   CAPTURE_KIND_TRACE = 3,
   CAPTURE_KIND_BINARY = 4,
+  CAPTURE_KIND_ALLOCS_PROFILE = 5,
+  CAPTURE_KIND_BLOCK_PROFILE = 6,
+  CAPTURE_KIND_MUTEX_PROFILE = 7,
+  CAPTURE_KIND_GOROUTINE_PROFILE = 8,
+  CAPTURE_KIND_THREADCREATE_PROFILE = 9,
   UNRECOGNIZED = -1,
 }
 
@@ -334,6 +416,21 @@ export function captureKindFromJSON(object: any): CaptureKind {
     case 4:
     case "CAPTURE_KIND_BINARY":
       return CaptureKind.CAPTURE_KIND_BINARY;
+    case 5:
+    case "CAPTURE_KIND_ALLOCS_PROFILE":
+      return CaptureKind.CAPTURE_KIND_ALLOCS_PROFILE;
+    case 6:
+    case "CAPTURE_KIND_BLOCK_PROFILE":
+      return CaptureKind.CAPTURE_KIND_BLOCK_PROFILE;
+    case 7:
+    case "CAPTURE_KIND_MUTEX_PROFILE":
+      return CaptureKind.CAPTURE_KIND_MUTEX_PROFILE;
+    case 8:
+    case "CAPTURE_KIND_GOROUTINE_PROFILE":
+      return CaptureKind.CAPTURE_KIND_GOROUTINE_PROFILE;
+    case 9:
+    case "CAPTURE_KIND_THREADCREATE_PROFILE":
+      return CaptureKind.CAPTURE_KIND_THREADCREATE_PROFILE;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -353,6 +450,16 @@ export function captureKindToJSON(object: CaptureKind): string {
       return "CAPTURE_KIND_TRACE";
     case CaptureKind.CAPTURE_KIND_BINARY:
       return "CAPTURE_KIND_BINARY";
+    case CaptureKind.CAPTURE_KIND_ALLOCS_PROFILE:
+      return "CAPTURE_KIND_ALLOCS_PROFILE";
+    case CaptureKind.CAPTURE_KIND_BLOCK_PROFILE:
+      return "CAPTURE_KIND_BLOCK_PROFILE";
+    case CaptureKind.CAPTURE_KIND_MUTEX_PROFILE:
+      return "CAPTURE_KIND_MUTEX_PROFILE";
+    case CaptureKind.CAPTURE_KIND_GOROUTINE_PROFILE:
+      return "CAPTURE_KIND_GOROUTINE_PROFILE";
+    case CaptureKind.CAPTURE_KIND_THREADCREATE_PROFILE:
+      return "CAPTURE_KIND_THREADCREATE_PROFILE";
     case CaptureKind.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -360,6 +467,7 @@ export function captureKindToJSON(object: CaptureKind): string {
 }
 
 export interface Agent {
+  /** The state of the gops agent (a port file and its socket); see `kind` for the backend in use. */
   state: AgentState;
   /** The port file that was found, as a path on the host (under /proc/PID/root). */
   portFile: string;
@@ -368,12 +476,32 @@ export interface Agent {
   port: number;
   /** Human explanation for states other than LISTENING. */
   detail: string;
+  /** The backend gopsd uses for this process. */
+  kind?:
+    | AgentKind
+    | undefined;
+  /** For HTTP_PPROF: the loopback address of the listening socket, e.g. "127.0.0.1:6060" or "[::1]:6060". */
+  httpAddress?:
+    | string
+    | undefined;
+  /** For HTTP_PPROF: the path before "/debug/pprof/", "" for the default mux, e.g. "/admin". */
+  httpPathPrefix?:
+    | string
+    | undefined;
   /**
-   * Set when the agent lives in another network namespace than gopsd (a container with its own network),
+   * For HTTP_PPROF: true when a request confirmed the endpoint belongs to the process (its
+   * /debug/pprof/cmdline equals the process's argv); false for an endpoint declared in gopsd's config
+   * and not yet used.
+   */
+  httpVerified?:
+    | boolean
+    | undefined;
+  /**
+   * Set when the gops agent lives in another network namespace than gopsd (a container with its own network),
    * e.g. "net:[4026532801]". The address is then an address inside that namespace: gopsd reaches it through
    * a short-lived relay started in the namespace for each call, never from its own namespace.
    */
-  networkNamespace: string;
+  networkNamespace?: string | undefined;
 }
 
 /**
@@ -425,7 +553,9 @@ export interface Process {
    * The pid the process has in its own (innermost) pid namespace, when that differs from pid (a
    * containerised process is often 1 there); 0 when it runs in gopsd's pid namespace.
    */
-  nsPid: number;
+  nsPid?:
+    | number
+    | undefined;
   /** The container the process runs in; unset when it is in none gopsd recognises. */
   container: Container | undefined;
 }
@@ -444,6 +574,12 @@ export interface ScanProblem {
 export interface ListProcessesRequest {
   /** Include processes that are not Go. */
   all: boolean;
+  /**
+   * Probe the listening loopback TCP sockets of Go processes without a gops agent for net/http/pprof
+   * (a few small HTTP GETs within a budget). Without it a listing sends no request to any port and reports
+   * only endpoints verified before or declared in gopsd's config (unless gopsd runs with probe_on_list).
+   */
+  probe: boolean;
 }
 
 export interface ListProcessesResponse {
@@ -570,6 +706,11 @@ export interface MemStats {
   debugGc: boolean;
 }
 
+/** Names (proto field names, e.g. "num_cpu") of response fields a backend cannot tell. */
+export interface UnknownFields {
+  names: string[];
+}
+
 export interface MemStatsRequest {
   pid: number;
 }
@@ -578,10 +719,18 @@ export interface MemStatsResponse {
   stats:
     | MemStats
     | undefined;
-  /** The agent's reply as it came. */
+  /**
+   * The agent's reply as it came (for an HTTP pprof endpoint: the /debug/vars memstats JSON or the
+   * `# Name = value` block of heap?debug=1).
+   */
   raw: string;
   /** Keys in the reply that gopsd does not know (newer agents). */
   unknownKeys: string[];
+  /**
+   * Fields of `stats` the backend cannot tell (left at zero), e.g. "gc_pause_total_ns" for an HTTP pprof
+   * endpoint without expvar. Absent for a gops agent, which reports every field.
+   */
+  unknownFields?: UnknownFields | undefined;
 }
 
 export interface StatsRequest {
@@ -594,6 +743,11 @@ export interface StatsResponse {
   gomaxprocs: number;
   numCpu: number;
   raw: string;
+  /**
+   * Fields the backend cannot tell (left at zero), e.g. "gomaxprocs" for an HTTP pprof endpoint. Absent for
+   * a gops agent, which reports every field.
+   */
+  unknownFields?: UnknownFields | undefined;
 }
 
 export interface VersionRequest {
@@ -614,7 +768,7 @@ export interface ForceGCResponse {
 export interface SetGCPercentRequest {
   pid: number;
   /** New GOGC; -1 turns the collector off. Allowed: -1..2147483647. */
-  percent: number;
+  percent?: number | undefined;
 }
 
 export interface SetGCPercentResponse {
@@ -633,11 +787,18 @@ export interface CaptureMetadata {
   fileExtension: string;
   /** Host name of the gopsd. */
   host: string;
+  /** The backend that serves the capture: GOPS_AGENT or HTTP_PPROF. */
+  backend?: AgentKind | undefined;
 }
 
 export interface StreamProfileRequest {
   pid: number;
   kind: ProfileKind;
+  /**
+   * CPU profiles only: seconds to profile, 1..600; 0 = the default (30 s). A gops agent profiles for a
+   * fixed 30 s and refuses any other value (FAILED_PRECONDITION); an HTTP pprof endpoint honours it.
+   */
+  durationSeconds: number;
 }
 
 export interface StreamProfileResponse {
@@ -646,6 +807,11 @@ export interface StreamProfileResponse {
 
 export interface StreamTraceRequest {
   pid: number;
+  /**
+   * Seconds to trace, 1..600; 0 = the default (5 s). A gops agent traces for a fixed 5 s and refuses any
+   * other value (FAILED_PRECONDITION); an HTTP pprof endpoint honours it.
+   */
+  durationSeconds: number;
 }
 
 export interface StreamTraceResponse {
@@ -661,7 +827,18 @@ export interface StreamBinaryResponse {
 }
 
 function createBaseAgent(): Agent {
-  return { state: 0, portFile: "", address: "", port: 0, detail: "", networkNamespace: "" };
+  return {
+    state: 0,
+    portFile: "",
+    address: "",
+    port: 0,
+    detail: "",
+    kind: undefined,
+    httpAddress: undefined,
+    httpPathPrefix: undefined,
+    httpVerified: undefined,
+    networkNamespace: undefined,
+  };
 }
 
 export const Agent: MessageFns<Agent> = {
@@ -681,8 +858,20 @@ export const Agent: MessageFns<Agent> = {
     if (message.detail !== "") {
       writer.uint32(42).string(message.detail);
     }
-    if (message.networkNamespace !== "") {
-      writer.uint32(50).string(message.networkNamespace);
+    if (message.kind !== undefined) {
+      writer.uint32(48).int32(message.kind);
+    }
+    if (message.httpAddress !== undefined) {
+      writer.uint32(58).string(message.httpAddress);
+    }
+    if (message.httpPathPrefix !== undefined) {
+      writer.uint32(66).string(message.httpPathPrefix);
+    }
+    if (message.httpVerified !== undefined) {
+      writer.uint32(72).bool(message.httpVerified);
+    }
+    if (message.networkNamespace !== undefined) {
+      writer.uint32(82).string(message.networkNamespace);
     }
     return writer;
   },
@@ -741,7 +930,39 @@ export const Agent: MessageFns<Agent> = {
             continue;
           }
           case 6: {
-            if (tag !== 50) {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.kind = reader.int32() as any;
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.httpAddress = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.httpPathPrefix = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.httpVerified = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
               break;
             }
 
@@ -771,11 +992,27 @@ export const Agent: MessageFns<Agent> = {
       address: isSet(object.address) ? globalThis.String(object.address) : "",
       port: isSet(object.port) ? globalThis.Number(object.port) : 0,
       detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+      kind: isSet(object.kind) ? agentKindFromJSON(object.kind) : undefined,
+      httpAddress: isSet(object.httpAddress)
+        ? globalThis.String(object.httpAddress)
+        : isSet(object.http_address)
+        ? globalThis.String(object.http_address)
+        : undefined,
+      httpPathPrefix: isSet(object.httpPathPrefix)
+        ? globalThis.String(object.httpPathPrefix)
+        : isSet(object.http_path_prefix)
+        ? globalThis.String(object.http_path_prefix)
+        : undefined,
+      httpVerified: isSet(object.httpVerified)
+        ? globalThis.Boolean(object.httpVerified)
+        : isSet(object.http_verified)
+        ? globalThis.Boolean(object.http_verified)
+        : undefined,
       networkNamespace: isSet(object.networkNamespace)
         ? globalThis.String(object.networkNamespace)
         : isSet(object.network_namespace)
         ? globalThis.String(object.network_namespace)
-        : "",
+        : undefined,
     };
   },
 
@@ -796,7 +1033,19 @@ export const Agent: MessageFns<Agent> = {
     if (message.detail !== "") {
       obj.detail = message.detail;
     }
-    if (message.networkNamespace !== "") {
+    if (message.kind !== undefined) {
+      obj.kind = agentKindToJSON(message.kind);
+    }
+    if (message.httpAddress !== undefined) {
+      obj.httpAddress = message.httpAddress;
+    }
+    if (message.httpPathPrefix !== undefined) {
+      obj.httpPathPrefix = message.httpPathPrefix;
+    }
+    if (message.httpVerified !== undefined) {
+      obj.httpVerified = message.httpVerified;
+    }
+    if (message.networkNamespace !== undefined) {
       obj.networkNamespace = message.networkNamespace;
     }
     return obj;
@@ -812,7 +1061,11 @@ export const Agent: MessageFns<Agent> = {
     message.address = object.address ?? "";
     message.port = object.port ?? 0;
     message.detail = object.detail ?? "";
-    message.networkNamespace = object.networkNamespace ?? "";
+    message.kind = object.kind ?? undefined;
+    message.httpAddress = object.httpAddress ?? undefined;
+    message.httpPathPrefix = object.httpPathPrefix ?? undefined;
+    message.httpVerified = object.httpVerified ?? undefined;
+    message.networkNamespace = object.networkNamespace ?? undefined;
     return message;
   },
 };
@@ -1031,7 +1284,7 @@ function createBaseProcess(): Process {
     rssBytes: 0,
     memoryPercent: 0,
     startTimeUnixMs: 0,
-    nsPid: 0,
+    nsPid: undefined,
     container: undefined,
   };
 }
@@ -1083,7 +1336,7 @@ export const Process: MessageFns<Process> = {
     if (message.startTimeUnixMs !== 0) {
       writer.uint32(120).int64(message.startTimeUnixMs);
     }
-    if (message.nsPid !== 0) {
+    if (message.nsPid !== undefined) {
       writer.uint32(128).int32(message.nsPid);
     }
     if (message.container !== undefined) {
@@ -1306,7 +1559,7 @@ export const Process: MessageFns<Process> = {
         ? globalThis.Number(object.nsPid)
         : isSet(object.ns_pid)
         ? globalThis.Number(object.ns_pid)
-        : 0,
+        : undefined,
       container: isSet(object.container) ? Container.fromJSON(object.container) : undefined,
     };
   },
@@ -1358,7 +1611,7 @@ export const Process: MessageFns<Process> = {
     if (message.startTimeUnixMs !== 0) {
       obj.startTimeUnixMs = Math.round(message.startTimeUnixMs);
     }
-    if (message.nsPid !== 0) {
+    if (message.nsPid !== undefined) {
       obj.nsPid = Math.round(message.nsPid);
     }
     if (message.container !== undefined) {
@@ -1387,7 +1640,7 @@ export const Process: MessageFns<Process> = {
     message.rssBytes = object.rssBytes ?? 0;
     message.memoryPercent = object.memoryPercent ?? 0;
     message.startTimeUnixMs = object.startTimeUnixMs ?? 0;
-    message.nsPid = object.nsPid ?? 0;
+    message.nsPid = object.nsPid ?? undefined;
     message.container = (object.container !== undefined && object.container !== null)
       ? Container.fromPartial(object.container)
       : undefined;
@@ -1582,13 +1835,16 @@ export const ScanProblem: MessageFns<ScanProblem> = {
 };
 
 function createBaseListProcessesRequest(): ListProcessesRequest {
-  return { all: false };
+  return { all: false, probe: false };
 }
 
 export const ListProcessesRequest: MessageFns<ListProcessesRequest> = {
   encode(message: ListProcessesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.all !== false) {
       writer.uint32(8).bool(message.all);
+    }
+    if (message.probe !== false) {
+      writer.uint32(16).bool(message.probe);
     }
     return writer;
   },
@@ -1614,6 +1870,14 @@ export const ListProcessesRequest: MessageFns<ListProcessesRequest> = {
             message.all = reader.bool();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.probe = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1627,13 +1891,19 @@ export const ListProcessesRequest: MessageFns<ListProcessesRequest> = {
   },
 
   fromJSON(object: any): ListProcessesRequest {
-    return { all: isSet(object.all) ? globalThis.Boolean(object.all) : false };
+    return {
+      all: isSet(object.all) ? globalThis.Boolean(object.all) : false,
+      probe: isSet(object.probe) ? globalThis.Boolean(object.probe) : false,
+    };
   },
 
   toJSON(message: ListProcessesRequest): unknown {
     const obj: any = {};
     if (message.all !== false) {
       obj.all = message.all;
+    }
+    if (message.probe !== false) {
+      obj.probe = message.probe;
     }
     return obj;
   },
@@ -1644,6 +1914,7 @@ export const ListProcessesRequest: MessageFns<ListProcessesRequest> = {
   fromPartial(object: DeepPartial<ListProcessesRequest>): ListProcessesRequest {
     const message = createBaseListProcessesRequest();
     message.all = object.all ?? false;
+    message.probe = object.probe ?? false;
     return message;
   },
 };
@@ -3628,6 +3899,73 @@ export const MemStats: MessageFns<MemStats> = {
   },
 };
 
+function createBaseUnknownFields(): UnknownFields {
+  return { names: [] };
+}
+
+export const UnknownFields: MessageFns<UnknownFields> = {
+  encode(message: UnknownFields, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.names) {
+      writer.uint32(10).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): UnknownFields {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseUnknownFields();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.names.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): UnknownFields {
+    return { names: globalThis.Array.isArray(object?.names) ? object.names.map((e: any) => globalThis.String(e)) : [] };
+  },
+
+  toJSON(message: UnknownFields): unknown {
+    const obj: any = {};
+    if (message.names?.length) {
+      obj.names = message.names;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<UnknownFields>): UnknownFields {
+    return UnknownFields.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<UnknownFields>): UnknownFields {
+    const message = createBaseUnknownFields();
+    message.names = object.names?.map((e) => e) || [];
+    return message;
+  },
+};
+
 function createBaseMemStatsRequest(): MemStatsRequest {
   return { pid: 0 };
 }
@@ -3696,7 +4034,7 @@ export const MemStatsRequest: MessageFns<MemStatsRequest> = {
 };
 
 function createBaseMemStatsResponse(): MemStatsResponse {
-  return { stats: undefined, raw: "", unknownKeys: [] };
+  return { stats: undefined, raw: "", unknownKeys: [], unknownFields: undefined };
 }
 
 export const MemStatsResponse: MessageFns<MemStatsResponse> = {
@@ -3709,6 +4047,9 @@ export const MemStatsResponse: MessageFns<MemStatsResponse> = {
     }
     for (const v of message.unknownKeys) {
       writer.uint32(26).string(v!);
+    }
+    if (message.unknownFields !== undefined) {
+      UnknownFields.encode(message.unknownFields, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -3750,6 +4091,14 @@ export const MemStatsResponse: MessageFns<MemStatsResponse> = {
             message.unknownKeys.push(reader.string());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.unknownFields = UnknownFields.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3771,6 +4120,11 @@ export const MemStatsResponse: MessageFns<MemStatsResponse> = {
         : globalThis.Array.isArray(object?.unknown_keys)
         ? object.unknown_keys.map((e: any) => globalThis.String(e))
         : [],
+      unknownFields: isSet(object.unknownFields)
+        ? UnknownFields.fromJSON(object.unknownFields)
+        : isSet(object.unknown_fields)
+        ? UnknownFields.fromJSON(object.unknown_fields)
+        : undefined,
     };
   },
 
@@ -3785,6 +4139,9 @@ export const MemStatsResponse: MessageFns<MemStatsResponse> = {
     if (message.unknownKeys?.length) {
       obj.unknownKeys = message.unknownKeys;
     }
+    if (message.unknownFields !== undefined) {
+      obj.unknownFields = UnknownFields.toJSON(message.unknownFields);
+    }
     return obj;
   },
 
@@ -3798,6 +4155,9 @@ export const MemStatsResponse: MessageFns<MemStatsResponse> = {
       : undefined;
     message.raw = object.raw ?? "";
     message.unknownKeys = object.unknownKeys?.map((e) => e) || [];
+    message.unknownFields = (object.unknownFields !== undefined && object.unknownFields !== null)
+      ? UnknownFields.fromPartial(object.unknownFields)
+      : undefined;
     return message;
   },
 };
@@ -3870,7 +4230,7 @@ export const StatsRequest: MessageFns<StatsRequest> = {
 };
 
 function createBaseStatsResponse(): StatsResponse {
-  return { goroutines: 0, osThreads: 0, gomaxprocs: 0, numCpu: 0, raw: "" };
+  return { goroutines: 0, osThreads: 0, gomaxprocs: 0, numCpu: 0, raw: "", unknownFields: undefined };
 }
 
 export const StatsResponse: MessageFns<StatsResponse> = {
@@ -3889,6 +4249,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     }
     if (message.raw !== "") {
       writer.uint32(42).string(message.raw);
+    }
+    if (message.unknownFields !== undefined) {
+      UnknownFields.encode(message.unknownFields, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3946,6 +4309,14 @@ export const StatsResponse: MessageFns<StatsResponse> = {
             message.raw = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.unknownFields = UnknownFields.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3973,6 +4344,11 @@ export const StatsResponse: MessageFns<StatsResponse> = {
         ? globalThis.Number(object.num_cpu)
         : 0,
       raw: isSet(object.raw) ? globalThis.String(object.raw) : "",
+      unknownFields: isSet(object.unknownFields)
+        ? UnknownFields.fromJSON(object.unknownFields)
+        : isSet(object.unknown_fields)
+        ? UnknownFields.fromJSON(object.unknown_fields)
+        : undefined,
     };
   },
 
@@ -3993,6 +4369,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     if (message.raw !== "") {
       obj.raw = message.raw;
     }
+    if (message.unknownFields !== undefined) {
+      obj.unknownFields = UnknownFields.toJSON(message.unknownFields);
+    }
     return obj;
   },
 
@@ -4006,6 +4385,9 @@ export const StatsResponse: MessageFns<StatsResponse> = {
     message.gomaxprocs = object.gomaxprocs ?? 0;
     message.numCpu = object.numCpu ?? 0;
     message.raw = object.raw ?? "";
+    message.unknownFields = (object.unknownFields !== undefined && object.unknownFields !== null)
+      ? UnknownFields.fromPartial(object.unknownFields)
+      : undefined;
     return message;
   },
 };
@@ -4270,7 +4652,7 @@ export const ForceGCResponse: MessageFns<ForceGCResponse> = {
 };
 
 function createBaseSetGCPercentRequest(): SetGCPercentRequest {
-  return { pid: 0, percent: 0 };
+  return { pid: 0, percent: undefined };
 }
 
 export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
@@ -4278,7 +4660,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
     if (message.pid !== 0) {
       writer.uint32(8).int32(message.pid);
     }
-    if (message.percent !== 0) {
+    if (message.percent !== undefined) {
       writer.uint32(16).int64(message.percent);
     }
     return writer;
@@ -4328,7 +4710,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
   fromJSON(object: any): SetGCPercentRequest {
     return {
       pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
-      percent: isSet(object.percent) ? globalThis.Number(object.percent) : 0,
+      percent: isSet(object.percent) ? globalThis.Number(object.percent) : undefined,
     };
   },
 
@@ -4337,7 +4719,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
     if (message.pid !== 0) {
       obj.pid = Math.round(message.pid);
     }
-    if (message.percent !== 0) {
+    if (message.percent !== undefined) {
       obj.percent = Math.round(message.percent);
     }
     return obj;
@@ -4349,7 +4731,7 @@ export const SetGCPercentRequest: MessageFns<SetGCPercentRequest> = {
   fromPartial(object: DeepPartial<SetGCPercentRequest>): SetGCPercentRequest {
     const message = createBaseSetGCPercentRequest();
     message.pid = object.pid ?? 0;
-    message.percent = object.percent ?? 0;
+    message.percent = object.percent ?? undefined;
     return message;
   },
 };
@@ -4456,7 +4838,7 @@ export const SetGCPercentResponse: MessageFns<SetGCPercentResponse> = {
 };
 
 function createBaseCaptureMetadata(): CaptureMetadata {
-  return { pid: 0, kind: 0, expectedDurationMs: 0, fileExtension: "", host: "" };
+  return { pid: 0, kind: 0, expectedDurationMs: 0, fileExtension: "", host: "", backend: undefined };
 }
 
 export const CaptureMetadata: MessageFns<CaptureMetadata> = {
@@ -4475,6 +4857,9 @@ export const CaptureMetadata: MessageFns<CaptureMetadata> = {
     }
     if (message.host !== "") {
       writer.uint32(42).string(message.host);
+    }
+    if (message.backend !== undefined) {
+      writer.uint32(48).int32(message.backend);
     }
     return writer;
   },
@@ -4532,6 +4917,14 @@ export const CaptureMetadata: MessageFns<CaptureMetadata> = {
             message.host = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.backend = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4559,6 +4952,7 @@ export const CaptureMetadata: MessageFns<CaptureMetadata> = {
         ? globalThis.String(object.file_extension)
         : "",
       host: isSet(object.host) ? globalThis.String(object.host) : "",
+      backend: isSet(object.backend) ? agentKindFromJSON(object.backend) : undefined,
     };
   },
 
@@ -4579,6 +4973,9 @@ export const CaptureMetadata: MessageFns<CaptureMetadata> = {
     if (message.host !== "") {
       obj.host = message.host;
     }
+    if (message.backend !== undefined) {
+      obj.backend = agentKindToJSON(message.backend);
+    }
     return obj;
   },
 
@@ -4592,12 +4989,13 @@ export const CaptureMetadata: MessageFns<CaptureMetadata> = {
     message.expectedDurationMs = object.expectedDurationMs ?? 0;
     message.fileExtension = object.fileExtension ?? "";
     message.host = object.host ?? "";
+    message.backend = object.backend ?? undefined;
     return message;
   },
 };
 
 function createBaseStreamProfileRequest(): StreamProfileRequest {
-  return { pid: 0, kind: 0 };
+  return { pid: 0, kind: 0, durationSeconds: 0 };
 }
 
 export const StreamProfileRequest: MessageFns<StreamProfileRequest> = {
@@ -4607,6 +5005,9 @@ export const StreamProfileRequest: MessageFns<StreamProfileRequest> = {
     }
     if (message.kind !== 0) {
       writer.uint32(16).int32(message.kind);
+    }
+    if (message.durationSeconds !== 0) {
+      writer.uint32(24).int32(message.durationSeconds);
     }
     return writer;
   },
@@ -4640,6 +5041,14 @@ export const StreamProfileRequest: MessageFns<StreamProfileRequest> = {
             message.kind = reader.int32() as any;
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.durationSeconds = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4656,6 +5065,11 @@ export const StreamProfileRequest: MessageFns<StreamProfileRequest> = {
     return {
       pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
       kind: isSet(object.kind) ? profileKindFromJSON(object.kind) : 0,
+      durationSeconds: isSet(object.durationSeconds)
+        ? globalThis.Number(object.durationSeconds)
+        : isSet(object.duration_seconds)
+        ? globalThis.Number(object.duration_seconds)
+        : 0,
     };
   },
 
@@ -4667,6 +5081,9 @@ export const StreamProfileRequest: MessageFns<StreamProfileRequest> = {
     if (message.kind !== 0) {
       obj.kind = profileKindToJSON(message.kind);
     }
+    if (message.durationSeconds !== 0) {
+      obj.durationSeconds = Math.round(message.durationSeconds);
+    }
     return obj;
   },
 
@@ -4677,6 +5094,7 @@ export const StreamProfileRequest: MessageFns<StreamProfileRequest> = {
     const message = createBaseStreamProfileRequest();
     message.pid = object.pid ?? 0;
     message.kind = object.kind ?? 0;
+    message.durationSeconds = object.durationSeconds ?? 0;
     return message;
   },
 };
@@ -4783,13 +5201,16 @@ export const StreamProfileResponse: MessageFns<StreamProfileResponse> = {
 };
 
 function createBaseStreamTraceRequest(): StreamTraceRequest {
-  return { pid: 0 };
+  return { pid: 0, durationSeconds: 0 };
 }
 
 export const StreamTraceRequest: MessageFns<StreamTraceRequest> = {
   encode(message: StreamTraceRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.pid !== 0) {
       writer.uint32(8).int32(message.pid);
+    }
+    if (message.durationSeconds !== 0) {
+      writer.uint32(16).int32(message.durationSeconds);
     }
     return writer;
   },
@@ -4815,6 +5236,14 @@ export const StreamTraceRequest: MessageFns<StreamTraceRequest> = {
             message.pid = reader.int32();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.durationSeconds = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4828,13 +5257,23 @@ export const StreamTraceRequest: MessageFns<StreamTraceRequest> = {
   },
 
   fromJSON(object: any): StreamTraceRequest {
-    return { pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0 };
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      durationSeconds: isSet(object.durationSeconds)
+        ? globalThis.Number(object.durationSeconds)
+        : isSet(object.duration_seconds)
+        ? globalThis.Number(object.duration_seconds)
+        : 0,
+    };
   },
 
   toJSON(message: StreamTraceRequest): unknown {
     const obj: any = {};
     if (message.pid !== 0) {
       obj.pid = Math.round(message.pid);
+    }
+    if (message.durationSeconds !== 0) {
+      obj.durationSeconds = Math.round(message.durationSeconds);
     }
     return obj;
   },
@@ -4845,6 +5284,7 @@ export const StreamTraceRequest: MessageFns<StreamTraceRequest> = {
   fromPartial(object: DeepPartial<StreamTraceRequest>): StreamTraceRequest {
     const message = createBaseStreamTraceRequest();
     message.pid = object.pid ?? 0;
+    message.durationSeconds = object.durationSeconds ?? 0;
     return message;
   },
 };
@@ -5213,7 +5653,8 @@ export const DiagnosticsServiceDefinition = {
       options: {},
     },
     /**
-     * StreamProfile captures a CPU (30 s) or heap profile: gzip pprof bytes.
+     * StreamProfile captures a CPU (30 s by default) or heap profile, or (HTTP pprof endpoints only) an
+     * allocs, block, mutex, goroutine or threadcreate profile: gzip pprof bytes.
      * The first message carries metadata; the others carry chunks.
      */
     streamProfile: {
@@ -5224,7 +5665,7 @@ export const DiagnosticsServiceDefinition = {
       responseStream: true,
       options: {},
     },
-    /** StreamTrace captures a 5 s runtime execution trace. */
+    /** StreamTrace captures a runtime execution trace (5 s by default). */
     streamTrace: {
       name: "StreamTrace",
       requestType: StreamTraceRequest as typeof StreamTraceRequest,
@@ -5280,14 +5721,15 @@ export interface DiagnosticsServiceImplementation<CallContextExt = {}> {
     context: CallContext & CallContextExt,
   ): Promise<DeepPartial<SetGCPercentResponse>>;
   /**
-   * StreamProfile captures a CPU (30 s) or heap profile: gzip pprof bytes.
+   * StreamProfile captures a CPU (30 s by default) or heap profile, or (HTTP pprof endpoints only) an
+   * allocs, block, mutex, goroutine or threadcreate profile: gzip pprof bytes.
    * The first message carries metadata; the others carry chunks.
    */
   streamProfile(
     request: StreamProfileRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<StreamProfileResponse>>;
-  /** StreamTrace captures a 5 s runtime execution trace. */
+  /** StreamTrace captures a runtime execution trace (5 s by default). */
   streamTrace(
     request: StreamTraceRequest,
     context: CallContext & CallContextExt,
@@ -5331,14 +5773,15 @@ export interface DiagnosticsServiceClient<CallOptionsExt = {}> {
     options?: CallOptions & CallOptionsExt,
   ): Promise<SetGCPercentResponse>;
   /**
-   * StreamProfile captures a CPU (30 s) or heap profile: gzip pprof bytes.
+   * StreamProfile captures a CPU (30 s by default) or heap profile, or (HTTP pprof endpoints only) an
+   * allocs, block, mutex, goroutine or threadcreate profile: gzip pprof bytes.
    * The first message carries metadata; the others carry chunks.
    */
   streamProfile(
     request: DeepPartial<StreamProfileRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<StreamProfileResponse>;
-  /** StreamTrace captures a 5 s runtime execution trace. */
+  /** StreamTrace captures a runtime execution trace (5 s by default). */
   streamTrace(
     request: DeepPartial<StreamTraceRequest>,
     options?: CallOptions & CallOptionsExt,

@@ -1,7 +1,8 @@
 // A CommandContext for tests: a scripted Diagnostics that records every call, and stdout/stderr that capture
 // what the command wrote.
 import { Writable } from "node:stream";
-import { fanOut, type Diagnostics } from "../client/index.js";
+import type { Diagnostics } from "../client/index.js";
+import { fanOut } from "../client/fleet/fan-out.js";
 import type { CommandContext, FleetRunner } from "./command.js";
 
 export interface RecordedCall {

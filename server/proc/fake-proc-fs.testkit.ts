@@ -1,6 +1,7 @@
 // An in-memory ProcFs for tests: processes are described by their fields and rendered into the exact
 // text layouts of the real /proc files, so the real parsers run on them. Errors are Node errno errors.
 import { posix } from "node:path";
+import { TargetFileError, type Credentials } from "./target-file.js";
 import type { ExeHandle, FdEntry, FileId, HostFile, NetTable, PidDir, ProcFs } from "./proc-fs.js";
 
 export type FakeMethod =
@@ -214,7 +215,7 @@ export class FakeProcFs implements ProcFs {
     const rel = dir === "root" ? posix.normalize(`/${path}`) : `/${posix.normalize(path)}`;
     return `/fakeproc/${pid}/${dir}${rel}`;
   }
-  readFileUnder(pid: number, dir: PidDir, path: string, maxBytes: number): Buffer {
+  readFileUnder(pid: number, dir: PidDir, path: string, maxBytes: number, _as: Credentials): Buffer {
     const p = this.processes.get(pid);
     const where = this.pathUnder(pid, dir, path);
     if (!p) throw errnoError("ENOENT", "open", where);
@@ -222,7 +223,8 @@ export class FakeProcFs implements ProcFs {
     const content = p.files?.[abs];
     if (content === undefined) throw errnoError("ENOENT", "open", where);
     if (typeof content === "object" && !Buffer.isBuffer(content)) throw errnoError(content.errno, "open", where);
-    return Buffer.from(content).subarray(0, maxBytes);
+    if (Buffer.from(content).length > maxBytes) throw new TargetFileError("EFBIG", `${where}: longer than the ${maxBytes}-byte limit`);
+    return Buffer.from(content);
   }
   readHostFile(name: HostFile): string {
     return name === "meminfo" ? this.meminfo : name === "stat" ? this.hostStat : this.uptime;

@@ -1,6 +1,6 @@
 // Small pprof profiles for the CLI's unit tests, built with analysis/fake-profile.ts (the end-to-end tests
 // use real ones from the Go fixtures).
-import { fakeProfile } from "../analysis/fake-profile.js";
+import { fakeProfile } from "../analysis/fake-profile.testkit.js";
 
 /** One 10 ms CPU sample, in nanoseconds. */
 const ms = 1e7;

@@ -1,0 +1,17 @@
+// Loopback: traffic that never leaves the machine. gopsd refuses to serve TCP off loopback without TLS and auth,
+// and the client refuses to send a token in clear text off loopback; both ask this one function.
+import { isIP } from "node:net";
+
+/** "localhost", an IPv4 address in 127.0.0.0/8, or ::1 (in any spelling, e.g. 0:0:0:0:0:0:0:1). */
+export function isLoopbackHost(host: string): boolean {
+  if (host.toLowerCase() === "localhost") return true;
+  if (isIP(host) === 4) return host.startsWith("127.");
+  return isIP(host) === 6 && /^(0*:){2,7}0*1$/.test(host) && expandsToOne(host);
+}
+
+/** Whether an IPv6 address written with only zeros and a final 1 is ::1 (all groups zero but the last). */
+function expandsToOne(host: string): boolean {
+  const [head = "", tail = ""] = host.split("::");
+  const groups = host.includes("::") ? [...head.split(":").filter(Boolean), ...tail.split(":").filter(Boolean)] : host.split(":");
+  return groups.length <= 8 && groups.slice(0, -1).every((g) => /^0+$/.test(g)) && /^0*1$/.test(groups.at(-1) ?? "");
+}
