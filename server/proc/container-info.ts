@@ -2,15 +2,17 @@
 // daemon API: Docker's config.v2.json "Name", Podman's containers.json "names", and for Kubernetes pods the
 // kubelet's pod directory (etc-hosts: the pod's host name; the projected service-account volume: the namespace),
 // falling back to the container's own service-account namespace file and its HOSTNAME variable.
-// Every read is bounded and non-blocking; a missing or unreadable source leaves the name empty. Results are
+// Every read is bounded and non-blocking (host state files: bounded-read.ts; the container's own files: ProcFs'
+// target-file reader); a missing or unreadable source leaves the name empty. Results are
 // cached per pid and start time, so a warm `ps` reads only /proc/PID/stat for them.
 import { readdirSync, statSync } from "node:fs";
 import { posix } from "node:path";
 import type { Container } from "../../proto/index.js";
 import { ContainerRuntime } from "../../proto/index.js";
-import { readBoundedFile, readUnderRoot } from "./bounded-read.js";
+import { readBoundedFile } from "./bounded-read.js";
 import { parseEnviron } from "./parse-cmdline.js";
 import { parseCgroupContainer } from "./parse-cgroup.js";
+import { parseStatus } from "./parse-status.js";
 import type { ProcFs } from "./proc-fs.js";
 
 export interface ContainerSources {
@@ -159,8 +161,12 @@ export class ContainerResolver {
     }
   }
 
+  /** The container's own service-account namespace file: target-controlled, read with its eyes (ProcFs). */
   private containerNamespace(pid: number): string | undefined {
-    const text = tryRead(() => readUnderRoot(this.fs.pathUnder(pid, "root", "/"), SA_NAMESPACE, MAX_SMALL))?.trim();
+    const text = tryRead(() => {
+      const st = parseStatus(this.fs.readStatus(pid));
+      return this.fs.readFileUnder(pid, "root", SA_NAMESPACE, MAX_SMALL, { uid: st.fsuid, gid: st.fsgid, groups: st.groups });
+    })?.trim();
     return text !== undefined && DNS_NAME.test(text) ? text : undefined;
   }
 }
