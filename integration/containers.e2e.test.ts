@@ -17,7 +17,7 @@ import type { Diagnostics } from "../common/diagnostics.js";
 import { GopsError, Status } from "../common/errors.js";
 import { AgentState, ContainerRuntime, PodQosClass, ProfileKind } from "../proto/index.js";
 import { startGopsd, type Gopsd } from "./harness.js";
-import { relaysLeft, startNamespacedAgent, type Namespaced } from "./namespaced.js";
+import { childrenOf, relaysLeft, startNamespacedAgent, type Namespaced } from "./namespaced.js";
 
 const root = process.getuid?.() === 0;
 const skip = root ? false : "needs root (unshare, nsenter, cgroups)";
@@ -310,7 +310,19 @@ describe("gopsd with the host's /proc mounted elsewhere (--proc-root)", { skip }
   let mnt: string;
 
   after(async () => {
-    for (const c of started) c.kill("SIGKILL");
+    for (const c of started) {
+      // gopsd is pid 1 of its pid namespace, a child of the inner unshare (this pid after its execs): killing
+      // the parent alone would orphan it (with our stderr pipe open). Kill it first; its namespace goes with it.
+      for (const pid of childrenOf(c.pid!)) {
+        try {
+          process.kill(pid, "SIGKILL");
+        } catch {
+          // gone
+        }
+      }
+      c.kill("SIGKILL");
+      c.stderr?.destroy();
+    }
     if (mnt) await rm(mnt, { recursive: true, force: true });
   });
 

@@ -29,7 +29,7 @@ export interface NamespacedOptions {
 }
 
 /** The children of `pid` (from /proc/PID/task/PID/children). */
-function childrenOf(pid: number): number[] {
+export function childrenOf(pid: number): number[] {
   try {
     return readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
