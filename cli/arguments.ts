@@ -1,9 +1,10 @@
 // Validators for positional arguments: each returns the typed value or throws a UsageError.
 import { parseDuration } from "./duration.js";
 import { UsageError } from "./errors.js";
+import { MAX_PID } from "../common/pid.js";
 
-/** Linux's largest possible pid (PID_MAX_LIMIT). */
-export const MAX_PID = 4_194_304;
+export { MAX_PID };
+
 /** GetProcess samples CPU for at most this long. */
 const MAX_PERIOD_MS = 60_000;
 

@@ -6,11 +6,11 @@ import { join, resolve } from "node:path";
 import { shellQuote } from "../common/shell-quote.js";
 import type { CaptureMetadata } from "../proto/index.js";
 import type { Diagnostics } from "../client/index.js";
-import type { CommandContext } from "./command.js";
+import type { CallSite, CommandContext } from "./command.js";
 import { parseOnlyPid } from "./arguments.js";
 import { defaultCaptureName, hostCaptureName, writeCaptureFile } from "./capture-file.js";
-import { eachHost, finishAcross } from "./across-hosts.js";
 import { printJson, write } from "./output/index.js";
+import type { FlagSpec } from "./parse-argv.js";
 import { progressFor, type Progress } from "./progress.js";
 
 export interface CaptureOptions {
@@ -49,6 +49,14 @@ export interface SavedCapture {
   data: Buffer;
   metadata: CaptureMetadata;
 }
+
+/** -o: where a capture goes. */
+export const OUTPUT_FLAG: FlagSpec = {
+  name: "output",
+  short: "o",
+  value: "FILE",
+  help: "the capture's file (default <pid>-<kind>-<date>-<time>...; across hosts: the directory for the hosts' files)",
+};
 
 /** The positional arguments of a capture command: exactly one pid. */
 export function parseCaptureArgs(args: readonly string[], output: string | undefined): CaptureOptions {
@@ -162,27 +170,22 @@ export function afterSaving(saved: SavedCapture, err: unknown): Error {
   return new Error(`saved ${saved.display}, but ${message}`, { cause: err });
 }
 
+/** Across hosts, the one place (and time stamp) of a run's files, made once per run. */
+const places = new WeakMap<CommandContext, Promise<HostCapturePlace>>();
+
 /**
- * A capture summarised in one line per saved file: on this host, or on each selected host (one file per host,
- * a line per host as its file is saved). `describe` turns a saved capture into its line and its JSON.
+ * The call of a capture summarised in one line per saved file: on one target into -o FILE or the default name
+ * (with a progress line), across hosts into `<dir>/<host>-<pid>-<kind>-<time><ext>`. `describe` turns a saved
+ * capture into its line and its JSON (only these are kept, not the bytes).
  */
-export async function runSummarizedCapture(
-  kind: CaptureKindSpec,
-  opts: CaptureOptions,
-  ctx: CommandContext,
-  describe: (saved: SavedCapture) => { line: string; json: unknown },
-): Promise<void> {
-  if (ctx.fleet !== undefined) {
-    const place = await hostCapturePlace(opts.output, ctx);
-    const settled = await eachHost(
-      ctx,
-      ctx.fleet.run(async (client, where) => describe(await saveHostCapture(kind, client, opts.pid, where, place))),
-      { json: (d) => d.json, text: (d) => `${d.line}\n` },
-    );
-    await finishAcross(ctx, settled);
-    return;
-  }
-  const d = describe(await saveCapture(kind, opts, ctx));
-  if (ctx.json) await printJson(ctx, d.json);
-  else await write(ctx.stdout, `${d.line}\n`, ctx.signal);
+export function summarizedCapture<D extends { line: string; json: unknown }>(kind: CaptureKindSpec, describe: (saved: SavedCapture) => D) {
+  return {
+    call: async (diagnostics: Diagnostics, opts: CaptureOptions, site: CallSite): Promise<D> => {
+      if (site.host === undefined) return describe(await saveCapture(kind, opts, site.ctx));
+      let place = places.get(site.ctx);
+      if (place === undefined) places.set(site.ctx, (place = hostCapturePlace(opts.output, site.ctx)));
+      return describe(await saveHostCapture(kind, diagnostics, opts.pid, { host: site.host, signal: site.signal }, await place));
+    },
+    render: { text: (d: D) => `${d.line}\n`, json: (d: D) => d.json, across: { kind: "lines" as const } },
+  };
 }

@@ -3,7 +3,7 @@ import { test } from "node:test";
 import type { CliConfig } from "./config-file.js";
 import { chosenConfigPath, resolveConnection } from "./connection.js";
 import { UsageError } from "./errors.js";
-import { parseArgv } from "./parse-argv.js";
+import { parseCommandLine as parseArgv } from "./commands/index.js";
 
 type Env = Record<string, string>;
 const resolve = (argv: string[], env: Env = {}, config: CliConfig = {}) => resolveConnection(parseArgv(argv, env), env, config);

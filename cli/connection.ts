@@ -3,7 +3,7 @@
 import type { TlsOptions } from "../client/index.js";
 import type { CliConfig } from "./config-file.js";
 import { UsageError } from "./errors.js";
-import { CONNECTION_FLAGS, flagValue, nonEmpty, type FlagName, type ParsedArgv } from "./parse-argv.js";
+import { CONNECTION_FLAGS, flagValue, nonEmpty, type ParsedArgv } from "./parse-argv.js";
 
 export type TokenSetting = { kind: "value"; value: string } | { kind: "file"; path: string };
 
@@ -25,12 +25,12 @@ export function chosenConfigPath(parsed: ParsedArgv, env: Env): string | undefin
 }
 
 /** The first flag given that says how to reach or authenticate to a gopsd (every connection flag but --config). */
-export function givenConnectionFlag(parsed: Pick<ParsedArgv, "given">): FlagName | undefined {
-  return CONNECTION_FLAGS.find((f) => f !== "config" && parsed.given.has(f));
+export function givenConnectionFlag(parsed: Pick<ParsedArgv, "given">): string | undefined {
+  return CONNECTION_FLAGS.find((f) => f.name !== "config" && parsed.given.has(f.name))?.name;
 }
 
 export function resolveConnection(parsed: ParsedArgv, env: Env, config: CliConfig): Connection {
-  const flag = (name: FlagName) => flagValue(parsed, name);
+  const flag = (name: string) => flagValue(parsed, name);
   const target = parsed.options.host ?? config.host;
   if (target === undefined) {
     const stray = givenConnectionFlag(parsed);

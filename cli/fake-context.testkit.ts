@@ -55,6 +55,7 @@ export function fakeContext(
     signal?: AbortSignal;
     env?: Record<string, string | undefined>;
     fleet?: FleetRunner;
+    reader?: { root: boolean };
   } = {},
 ): FakeContext {
   const calls: RecordedCall[] = [];
@@ -72,6 +73,7 @@ export function fakeContext(
     env: opts.env ?? {},
     now: () => opts.now ?? new Date(2026, 10, 26, 11, 2, 57),
     ...(opts.fleet !== undefined ? { fleet: opts.fleet } : {}),
+    ...(opts.reader !== undefined ? { reader: opts.reader } : {}),
   };
   return { ctx, calls, stdout, stderr };
 }

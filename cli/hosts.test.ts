@@ -3,7 +3,7 @@ import { test } from "node:test";
 import { parseInventory } from "../client/fleet/inventory.js";
 import { UsageError } from "./errors.js";
 import { isAcrossHosts, resolveTarget } from "./hosts.js";
-import { parseArgv } from "./parse-argv.js";
+import { parseCommandLine as parseArgv } from "./commands/index.js";
 
 const INVENTORY = parseInventory(
   [

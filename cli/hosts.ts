@@ -2,7 +2,7 @@
 // host (--host NAME from the fleet file or ~/.ssh/config, with its TLS, token and ssh settings), or several fleet
 // hosts (--hosts, -l/--selector, --all: the command runs across hosts). The fleet file is read only when a name
 // has to be looked up; everything else is pure.
-import type { FleetHost, Inventory } from "../client/index.js";
+import type { FleetHost, Inventory } from "../client/fleet/inventory.js";
 import { selectHosts, type SelectionOptions } from "../client/fleet/selection.js";
 import type { CliConfig } from "./config-file.js";
 import { givenConnectionFlag, resolveConnection, type Connection } from "./connection.js";

@@ -1,23 +1,16 @@
 #!/usr/bin/env node
 // gopsctl's composition root and the only place that exits: argv → command → target (fleet hosts by name or
 // selection from the fleet file; else connection settings: flags > $GOPSCTL_* > config file) → Diagnostics (a fleet
-// host, a remote gopsd, else the in-process local backend) or, across hosts, a Fleet → run → exit status from
-// exit-codes.ts.
+// host, a remote gopsd, else the in-process local backend) or, across hosts, a Fleet → the command's run → exit
+// status from exit-codes.ts. The transports (gRPC client, fleet and ssh, the local backend) are imported when a
+// command first needs one, so help, pprof and token load none of them.
 import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  connect,
-  loadInventory,
-  readTokenFile,
-  type Diagnostics,
-  type DiagnosticsHandle,
-  type Fleet,
-  type TokenSource,
-} from "../client/index.js";
-import { createFleet } from "../client/fleet/fleet.js";
-import { createLocalDiagnostics } from "../client/local.js";
+import type { TokenSource } from "../client/bearer-middleware.js";
+import type { Fleet } from "../client/fleet/fleet.js";
+import type { Diagnostics, DiagnosticsHandle } from "../common/diagnostics.js";
 import {
   CallTimeoutError,
   chosenConfigPath,
@@ -26,12 +19,11 @@ import {
   ExitCode,
   InterruptedError,
   loadConfig,
-  parseArgv,
+  parseCommandLine,
   resolveCommand,
   resolveTarget,
   type CommandContext,
   type Target,
-  type TokenSetting,
 } from "./index.js";
 
 /** fanOut's per-host timer needs a number: "no deadline" is the largest a Node timer takes (24.8 days). */
@@ -63,7 +55,7 @@ async function main(): Promise<number> {
   let diagnostics: DiagnosticsHandle | undefined;
   let fleet: Fleet | undefined;
   try {
-    const parsed = parseArgv(process.argv.slice(2), process.env);
+    const parsed = parseCommandLine(process.argv.slice(2), process.env);
     if (parsed.options.version && !parsed.options.help) {
       process.stdout.write(`gopsctl ${ownVersion()}\n`);
       return ExitCode.OK;
@@ -72,46 +64,43 @@ async function main(): Promise<number> {
     // Across hosts the deadline is each host's (the Fleet's), so one hung host cannot take the others' answers.
     if (timeoutMs !== undefined && !across) timer = setTimeout(() => controller.abort(new CallTimeoutError(timeoutMs)), timeoutMs);
     let target: Target = { kind: "local" };
-    if (!spec.offline) {
+    if (spec.offline === undefined) {
       const chosen = chosenConfigPath(parsed, process.env);
       const config = await loadConfig(chosen ?? defaultConfigPath(process.env, homedir()), {
         required: chosen !== undefined,
         home: homedir(),
         signal: controller.signal,
       });
-      target = await resolveTarget(parsed, process.env, config, (path) =>
-        loadInventory({ ...(path !== undefined ? { path } : {}), env: process.env }),
+      target = await resolveTarget(parsed, process.env, config, async (path) =>
+        (await import("../client/fleet/inventory.js")).loadInventory({ ...(path !== undefined ? { path } : {}), env: process.env }),
       );
     }
     let fleetClient: Diagnostics | undefined;
     if (target.kind === "fleet") {
+      const { createFleet } = await import("../client/fleet/fleet.js");
       fleet = createFleet(target.hosts, { perHostDeadlineMs: timeoutMs ?? NO_DEADLINE_MS, signal: controller.signal, env: process.env });
       // One named host: the command's usual output, through the host's own TLS, token or SSH tunnel.
       if (!target.across) fleetClient = await fleet.client(target.hosts[0]!.name, controller.signal);
     }
-    const remote = target;
+    // The one transport this run needs, loaded now and opened at the first call (help never opens one).
+    const open = spec.offline !== undefined || target.kind === "fleet" ? undefined : await opener(target, controller.signal);
     const ctx: CommandContext = {
       get diagnostics() {
         if (fleetClient !== undefined) return fleetClient;
-        diagnostics ??=
-          remote.kind === "remote"
-            ? connect(remote.target, {
-                ...(remote.tls !== undefined ? { tls: remote.tls } : {}),
-                ...(remote.token !== undefined ? { token: tokenSource(remote.token, controller.signal) } : {}),
-              })
-            : createLocalDiagnostics();
-        return diagnostics;
+        if (open === undefined) throw new Error(`${spec.name} calls no gopsd`);
+        return (diagnostics ??= open());
       },
       ...(fleet !== undefined && across ? { fleet } : {}),
       stdout: process.stdout,
       stderr: process.stderr,
-      isTTY: process.stdout.isTTY === true || parsed.options.table,
+      isTTY: process.stdout.isTTY === true,
       stderrIsTTY: process.stderr.isTTY === true,
       json: parsed.options.json,
       signal: controller.signal,
       cwd: process.cwd(),
       env: process.env,
       now: () => new Date(),
+      ...(target.kind === "local" ? { reader: { root: process.getuid?.() === 0 } } : {}),
     };
     await spec.run(opts, ctx);
     return ExitCode.OK;
@@ -127,11 +116,19 @@ async function main(): Promise<number> {
   }
 }
 
-/** A token given as a value, or read from its file once, at the first call. */
-function tokenSource(setting: TokenSetting, signal: AbortSignal): TokenSource {
-  if (setting.kind === "value") return setting.value;
+/** Loads the transport of a remote gopsd (gRPC) or of this machine (the in-process local backend). */
+async function opener(target: Exclude<Target, { kind: "fleet" }>, signal: AbortSignal): Promise<() => DiagnosticsHandle> {
+  if (target.kind === "local") {
+    const { createLocalDiagnostics } = await import("../client/local.js");
+    return () => createLocalDiagnostics();
+  }
+  const [{ connect }, { readTokenFile }] = await Promise.all([import("../client/connect.js"), import("../client/token-file.js")]);
+  const setting = target.token;
   let read: Promise<string> | undefined;
-  return () => (read ??= readTokenFile(setting.path, { signal }));
+  // A token given as a value, or read from its file once, at the first call.
+  const token: TokenSource | undefined =
+    setting === undefined ? undefined : setting.kind === "value" ? setting.value : () => (read ??= readTokenFile(setting.path, { signal }));
+  return () => connect(target.target, { ...(target.tls !== undefined ? { tls: target.tls } : {}), ...(token !== undefined ? { token } : {}) });
 }
 
 /** The version in gopsctl's package.json (found upwards from this file: cli/ in the repo, dist/cli/ installed). */

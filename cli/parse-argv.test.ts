@@ -1,9 +1,10 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "./errors.js";
-import { parseArgv } from "./parse-argv.js";
+import { ALL_FLAGS } from "./commands/index.js";
+import { flagValue, parseArgv } from "./parse-argv.js";
 
-const parse = (argv: string[], env: Record<string, string> = {}) => parseArgv(argv, env);
+const parse = (argv: string[], env: Record<string, string> = {}) => parseArgv(argv, env, ALL_FLAGS);
 
 test("global flags are accepted before and after the command", () => {
   const a = parse(["--json", "--host", "h:1", "stack", "42", "--timeout", "10s"]);
@@ -21,15 +22,15 @@ test("global flags are accepted before and after the command", () => {
 test("defaults: no host, no JSON, no timeout given", () => {
   const a = parse([]);
   assert.deepEqual(a.positionals, []);
-  assert.deepEqual(a.options, { host: undefined, json: false, table: false, timeoutMs: undefined, output: undefined, allProcesses: false, help: false, version: false });
+  assert.deepEqual(a.options, { host: undefined, json: false, timeoutMs: undefined, help: false, version: false });
   assert.equal(a.values.size, 0);
 });
 
 test("-o takes a value as the next token, inline, or after =", () => {
-  assert.equal(parse(["trace", "1", "-o", "t.out"]).options.output, "t.out");
-  assert.equal(parse(["trace", "1", "-ot.out"]).options.output, "t.out");
-  assert.equal(parse(["trace", "1", "-o=t.out"]).options.output, "t.out");
-  assert.equal(parse(["trace", "1", "--output", "x"]).options.output, "x");
+  assert.equal(flagValue(parse(["trace", "1", "-o", "t.out"]), "output"), "t.out");
+  assert.equal(flagValue(parse(["trace", "1", "-ot.out"]), "output"), "t.out");
+  assert.equal(flagValue(parse(["trace", "1", "-o=t.out"]), "output"), "t.out");
+  assert.equal(flagValue(parse(["trace", "1", "--output", "x"]), "output"), "x");
 });
 
 test("negative numbers and negative durations are positionals, not flags", () => {
@@ -55,9 +56,9 @@ test("-h and --help and --version are booleans", () => {
   assert.equal(parse(["stack", "-h"]).options.help, true);
   assert.equal(parse(["--help"]).options.help, true);
   assert.equal(parse(["--version"]).options.version, true);
-  assert.equal(parse(["ps", "--all-processes"]).options.allProcesses, true);
-  assert.equal(parse(["ps", "-A"]).options.allProcesses, true);
-  assert.equal(parse(["ps", "--all"]).options.allProcesses, false, "--all selects every fleet host now");
+  assert.ok(parse(["ps", "--all-processes"]).given.has("all-processes"));
+  assert.ok(parse(["ps", "-A"]).given.has("all-processes"));
+  assert.ok(!parse(["ps", "--all"]).given.has("all-processes"), "--all selects every fleet host now");
 });
 
 test("timeouts: Go durations, seconds, 0", () => {
@@ -89,9 +90,15 @@ test("usage errors", () => {
   }
 });
 
-test("--table forces the terminal view and excludes --json", () => {
-  assert.equal(parseArgv(["ps", "--table"], {}).options.table, true);
-  assert.throws(() => parseArgv(["ps", "--table", "--json"], {}), UsageError);
+test("--table is accepted (tables are the default everywhere) and excludes --json", () => {
+  assert.ok(parse(["ps", "--table"]).given.has("table"));
+  assert.equal(parse(["ps", "--table"]).options.json, false);
+  assert.throws(() => parse(["ps", "--table", "--json"]), UsageError);
+});
+
+test("the flag table is what it is given: a flag unknown to it is unknown", () => {
+  assert.throws(() => parseArgv(["ps", "--sort", "cpu"], {}, []), /^Error: unknown flag --sort$|unknown flag --sort/);
+  assert.deepEqual(parseArgv(["ps", "--sort", "cpu"], {}, [{ name: "sort", value: "KEY", help: "" }]).values.get("sort"), ["cpu"]);
 });
 
 test("connection flags are kept as given; repeatable flags keep every value, others the last", () => {

@@ -4,11 +4,11 @@
 import { join, resolve } from "node:path";
 import { ProfileKind } from "../proto/index.js";
 import { decodeProfile, encodeProfile, mergeProfiles, type Profile } from "../analysis/index.js";
-import { answeredInHostOrder, eachHost, finishAcross, hostHeading } from "./across-hosts.js";
-import type { CommandContext, CommandSpec } from "./command.js";
+import { defineCommand, type Command, type CommandContext } from "./command.js";
 import {
   afterSaving,
   hostCapturePlace,
+  OUTPUT_FLAG,
   parseCaptureArgs,
   printOpenHint,
   printSavedCapture,
@@ -20,7 +20,8 @@ import {
 import { mergedCaptureName, writeFileAtomically } from "./capture-file.js";
 import { UsageError } from "./errors.js";
 import { isAcrossHosts } from "./hosts.js";
-import { printJson, printJsonLine, wantsJson, write } from "./output/index.js";
+import { printJson, printJsonLine, write } from "./output/index.js";
+import { flagValue } from "./parse-argv.js";
 import {
   buildProfileReport,
   formatProfileReport,
@@ -34,6 +35,7 @@ import {
   type ProfileReport,
   type ProfileReportOptions,
 } from "./profile-report.js";
+import { answeredInHostOrder, eachHost, finishAcross, hostHeading } from "./run-command.js";
 
 export interface ProfileCaptureOptions extends CaptureOptions, ProfileReportOptions {
   /** --merge (across hosts): merge the hosts' profiles into one, saved and reported on. */
@@ -46,8 +48,11 @@ const PROFILES = {
   heap: { what: "heap profile", profileKind: ProfileKind.PROFILE_KIND_HEAP },
 } as const;
 
-/** The pprof-cpu or pprof-heap command: its help, flags and run, differing only in the profile's kind. */
-export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | "heap"): CommandSpec<ProfileCaptureOptions> {
+/**
+ * The pprof-cpu or pprof-heap command: its help, flags and run, differing only in the profile's kind. Its own
+ * runner: across hosts --merge combines the hosts' profiles into one more file and report.
+ */
+export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | "heap"): Command<ProfileCaptureOptions> {
   const indexes = SAMPLE_INDEXES[kind];
   const { what, profileKind } = PROFILES[kind];
   const capture: ToolCaptureKindSpec = {
@@ -57,11 +62,11 @@ export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | 
     goTool: "pprof",
     start: (diagnostics, pid, signal) => diagnostics.streamProfile({ pid, kind: profileKind }, { signal }),
   };
-  return {
+  return defineCommand({
     name,
     args: "<pid> [-o FILE]",
     summary,
-    flags: ["output", "merge", ...PROFILE_REPORT_FLAGS],
+    flags: [OUTPUT_FLAG, { name: "merge", help: "across hosts: also merge the hosts' profiles into one (saved, and what --top and --flame show)" }, ...PROFILE_REPORT_FLAGS],
     details: [
       "Saves the profile as the agent wrote it (gzip pprof, for go tool pprof) to -o FILE or <pid>-" + kind + "-<date>-<time>.pprof.gz.",
       "--top [N]: then print the top N functions (default 10): flat, flat%, sum%, cum, cum%, like go tool pprof -top",
@@ -81,7 +86,7 @@ export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | 
       "  across hosts needs --merge). NDJSON: each host's {pid, kind, path, bytes[, top]}, then {merged: {...}}.",
       `  e.g. gopsctl ${name} 4132 -l role=web -o ${kind}/ --merge --top`,
     ],
-    parse: (args, options, parsed) => {
+    parse: (args, parsed) => {
       const merge = parsed.given.has("merge");
       const across = isAcrossHosts(parsed);
       if (merge && !across) throw new UsageError("--merge merges the profiles of several hosts: select them with --hosts, -l or --all");
@@ -89,12 +94,12 @@ export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | 
       if (across && !merge && report.flame !== undefined) {
         throw new UsageError("--flame across hosts draws one graph of the merged profiles: add --merge");
       }
-      return { ...parseCaptureArgs(args, options.output), ...report, merge };
+      return { ...parseCaptureArgs(args, flagValue(parsed, "output")), ...report, merge };
     },
     // A capture takes as long as it takes (a CPU profile 30 s); bound it with --timeout if wanted.
     defaultTimeoutMs: () => undefined,
     run: (opts, ctx) => runProfileCapture(capture, opts, ctx),
-  };
+  });
 }
 
 async function runProfileCapture(kind: ToolCaptureKindSpec, opts: ProfileCaptureOptions, ctx: CommandContext): Promise<void> {
@@ -174,7 +179,7 @@ async function runAcross(kind: ToolCaptureKindSpec, opts: ProfileCaptureOptions,
         )
       : undefined;
     const flamePath = report !== undefined ? await writeFlameGraph(report, opts, ctx) : undefined;
-    if (wantsJson(ctx)) {
+    if (ctx.json) {
       await printJsonLine(ctx, {
         merged: { pid: opts.pid, kind: kind.kind, hosts, path, bytes, ...(report !== undefined ? profileReportJson(report, flamePath) : {}) },
       });
@@ -183,7 +188,7 @@ async function runAcross(kind: ToolCaptureKindSpec, opts: ProfileCaptureOptions,
       if (report !== undefined) await printProfileReport(report, opts, ctx);
     }
   }
-  if (!wantsJson(ctx) && answered.length > 0) {
+  if (!ctx.json && answered.length > 0) {
     await write(ctx.stderr, `view them with: go tool ${kind.goTool} FILE (one per host${opts.merge ? ", and the merged one" : ""})\n`, ctx.signal);
   }
   await finishAcross(ctx, settled);

@@ -9,7 +9,7 @@ import { run as runCpu } from "./commands/pprof-cpu.js";
 import { run as runHeap } from "./commands/pprof-heap.js";
 import { UsageError } from "./errors.js";
 import { fakeContext, streamOf } from "./fake-context.testkit.js";
-import { parseArgv } from "./parse-argv.js";
+import { parseCommandLine as parseArgv } from "./commands/index.js";
 import { cpuProfile, heapProfile } from "./sample-profiles.testkit.js";
 import { buildProfileReport, flameTitle, formatProfileReport, parseProfileReportFlags } from "./profile-report.js";
 

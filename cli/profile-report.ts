@@ -15,7 +15,7 @@ import type { CommandContext } from "./command.js";
 import { writeFileAtomically } from "./capture-file.js";
 import { UsageError } from "./errors.js";
 import { write } from "./output/index.js";
-import { flagValue, type FlagName, type ParsedArgv } from "./parse-argv.js";
+import { flagValue, type FlagSpec, type ParsedArgv } from "./parse-argv.js";
 
 export interface ProfileReportOptions {
   /** --top [N]: rows of the top table; undefined = no table. */
@@ -26,7 +26,11 @@ export interface ProfileReportOptions {
   flame: string | undefined;
 }
 
-export const PROFILE_REPORT_FLAGS: readonly FlagName[] = ["top", "sample-index", "flame"];
+export const PROFILE_REPORT_FLAGS: readonly FlagSpec[] = [
+  { name: "top", value: "N", optionalValue: true, help: "print the top N functions (default 10) like go tool pprof -top" },
+  { name: "sample-index", value: "NAME", help: "the value --top and --flame report: inuse_space (heap default), inuse_objects, alloc_space, alloc_objects; cpu (default), samples" },
+  { name: "flame", value: "FILE.html", help: "write an interactive flame graph (one self-contained HTML file)" },
+];
 export const DEFAULT_TOP = 10;
 
 /** The sample types a live capture has, so a wrong --sample-index fails before a 30 s capture, not after. */

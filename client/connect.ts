@@ -1,6 +1,7 @@
 // A gRPC client for one gopsd. grpc-js never times out a connection attempt by itself, so the channel is given a
 // connect timeout, and every call may carry a deadline and an AbortSignal. With `tls` the channel is TLS (mTLS
 // with a client certificate); with `token` every call carries `authorization: Bearer <token>`.
+import { splitHostPort } from "../common/host-port.js";
 import {
   ClientError,
   Status,
@@ -77,7 +78,7 @@ export function channelAddress(target: string): string {
 export function isLocalTarget(target: string): boolean {
   if (target.startsWith("unix:")) return true;
   // "[v6]:port", "host:port", or a bare host (a bare IPv6 address has several colons)
-  const host = /^\[([^\]]+)\](?::\d+)?$/.exec(target)?.[1] ?? /^([^:]+)(?::\d+)?$/.exec(target)?.[1] ?? target;
+  const host = splitHostPort(target, { portOptional: true })?.host ?? target;
   return isLoopbackHost(host);
 }
 

@@ -52,13 +52,16 @@ for (const mode of ["local", "gopsd"] as const) {
       assert.match(line, new RegExp(`^${fixture.pid}\\s+${process.pid}\\s+agentprog\\s+\\*\\s+go1\\.19\\.\\d+\\s+${fixture.exe}$`));
       const plainLine = table.split("\n").find((l) => l.startsWith(`${plain.pid} `));
       assert.ok(plainLine && !plainLine.includes("*"), "the plain program has no agent marker");
-      // Piped without --table: JSON.
-      const json = JSON.parse(await ok("ps")) as { processes: { pid: number; agent: { state: string } }[] };
+      // Piped without --table: the same table (gopsctl ps | grep PID finds it); JSON with --json.
+      const piped = (await ok("ps")).split("\n");
+      assert.match(piped[0]!, /^PID\s+PPID\s+NAME\s+\*\s+VERSION\s+PATH$/);
+      assert.ok(piped.some((l) => new RegExp(`^${fixture.pid}\\s+${process.pid}\\s+agentprog\\s+\\*\\s+go1\\.19\\.\\d+\\s+`).test(l)), piped.join("\n"));
+      const json = JSON.parse(await ok("ps", "--json")) as { processes: { pid: number; agent: { state: string } }[] };
       assert.equal(json.processes.find((p) => p.pid === fixture.pid)?.agent.state, "LISTENING");
     });
 
     it("bare gopsctl lists too, and tree nests the fixture under this process", async () => {
-      const list = JSON.parse(await ok()) as { processes: { pid: number }[] };
+      const list = JSON.parse(await ok("--json")) as { processes: { pid: number }[] };
       assert.ok(list.processes.some((p) => p.pid === fixture.pid));
       const tree = await ok("tree", "--table");
       assert.match(tree, new RegExp(`${fixture.pid} \\(agentprog\\) \\{go1\\.19`));
@@ -151,6 +154,15 @@ it("an unreachable gopsd is one clear line and exit 5", async () => {
   const res = await runCli(["--host", "127.0.0.1:1", "ps"]);
   assert.equal(res.code, 5);
   assert.match(res.stderr, /^gopsctl: gopsd at 127\.0\.0\.1:1 is unreachable: .*ECONNREFUSED/);
+});
+
+it("gopsctl ps | grep PID: in a shell pipe the table reaches grep, which finds the Go process", () => {
+  const env = { ...process.env, XDG_CONFIG_HOME: workDir };
+  const cli = `"${process.execPath}" --import tsx "${join(repoRoot, "cli", "main.ts")}"`;
+  const res = spawnSync("sh", ["-c", `${cli} ps | grep -E '^${fixture.pid} '`], { cwd: repoRoot, env, encoding: "utf8", timeout: 60_000 });
+  assert.equal(res.status, 0, `grep found nothing: ${res.stderr}`);
+  assert.match(res.stdout, new RegExp(`^${fixture.pid}\\s+\\d+\\s+agentprog\\s+\\*\\s+go1\\.19`));
+  assert.equal(res.stdout.trim().split("\n").length, 1);
 });
 
 it("npx gopsctl (the built bin, as the README's quick start runs it) lists the fixture; npx gopsd starts", () => {

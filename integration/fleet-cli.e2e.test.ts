@@ -10,7 +10,7 @@ import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { createToken } from "../common/token.testkit.js";
-import { repoRoot, runCli, startFixture, startGopsd, type CliResult, type Fixture, type Gopsd } from "./harness.js";
+import { repoRoot, runCli, startFixture, startGopsds, type CliResult, type Fixture, type Gopsd } from "./harness.js";
 
 const LIVE = ["web-1", "web-2", "web-3", "web-4", "web-5"];
 const DOWN = "web-6";
@@ -40,7 +40,7 @@ describe("gopsctl across a fleet", { timeout: 240_000 }, () => {
       ["--host-name", AUTH, "--auth-algorithms", "HS256", "--auth-hs-secret-file", secretFile, "--auth-issuer", "t", "--auth-audience", "gopsd"],
     ];
     // A few at a time: each gopsd compiles its TypeScript at start, and the machine has 2 cores.
-    for (let i = 0; i < specs.length; i += 4) gopsds.push(...(await Promise.all(specs.slice(i, i + 4).map((args) => startGopsd({ args })))));
+    gopsds.push(...(await startGopsds(specs)));
     // A token gopsd accepts, but without gops:read (nor gops:profile).
     const token = createToken({ keyFile: secretFile, alg: "HS256", issuer: "t", audience: "gopsd", subject: "ci", scopes: ["gops:stack"], ttlSec: 600 });
     const entries = [...LIVE, DOWN].map((name, i) => {
@@ -87,10 +87,11 @@ describe("gopsctl across a fleet", { timeout: 240_000 }, () => {
       assert.ok(r.value.processes.some((p: { pid: number }) => p.pid === fixture.pid));
     }
     assert.equal(res.stderr, "3/3 hosts ok\n");
-    // Piped without --table is NDJSON too; a selector of two labels.
+    // Piped without --json is the table; a selector of two labels.
     const piped = await cli(["--selector", "role=web,env=prod", "version", String(fixture.pid)]);
-    assert.deepEqual(ndjson(piped.stdout).map((r) => r.host).sort(), ["web-1", "web-3"]);
-    assert.match(ndjson(piped.stdout)[0]!.value.goVersion, /^go1\.19/);
+    const rows = lines(piped.stdout).map((l) => l.split(/\s+/));
+    assert.deepEqual(rows.map((r) => r[0]), ["HOST", "web-1", "web-3"], piped.stdout);
+    for (const r of rows.slice(1)) assert.match(r[1]!, /^go1\.19/);
   });
 
   it("--hosts: just those hosts; --host NAME: one fleet host with its own settings (token included)", async () => {

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:net";
+import { createServer, type AddressInfo, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { once } from "node:events";
@@ -29,8 +29,17 @@ describe("agents in another network namespace", { skip: root ? false : "needs ro
   before(async () => {
     const { agentprog } = await buildFixtures();
     dir = await mkdtemp(path.join(tmpdir(), "gopsctl-netns-"));
+    // A decoy in OUR namespace on a port the system picks (no port is assumed free): dialling 127.0.0.1:port
+    // from here would reach it. The agent then listens on the same port in its own, empty namespace.
+    decoy = createServer((s) => {
+      decoyHits++;
+      s.on("data", (d) => (decoyBytes += d.length));
+      s.end("go1.99 decoy\n");
+    });
+    await new Promise<void>((resolve, reject) => decoy.once("error", reject).listen(0, "127.0.0.1", resolve));
+    const decoyPort = (decoy.address() as AddressInfo).port;
     // A new network namespace with its loopback up; the agent writes its port file into GOPS_CONFIG_DIR.
-    child = spawn("unshare", ["-n", "sh", "-c", `ip link set lo up && exec "$0"`, agentprog], {
+    child = spawn("unshare", ["-n", "sh", "-c", `ip link set lo up && exec "$0" -addr 127.0.0.1:$1`, agentprog, String(decoyPort)], {
       env: { ...process.env, GOPS_CONFIG_DIR: dir },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -39,13 +48,7 @@ describe("agents in another network namespace", { skip: root ? false : "needs ro
     assert.ok(m, `unexpected fixture output: ${line.toString()}`);
     pid = Number(m[1]);
     port = Number(m[2]);
-    // A decoy on the same port in OUR namespace: dialling 127.0.0.1:port from here would reach it.
-    decoy = createServer((s) => {
-      decoyHits++;
-      s.on("data", (d) => (decoyBytes += d.length));
-      s.end("go1.99 decoy\n");
-    });
-    await new Promise<void>((resolve, reject) => decoy.once("error", reject).listen(port, "127.0.0.1", resolve));
+    assert.equal(port, decoyPort, "the agent listens on the decoy's port, in its own namespace");
   });
 
   after(async () => {

@@ -1,9 +1,9 @@
 // Request validation shared by gopsd and the in-process local backend: bad input becomes INVALID_ARGUMENT
 // before anything touches /proc or an agent.
 import { invalidArgument } from "../common/errors.js";
+import { MAX_PID } from "../common/pid.js";
 
-/** Linux's PID_MAX_LIMIT (2^22): no pid can be larger. */
-export const MAX_PID = 4_194_304;
+export { MAX_PID };
 const MAX_CPU_SAMPLE_MS = 60_000;
 const MIN_GC_PERCENT = -1;
 const MAX_GC_PERCENT = 2_147_483_647;

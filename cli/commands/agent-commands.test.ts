@@ -28,7 +28,7 @@ test("setgc sends the percentage and prints the agent's line; JSON has the typed
   await runSetgc({ pid: 9, percent: -1 }, f.ctx);
   assert.deepEqual(f.calls[0]!.request, { pid: 9, percent: -1 });
   assert.equal(f.stdout.text(), "New GC percent set to -1. Previous value was 100.\n");
-  const piped = fakeContext({ setGCPercent: async () => ({ ...reply, raw: "New GC percent set to -1. Previous value was 100." }) }, { isTTY: false });
+  const piped = fakeContext({ setGCPercent: async () => ({ ...reply, raw: "New GC percent set to -1. Previous value was 100." }) }, { isTTY: false, json: true });
   await runSetgc({ pid: 9, percent: -1 }, piped.ctx);
   assert.deepEqual(JSON.parse(piped.stdout.text()), { pid: 9, previous: 100, current: -1, raw: "New GC percent set to -1. Previous value was 100." });
 });
@@ -56,7 +56,7 @@ test("stats: raw text on a terminal, typed JSON otherwise", async () => {
   const f = fakeContext({ stats: async () => reply });
   await runStats({ pid: 9 }, f.ctx);
   assert.equal(f.stdout.text(), reply.raw);
-  const j = fakeContext({ stats: async () => reply }, { isTTY: false });
+  const j = fakeContext({ stats: async () => reply }, { isTTY: false, json: true });
   await runStats({ pid: 9 }, j.ctx);
   assert.deepEqual(JSON.parse(j.stdout.text()), { pid: 9, ...reply });
 });
@@ -65,7 +65,7 @@ test("version: the target's Go version", async () => {
   const f = fakeContext({ version: async () => ({ goVersion: "go1.19.8" }) });
   await runVersion({ pid: 9 }, f.ctx);
   assert.equal(f.stdout.text(), "go1.19.8\n");
-  const j = fakeContext({ version: async () => ({ goVersion: "go1.19.8" }) }, { isTTY: false });
+  const j = fakeContext({ version: async () => ({ goVersion: "go1.19.8" }) }, { isTTY: false, json: true });
   await runVersion({ pid: 9 }, j.ctx);
   assert.deepEqual(JSON.parse(j.stdout.text()), { pid: 9, goVersion: "go1.19.8" });
 });
@@ -113,8 +113,16 @@ test("buildinfo prints like go version -m", async () => {
   assert.equal(buildInfoText(GetBuildInfoResponse.fromPartial({ exe: "/x" })), "/x: \n");
 });
 
+test("buildinfo quotes build settings as Go does: \\a for BEL, \\u00a0 for a no-break space", () => {
+  const res = GetBuildInfoResponse.fromPartial({
+    exe: "/x",
+    buildInfo: { goVersion: "go1.19", path: "x", settings: [{ key: "k", value: "a\u0007 b\u00a0c" }] },
+  });
+  assert.equal(buildInfoText(res), '/x: go1.19\n\tpath\tx\n\tbuild\tk="a\\a b\\u00a0c"\n');
+});
+
 test("buildinfo JSON has the structured build info", async () => {
-  const f = fakeContext({ getBuildInfo: async () => buildInfo }, { isTTY: false });
+  const f = fakeContext({ getBuildInfo: async () => buildInfo }, { isTTY: false, json: true });
   await runBuildinfo({ pid: 9 }, f.ctx);
   const out = JSON.parse(f.stdout.text());
   assert.equal(out.exe, "/usr/bin/foops");

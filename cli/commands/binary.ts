@@ -1,14 +1,9 @@
 // `gopsctl binary <pid> [-o FILE]`: the target's executable as its agent reads it (gops' binary dump), saved to a
 // file, with one line naming the file, its size and its SHA-256 (to compare with a build or a release).
 import { createHash } from "node:crypto";
-import {
-  parseCaptureArgs,
-  runSummarizedCapture,
-  type CaptureKindSpec,
-  type CaptureOptions,
-  type SavedCapture,
-} from "../capture.js";
-import type { CommandContext, CommandSpec } from "../command.js";
+import { OUTPUT_FLAG, parseCaptureArgs, summarizedCapture, type CaptureKindSpec, type SavedCapture } from "../capture.js";
+import { defineCommand } from "../command.js";
+import { flagValue } from "../parse-argv.js";
 
 const kind: CaptureKindSpec = {
   kind: "binary",
@@ -17,11 +12,11 @@ const kind: CaptureKindSpec = {
   start: (diagnostics, pid, signal) => diagnostics.streamBinary({ pid }, { signal }),
 };
 
-export const spec: CommandSpec<CaptureOptions> = {
+export const spec = defineCommand({
   name: "binary",
   args: "<pid> [-o FILE]",
   summary: "save the process's executable into a file, with its SHA-256",
-  flags: ["output"],
+  flags: [OUTPUT_FLAG],
   details: [
     "Saves the executable as the agent read it to -o FILE or <pid>-binary-<date>-<time> and prints one line:",
     "  <file>: <size> bytes, sha256 <hex>. --json: {pid, kind, path, bytes, sha256}.",
@@ -31,15 +26,12 @@ export const spec: CommandSpec<CaptureOptions> = {
     "Across hosts (the pid applies on every host): one file per host, <host>-<pid>-binary-<date>-<time>, in the",
     "  working directory or in -o DIR (created if missing), and each host's line as its file is saved.",
   ],
-  parse: (args, options) => parseCaptureArgs(args, options.output),
+  parse: (args, parsed) => parseCaptureArgs(args, flagValue(parsed, "output")),
   // An executable is tens of megabytes, over gopsd perhaps over a slow link; bound it with --timeout if wanted.
   defaultTimeoutMs: () => undefined,
-  run,
-};
-
-export function run(opts: CaptureOptions, ctx: CommandContext): Promise<void> {
-  return runSummarizedCapture(kind, opts, ctx, described);
-}
+  ...summarizedCapture(kind, described),
+});
+export const run = spec.run;
 
 interface SavedBinary {
   pid: number;

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { UsageError } from "../errors.js";
-import { parseArgv } from "../parse-argv.js";
+import { parseCommandLine as parseArgv } from "./index.js";
 import { COMMANDS, findCommand, resolveCommand } from "./index.js";
 
 const resolve = (...argv: string[]) => resolveCommand(parseArgv(argv, {}));
@@ -100,7 +100,7 @@ test("across hosts: 10s per host for reads, none for captures, --timeout per hos
   usage(["pprof-heap", "1", "--merge"], /^--merge merges the profiles of several hosts/);
   usage(["pprof-cpu", "1", "--all", "--flame", "f.html"], /^--flame across hosts draws one graph of the merged profiles: add --merge$/);
   usage(["trace", "1", "--all", "--merge"], /^flag --merge does not apply to trace$/);
-  usage(["pprof", "f.pb.gz", "--all"], /^flag --all does not apply to pprof$/);
+  usage(["pprof", "f.pb.gz", "--all"], /^flag --all does not apply to pprof \(it reads a local file\)$/);
   usage(["ps", "--sort", "size"], /^invalid --sort "size" \(want one of: cpu, mem, heap, goroutines\)$/);
   usage(["ps", "--sort", "cpu", "--module", "x"], /^--sort and --module exclude each other$/);
   assert.deepEqual(resolve("ps", "--module", "golang.org/x/net@<v0.17.0").opts, {

@@ -1,18 +1,13 @@
-// `gopsctl memstats <pid>`: the agent's runtime.MemStats (its own text on a terminal, typed fields + raw in JSON);
-// across hosts, one table row per host with the main fields.
+// `gopsctl memstats <pid>`: the agent's runtime.MemStats (its own text; typed fields + raw in JSON); across hosts,
+// one table row per host with the main fields.
 import type { MemStatsResponse } from "../../proto/index.js";
-import { answeredInHostOrder, eachHost, finishAcross } from "../across-hosts.js";
 import { parseOnlyPid } from "../arguments.js";
-import type { CommandContext, CommandSpec } from "../command.js";
+import { defineCommand } from "../command.js";
 import { formatGoDuration } from "../duration.js";
-import { printView, renderTable, wantsJson, withNewline, write } from "../output/index.js";
+import { renderTable, withNewline } from "../output/index.js";
 import { formatBytes } from "../progress.js";
 
-export interface MemstatsOptions {
-  pid: number;
-}
-
-export const spec: CommandSpec<MemstatsOptions> = {
+export const spec = defineCommand({
   name: "memstats",
   args: "<pid>",
   summary: "print memory allocation statistics",
@@ -21,22 +16,14 @@ export const spec: CommandSpec<MemstatsOptions> = {
     "  NEXT-GC GC-PAUSE-TOTAL, one row per host.",
   ],
   parse: (args) => ({ pid: parseOnlyPid(args) }),
-  defaultTimeoutMs: (_opts, base) => base,
-  run,
-};
-
-export async function run(opts: MemstatsOptions, ctx: CommandContext): Promise<void> {
-  const json = (res: MemStatsResponse) => ({ pid: opts.pid, stats: res.stats ?? null, raw: res.raw, unknownKeys: res.unknownKeys });
-  const fleet = ctx.fleet;
-  if (fleet !== undefined) {
-    const settled = await eachHost(ctx, fleet.run((client, { signal }) => client.memStats({ pid: opts.pid }, { signal })), { json });
-    if (!wantsJson(ctx)) await write(ctx.stdout, memstatsTable(answeredInHostOrder(fleet, settled)), ctx.signal);
-    await finishAcross(ctx, settled);
-    return;
-  }
-  const res = await ctx.diagnostics.memStats({ pid: opts.pid }, { signal: ctx.signal });
-  await printView(ctx, { json: json(res), text: () => withNewline(res.raw) });
-}
+  call: (d, opts, { signal }) => d.memStats({ pid: opts.pid }, { signal }),
+  render: {
+    text: (res) => withNewline(res.raw),
+    json: (res, opts) => ({ pid: opts.pid, stats: res.stats ?? null, raw: res.raw, unknownKeys: res.unknownKeys }),
+    across: { kind: "table", table: memstatsTable },
+  },
+});
+export const run = spec.run;
 
 function memstatsTable(rows: readonly { host: string; value: MemStatsResponse }[]): string {
   return renderTable(

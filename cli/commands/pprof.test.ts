@@ -6,7 +6,7 @@ import { after, test } from "node:test";
 import { encodeProfile, formatTop, topFunctions } from "../../analysis/index.js";
 import { UsageError } from "../errors.js";
 import { fakeContext } from "../fake-context.testkit.js";
-import { parseArgv } from "../parse-argv.js";
+import { parseCommandLine as parseArgv } from "./index.js";
 import { cpuProfile } from "../sample-profiles.testkit.js";
 import { COMMANDS, resolveCommand } from "./index.js";
 import { run } from "./pprof.js";
@@ -23,7 +23,7 @@ const resolve = (...argv: string[]) => resolveCommand(parseArgv(argv, {}));
 
 test("pprof FILE parses offline; the top table is the default report", () => {
   const inv = resolve("pprof", "cpu.pb.gz");
-  assert.equal(inv.spec.offline, true);
+  assert.equal(inv.spec.offline, "it reads a local file");
   assert.deepEqual(inv.opts, { file: "cpu.pb.gz", top: 10, sampleIndex: undefined, flame: undefined });
   assert.deepEqual(resolve("pprof", "cpu.pb.gz", "--top").opts, { file: "cpu.pb.gz", top: 10, sampleIndex: undefined, flame: undefined });
   assert.deepEqual(resolve("pprof", "--top", "3", "cpu.pb.gz", "--sample-index", "samples").opts, { file: "cpu.pb.gz", top: 3, sampleIndex: "samples", flame: undefined });

@@ -3,10 +3,10 @@
 import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { decodeProfile } from "../../analysis/index.js";
-import type { CommandContext, CommandSpec } from "../command.js";
+import { defineCommand, type CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
 import { printJson } from "../output/index.js";
-import { CONNECTION_FLAGS, type ParsedArgv } from "../parse-argv.js";
+import type { ParsedArgv } from "../parse-argv.js";
 import {
   buildProfileReport,
   DEFAULT_TOP,
@@ -24,12 +24,12 @@ export interface PprofOptions extends ProfileReportOptions {
   file: string;
 }
 
-export const spec: CommandSpec<PprofOptions> = {
+export const spec = defineCommand({
   name: "pprof",
   args: "<file>",
   summary: "show a saved profile without Go: --top [N] functions (the default), --flame FILE.html",
   flags: PROFILE_REPORT_FLAGS,
-  offline: true,
+  offline: "it reads a local file",
   details: [
     "Reads a pprof profile (gzip or not) from a file: pprof-cpu/pprof-heap's, or any Go program's; no gopsd is asked.",
     `--top [N]: the top N functions (default ${DEFAULT_TOP}), like go tool pprof -top; the default when --flame is not given.`,
@@ -44,15 +44,12 @@ export const spec: CommandSpec<PprofOptions> = {
   parse: parsePprof,
   defaultTimeoutMs: () => undefined,
   run,
-};
+});
 
-function parsePprof(args: readonly string[], _options: unknown, parsed: ParsedArgv): PprofOptions {
+function parsePprof(args: readonly string[], parsed: ParsedArgv): PprofOptions {
   const file = args[0];
   if (file === undefined) throw new UsageError("missing profile file");
   if (args.length > 1) throw new UsageError(`too many arguments: "${args[1]}"`);
-  for (const f of ["host", ...CONNECTION_FLAGS] as const) {
-    if (parsed.given.has(f)) throw new UsageError(`flag --${f} does not apply to pprof (it reads a local file)`);
-  }
   const report = parseProfileReportFlags(parsed);
   return { file, ...report, top: wantsReport(report) ? report.top : DEFAULT_TOP };
 }

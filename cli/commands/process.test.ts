@@ -61,7 +61,7 @@ test("lines whose value is unknown are left out", () => {
 });
 
 test("JSON (piped or --json) carries the typed response without Buffers", async () => {
-  const f = fakeContext({ getProcess: async () => ({ ...response, hasSampledCpu: true, sampledCpuPercent: 5.5, cpuSampleMs: 2000 }) }, { isTTY: false });
+  const f = fakeContext({ getProcess: async () => ({ ...response, hasSampledCpu: true, sampledCpuPercent: 5.5, cpuSampleMs: 2000 }) }, { isTTY: false, json: true });
   await run({ pid: 4132, periodMs: 2000 }, f.ctx);
   const out = JSON.parse(f.stdout.text());
   assert.equal(out.pid, 4132);

@@ -1,19 +1,12 @@
 // `gopsctl <pid> [period]` / `gopsctl process|pid|proc <pid> [period]`: the gops view of any process.
 import type { Connection, GetProcessResponse } from "../../proto/index.js";
-import { eachHost, finishAcross, hostHeading } from "../across-hosts.js";
 import { parsePeriod, parsePid } from "../arguments.js";
-import { type CommandContext, type CommandSpec } from "../command.js";
+import { defineCommand } from "../command.js";
 import { formatGoDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
-import { printView, processJson, renderLabels } from "../output/index.js";
+import { processJson, renderLabels } from "../output/index.js";
 
-export interface ProcessOptions {
-  pid: number;
-  /** CPU sampling period; 0 = no sample. */
-  periodMs: number;
-}
-
-export const spec: CommandSpec<ProcessOptions> = {
+export const spec = defineCommand({
   name: "process",
   aliases: ["pid", "proc"],
   args: "<pid> [period]",
@@ -24,22 +17,10 @@ export const spec: CommandSpec<ProcessOptions> = {
   },
   // The sample itself takes the period.
   defaultTimeoutMs: (opts, base) => base + opts.periodMs,
-  run,
-};
-
-export async function run(opts: ProcessOptions, ctx: CommandContext): Promise<void> {
-  if (ctx.fleet !== undefined) {
-    const settled = await eachHost(
-      ctx,
-      ctx.fleet.run((client, { signal }) => client.getProcess({ pid: opts.pid, cpuSampleMs: opts.periodMs }, { signal })),
-      { json: (res) => processViewJson(opts.pid, res), text: (res, host) => `${hostHeading(host)}${processLabels(res, opts.periodMs)}\n` },
-    );
-    await finishAcross(ctx, settled);
-    return;
-  }
-  const res = await ctx.diagnostics.getProcess({ pid: opts.pid, cpuSampleMs: opts.periodMs }, { signal: ctx.signal });
-  await printView(ctx, { json: processViewJson(opts.pid, res), text: () => processLabels(res, opts.periodMs) });
-}
+  call: (d, opts, { signal }) => d.getProcess({ pid: opts.pid, cpuSampleMs: opts.periodMs }, { signal }),
+  render: { text: (res, opts) => processLabels(res, opts.periodMs), json: (res, opts) => processViewJson(opts.pid, res) },
+});
+export const run = spec.run;
 
 /** The gops lines, in gops' order; a line is left out when its value is unknown. */
 export function processLabels(res: GetProcessResponse, periodMs: number): string {

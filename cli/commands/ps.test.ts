@@ -20,8 +20,15 @@ const listing = ListProcessesResponse.fromPartial({
   problems: [{ pid: 1, kind: ScanProblemKind.SCAN_PROBLEM_KIND_PERMISSION_DENIED, detail: "EACCES" }],
 });
 
+const TABLE = [
+  "PID   PPID  NAME   *  VERSION            PATH",
+  "88    1     stale     devel +990dac2723  /opt/stale",
+  "4132  4130  foops  *  go1.19.8           /usr/bin/foops",
+  "",
+].join("\n");
+
 test("on a terminal: a gops-like table sorted by pid, * for a listening agent, footer on stderr", async () => {
-  const f = fakeContext({ listProcesses: async () => listing });
+  const f = fakeContext({ listProcesses: async () => listing }, { reader: { root: false } });
   await run({ allProcesses: false }, f.ctx);
   assert.equal(
     f.stdout.text(),
@@ -44,8 +51,24 @@ test("-A/--all-processes is passed on as all", async () => {
   assert.equal(f.stderr.text(), "");
 });
 
-test("piped: JSON with enum names and no footer duplication when --json is given", async () => {
-  for (const opts of [{ isTTY: false }, { isTTY: true, json: true }]) {
+test("piped: the same table and footer as on a terminal (gopsctl ps | grep 4132 finds it)", async () => {
+  const f = fakeContext({ listProcesses: async () => listing }, { isTTY: false, reader: { root: false } });
+  await run({ allProcesses: false }, f.ctx);
+  assert.equal(f.stdout.text(), TABLE);
+  assert.match(f.stderr.text(), /could not be inspected/);
+});
+
+test("root is not told to run as root: it is told what the unreadable processes are; gopsd's listing names no remedy", async () => {
+  const root = fakeContext({ listProcesses: async () => listing }, { reader: { root: true } });
+  await run({ allProcesses: false }, root.ctx);
+  assert.equal(root.stderr.text(), "3 processes could not be inspected (unreadable even to root, e.g. in another user namespace: 2, corrupt: 1); see --json\n");
+  const remote = fakeContext({ listProcesses: async () => listing });
+  await run({ allProcesses: false }, remote.ctx);
+  assert.equal(remote.stderr.text(), "3 processes could not be inspected (permission denied: 2, corrupt: 1); see --json\n");
+});
+
+test("--json: JSON with enum names and no footer", async () => {
+  for (const opts of [{ isTTY: false, json: true }, { isTTY: true, json: true }]) {
     const f = fakeContext({ listProcesses: async () => listing }, opts);
     await run({ allProcesses: false }, f.ctx);
     const out = JSON.parse(f.stdout.text());
@@ -57,15 +80,16 @@ test("piped: JSON with enum names and no footer duplication when --json is given
     assert.equal(out.processes[1].cpuPercent, 0, "zero values are present");
     assert.deepEqual(out.problemCounts[1], { kind: "PERMISSION_DENIED", count: 2 });
     assert.deepEqual(out.problems, [{ pid: 1, kind: "PERMISSION_DENIED", detail: "EACCES" }]);
-    assert.equal(f.stderr.text(), opts.json === true ? "" : "3 processes could not be inspected (permission denied: 2, corrupt: 1); run as root or see --json\n");
+    assert.equal(f.stderr.text(), "");
   }
 });
 
 test("the footer counts only processes that could not be inspected", () => {
   const c = (kind: ScanProblemKind, count: number) => ({ kind, count });
-  assert.equal(problemFooter([]), undefined);
-  assert.equal(problemFooter([c(ScanProblemKind.SCAN_PROBLEM_KIND_KERNEL_THREAD, 9), c(ScanProblemKind.SCAN_PROBLEM_KIND_EXITED, 1), c(ScanProblemKind.SCAN_PROBLEM_KIND_NOT_ELF, 3)]), undefined);
-  assert.equal(problemFooter([c(ScanProblemKind.SCAN_PROBLEM_KIND_IO_ERROR, 1)]), "1 process could not be inspected (I/O error: 1); see --json");
+  const user = { root: false };
+  assert.equal(problemFooter([], user), undefined);
+  assert.equal(problemFooter([c(ScanProblemKind.SCAN_PROBLEM_KIND_KERNEL_THREAD, 9), c(ScanProblemKind.SCAN_PROBLEM_KIND_EXITED, 1), c(ScanProblemKind.SCAN_PROBLEM_KIND_NOT_ELF, 3)], user), undefined);
+  assert.equal(problemFooter([c(ScanProblemKind.SCAN_PROBLEM_KIND_IO_ERROR, 1)], user), "1 process could not be inspected (I/O error: 1); see --json");
 });
 
 test("development toolchain versions are shortened like gops does", () => {

@@ -2,23 +2,14 @@
 // gopsd or across hosts (a HOST column). --sort orders by CPU or memory from the listing, or by heap or goroutines
 // asked of each Go process's agent; --module finds the processes whose binaries contain a Go module (a fleet-wide
 // dependency search from build info, no agent needed).
-import {
-  AgentState,
-  findModule,
-  parseModuleQuery,
-  type Diagnostics,
-  type ListProcessesResponse,
-  type ModuleMatch,
-  type Process,
-} from "../../client/index.js";
-import type { ModuleQuery, ProcessWithBuildInfo } from "../../client/fleet/modules.js";
-import { ScanProblemKind, type ScanProblemCount } from "../../proto/index.js";
-import { answeredInHostOrder, eachHost, finishAcross } from "../across-hosts.js";
-import type { CommandContext, CommandSpec } from "../command.js";
+import { findModule, parseModuleQuery, type ModuleMatch, type ModuleQuery, type ProcessWithBuildInfo } from "../../client/fleet/modules.js";
+import type { Diagnostics } from "../../common/diagnostics.js";
+import { AgentState, ScanProblemKind, type ListProcessesResponse, type Process, type ScanProblemCount } from "../../proto/index.js";
+import { defineCommand, type CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
 import { mapLimit } from "../map-limit.js";
-import { printView, processJson, renderTable, scanProblemKindName, wantsJson, write } from "../output/index.js";
-import { flagValue } from "../parse-argv.js";
+import { processJson, renderTable, scanProblemKindName } from "../output/index.js";
+import { flagValue, type FlagSpec } from "../parse-argv.js";
 import { formatBytes } from "../progress.js";
 
 const SORT_KEYS = ["cpu", "mem", "heap", "goroutines"] as const;
@@ -34,11 +25,21 @@ export interface PsOptions {
 /** Agents asked at once per host for --sort heap|goroutines, and build infos read at once for --module. */
 const PER_HOST_CALLS = 4;
 
-export const spec: CommandSpec<PsOptions> = {
+/** -A, shared with tree. */
+export const ALL_PROCESSES: FlagSpec = { name: "all-processes", short: "A", help: "list every process, not only Go ones" };
+
+/** One host's answer: its listing, or (--module) the processes whose binaries contain the module. */
+type PsAnswer = ({ kind: "listing" } & Listing) | ({ kind: "module" } & ModuleSearch);
+
+export const spec = defineCommand<PsOptions, PsAnswer>({
   name: "ps",
   args: "[-A] [--sort KEY] [--module PATH[@VER]]",
   summary: "list Go processes (* = gops agent listening); the default command",
-  flags: ["all-processes", "sort", "module"],
+  flags: [
+    ALL_PROCESSES,
+    { name: "sort", value: "KEY", help: "sort by cpu, mem (from the listing), heap or goroutines (asks each Go process's agent), largest first" },
+    { name: "module", value: "PATH[@VER]", help: "processes whose binary contains this Go module, optionally @v1.2.3, @<v1.2.3, @<=, @>, @>= (from build info)" },
+  ],
   details: [
     "-A, --all-processes: every process, not only Go ones.",
     "--sort cpu|mem: largest CPU or memory share first (from the listing); adds a CPU% or MEM% column.",
@@ -49,7 +50,7 @@ export const spec: CommandSpec<PsOptions> = {
     "  Columns: PID NAME MODULE VERSION VIA (main, dependency or replacement).",
     "Across hosts (--hosts, -l, --all) tables start with a HOST column, sorted across the fleet.",
   ],
-  parse(args, options, parsed) {
+  parse(args, parsed) {
     if (args.length > 0) throw new UsageError(`ps takes no arguments, got "${args[0]}"`);
     const sort = flagValue(parsed, "sort");
     const module = flagValue(parsed, "module");
@@ -58,38 +59,36 @@ export const spec: CommandSpec<PsOptions> = {
     }
     if (sort !== undefined && module !== undefined) throw new UsageError("--sort and --module exclude each other");
     return {
-      allProcesses: options.allProcesses,
+      allProcesses: parsed.given.has("all-processes"),
       ...(sort !== undefined ? { sort: sort as PsSort } : {}),
       ...(module !== undefined ? { module: parseModuleQuery(module) } : {}),
     };
   },
-  defaultTimeoutMs: (_opts, base) => base,
-  run,
-};
-
-export async function run(opts: PsOptions, ctx: CommandContext): Promise<void> {
-  if (opts.module !== undefined) return runModule(opts, opts.module, ctx);
-  const fleet = ctx.fleet;
-  if (fleet !== undefined) {
-    const settled = await eachHost(
-      ctx,
-      fleet.run((client, { signal }) => gatherListing(client, opts, signal)),
-      { json: (listing) => listingJson(listing, opts.sort) },
-    );
-    const answered = answeredInHostOrder(fleet, settled);
-    if (!wantsJson(ctx)) {
-      const rows = answered.flatMap(({ host, value }) => value.rows.map((row) => ({ host, row })));
-      if (opts.sort !== undefined) rows.sort((a, b) => compareRows(a.row, b.row));
-      await write(ctx.stdout, psTable(rows, opts.sort, true), ctx.signal);
-      await printNotes(ctx, answered.map((a) => a.value), opts.sort);
-    }
-    await finishAcross(ctx, settled);
-    return;
-  }
-  const listing = await gatherListing(ctx.diagnostics, opts, ctx.signal);
-  await printView(ctx, { json: listingJson(listing, opts.sort), text: () => psTable(listing.rows.map((row) => ({ row })), opts.sort, false) });
-  if (!ctx.json) await printNotes(ctx, [listing], opts.sort);
-}
+  call: async (d, opts, { signal }) =>
+    opts.module !== undefined
+      ? { kind: "module", ...(await searchModule(d, opts, opts.module, signal)) }
+      : { kind: "listing", ...(await gatherListing(d, opts, signal)) },
+  render: {
+    text: (a, opts) => (a.kind === "module" ? moduleTable(a.matches.map((m) => ({ m })), false) : psTable(a.rows.map((row) => ({ row })), opts.sort, false)),
+    json: (a, opts) => (a.kind === "module" ? moduleJson(a) : listingJson(a, opts.sort)),
+    across: {
+      kind: "table",
+      table(answers, opts) {
+        const rows = answers.flatMap(({ host, value }) => (value.kind === "listing" ? value.rows.map((row) => ({ host, row })) : []));
+        if (opts.module !== undefined) {
+          return moduleTable(answers.flatMap(({ host, value }) => (value.kind === "module" ? value.matches.map((m) => ({ host, m })) : [])), true);
+        }
+        if (opts.sort !== undefined) rows.sort((a, b) => compareRows(a.row, b.row));
+        return psTable(rows, opts.sort, true);
+      },
+    },
+    notes: (answers, opts, ctx) =>
+      opts.module !== undefined
+        ? unreadNotes(answers.reduce((n, a) => n + (a.kind === "module" ? a.unread : 0), 0))
+        : listingNotes(answers.flatMap((a) => (a.kind === "listing" ? [a] : [])), opts.sort, ctx),
+  },
+});
+export const run = spec.run;
 
 interface PsRow {
   process: Process;
@@ -177,16 +176,16 @@ function psTable(rows: readonly { host?: string; row: PsRow }[], sort: PsSort | 
 }
 
 /** The footers on stderr: processes that could not be inspected, and what --sort heap|goroutines left out. */
-async function printNotes(ctx: CommandContext, listings: readonly Listing[], sort: PsSort | undefined): Promise<void> {
+function listingNotes(listings: readonly Listing[], sort: PsSort | undefined, ctx: CommandContext): string[] {
   const counts = new Map<ScanProblemKind, number>();
   for (const l of listings) for (const c of l.res.problemCounts) counts.set(c.kind, (counts.get(c.kind) ?? 0) + c.count);
-  const footer = problemFooter([...counts].map(([kind, count]) => ({ kind, count })));
+  const footer = problemFooter([...counts].map(([kind, count]) => ({ kind, count })), ctx.reader);
   const notes: string[] = footer === undefined ? [] : [footer];
   const withoutAgent = listings.reduce((n, l) => n + l.withoutAgent, 0);
   const unanswered = listings.reduce((n, l) => n + l.unanswered, 0);
   if (withoutAgent > 0) notes.push(`--sort ${sort}: ${plural(withoutAgent, "process", "processes")} without a listening gops agent left out`);
   if (unanswered > 0) notes.push(`--sort ${sort}: ${plural(unanswered, "agent", "agents")} did not answer (shown as -)`);
-  if (notes.length > 0) await write(ctx.stderr, notes.map((n) => `${n}\n`).join(""), ctx.signal);
+  return notes;
 }
 
 function plural(n: number, one: string, many: string): string {
@@ -205,14 +204,23 @@ const UNINSPECTED = new Map<ScanProblemKind, string>([
   [ScanProblemKind.SCAN_PROBLEM_KIND_IO_ERROR, "I/O error"],
 ]);
 
-/** e.g. "3 processes could not be inspected (permission denied: 2, corrupt: 1); run as root or see --json". */
-export function problemFooter(counts: readonly ScanProblemCount[]): string | undefined {
+/**
+ * e.g. "3 processes could not be inspected (permission denied: 2, corrupt: 1); run as root or see --json". Only a
+ * reader that is not root is told to run as root; root is told what such processes are (another user namespace,
+ * or a security module's confinement), and a gopsd's listing (reader undefined) names no remedy.
+ */
+export function problemFooter(counts: readonly ScanProblemCount[], reader: CommandContext["reader"]): string | undefined {
   const relevant = counts.filter((c) => UNINSPECTED.has(c.kind) && c.count > 0);
   const total = relevant.reduce((n, c) => n + c.count, 0);
   if (total === 0) return undefined;
-  const parts = relevant.map((c) => `${UNINSPECTED.get(c.kind)}: ${c.count}`);
   const denied = relevant.some((c) => c.kind === ScanProblemKind.SCAN_PROBLEM_KIND_PERMISSION_DENIED);
-  return `${plural(total, "process", "processes")} could not be inspected (${parts.join(", ")}); ${denied ? "run as root or see --json" : "see --json"}`;
+  const label = (kind: ScanProblemKind) =>
+    kind === ScanProblemKind.SCAN_PROBLEM_KIND_PERMISSION_DENIED && reader?.root === true
+      ? "unreadable even to root, e.g. in another user namespace"
+      : UNINSPECTED.get(kind);
+  const parts = relevant.map((c) => `${label(c.kind)}: ${c.count}`);
+  const advice = denied && reader?.root === false ? "run as root or see --json" : "see --json";
+  return `${plural(total, "process", "processes")} could not be inspected (${parts.join(", ")}); ${advice}`;
 }
 
 const SORT_JSON_FIELD: Partial<Record<PsSort, string>> = { heap: "heapAllocBytes", goroutines: "goroutines" };
@@ -254,23 +262,6 @@ async function searchModule(client: Diagnostics, opts: PsOptions, query: ModuleQ
   return { host: res.host, matches: findModule(withInfo, query), unread: infos.filter((i) => !i.ok).length };
 }
 
-async function runModule(opts: PsOptions, query: ModuleQuery, ctx: CommandContext): Promise<void> {
-  const fleet = ctx.fleet;
-  if (fleet !== undefined) {
-    const settled = await eachHost(ctx, fleet.run((client, { signal }) => searchModule(client, opts, query, signal)), { json: moduleJson });
-    const answered = answeredInHostOrder(fleet, settled);
-    if (!wantsJson(ctx)) {
-      await write(ctx.stdout, moduleTable(answered.flatMap(({ host, value }) => value.matches.map((m) => ({ host, m }))), true), ctx.signal);
-      await printUnread(ctx, answered.reduce((n, a) => n + a.value.unread, 0));
-    }
-    await finishAcross(ctx, settled);
-    return;
-  }
-  const found = await searchModule(ctx.diagnostics, opts, query, ctx.signal);
-  await printView(ctx, { json: moduleJson(found), text: () => moduleTable(found.matches.map((m) => ({ m })), false) });
-  if (!ctx.json) await printUnread(ctx, found.unread);
-}
-
 function moduleTable(rows: readonly { host?: string; m: ModuleMatch<ProcessWithBuildInfo> }[], withHost: boolean): string {
   return renderTable(
     rows.map(({ host, m }) => [
@@ -285,10 +276,8 @@ function moduleTable(rows: readonly { host?: string; m: ModuleMatch<ProcessWithB
   );
 }
 
-async function printUnread(ctx: CommandContext, unread: number): Promise<void> {
-  if (unread > 0) {
-    await write(ctx.stderr, `--module: the build info of ${plural(unread, "Go process", "Go processes")} could not be read (only main modules checked)\n`, ctx.signal);
-  }
+function unreadNotes(unread: number): string[] {
+  return unread > 0 ? [`--module: the build info of ${plural(unread, "Go process", "Go processes")} could not be read (only main modules checked)`] : [];
 }
 
 function moduleJson(found: ModuleSearch) {

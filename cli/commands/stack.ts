@@ -3,10 +3,10 @@
 // arrives (a `==> host <==` block), or the groups fleet-wide with per-host counts.
 import { formatStackSummary, mergeStackSummaries, summarizeStacks } from "../../analysis/index.js";
 import type { Diagnostics } from "../../client/index.js";
-import { answeredInHostOrder, eachHost, finishAcross, hostHeading } from "../across-hosts.js";
 import { parseOnlyPid } from "../arguments.js";
-import { type CommandContext, type CommandSpec } from "../command.js";
-import { printJson, printJsonLine, wantsJson, write } from "../output/index.js";
+import { defineCommand, type CommandContext } from "../command.js";
+import { printJson, printJsonLine, write } from "../output/index.js";
+import { answeredInHostOrder, eachHost, finishAcross, hostHeading } from "../run-command.js";
 import { progressFor } from "../progress.js";
 
 export interface StackOptions {
@@ -15,11 +15,12 @@ export interface StackOptions {
   summary: boolean;
 }
 
-export const spec: CommandSpec<StackOptions> = {
+// Its own runner: on one target the dump streams to stdout as it arrives (dumps can be large).
+export const spec = defineCommand<StackOptions>({
   name: "stack",
   args: "<pid> [--summary]",
   summary: "print the stack traces of all goroutines; --summary groups identical ones",
-  flags: ["summary"],
+  flags: [{ name: "summary", help: "goroutines grouped by identical stack, largest group first, instead of the raw dump" }],
   details: [
     "Streams the agent's dump as it arrives (--json: {pid, stack}).",
     "--summary: one block per group of goroutines with the same stack: count, states, wait times, top frames and",
@@ -29,10 +30,9 @@ export const spec: CommandSpec<StackOptions> = {
     "  (NDJSON {host, value: {pid, stack}}); --summary groups fleet-wide with per-host counts (NDJSON: each host's",
     "  {pid, goroutines, groups} as it arrives, then one {merged: {pid, hosts, goroutines, groups}} line).",
   ],
-  parse: (args, _options, parsed) => ({ pid: parseOnlyPid(args), summary: parsed.given.has("summary") }),
-  defaultTimeoutMs: (_opts, base) => base,
+  parse: (args, parsed) => ({ pid: parseOnlyPid(args), summary: parsed.given.has("summary") }),
   run,
-};
+});
 
 export async function run(opts: StackOptions, ctx: CommandContext): Promise<void> {
   if (ctx.fleet !== undefined) return runAcross(opts, ctx);
@@ -90,7 +90,7 @@ async function runAcross(opts: StackOptions, ctx: CommandContext): Promise<void>
   );
   const perHost = new Map(answeredInHostOrder(fleet, settled).map(({ host, value }) => [host, value]));
   const merged = mergeStackSummaries(perHost);
-  if (wantsJson(ctx)) {
+  if (ctx.json) {
     await printJsonLine(ctx, { merged: { pid: opts.pid, hosts: [...perHost.keys()], goroutines: countGoroutines(merged), groups: merged } });
   } else {
     await write(ctx.stdout, formatStackSummary(merged), ctx.signal);

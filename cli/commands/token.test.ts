@@ -10,7 +10,7 @@ import { devSecretPath } from "../../common/dev-key.js";
 import { generateDevKeys, loadVerifier, type VerifierConfig } from "../../server/auth/index.js";
 import { UsageError } from "../errors.js";
 import { fakeContext } from "../fake-context.testkit.js";
-import { parseArgv } from "../parse-argv.js";
+import { parseCommandLine as parseArgv } from "./index.js";
 import { resolveCommand } from "./index.js";
 import { run, type TokenCreateOptions } from "./token.js";
 
@@ -88,8 +88,8 @@ test("parse: usage errors", () => {
   usage(["token", "create", "--key", "k", "--alg", "PS256", ...OPERATOR, "--scope", "gops:read", "--ttl", "1m"], 'unknown algorithm "PS256" (want HS256, RS256, ES256)');
   usage(["token", "create", "--dev", "--key", "k"], "--dev decides --key itself: drop one of them");
   usage(["token", "create", "--dev", "--iss", "x"], "--dev decides --iss itself: drop one of them");
-  usage(["token", "create", "--dev", "--ca", "ca.pem"], "flag --ca does not apply to token create (it signs locally)");
-  usage(["token", "create", "--dev", "--host", "h:1"], "flag --host does not apply to token create (it signs locally)");
+  usage(["token", "create", "--dev", "--ca", "ca.pem"], "flag --ca does not apply to token (it signs locally)");
+  usage(["token", "create", "--dev", "--host", "h:1"], "flag --host does not apply to token (it signs locally)");
   usage(["token", "create", "--dev", "--json", "-o", "f"], "flags --json and --output exclude each other for token create");
   usage(["stack", "1", "--scope", "gops:read"], "flag --scope does not apply to stack");
 });

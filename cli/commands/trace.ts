@@ -1,15 +1,9 @@
 // `gopsctl trace <pid> [-o FILE]`: a 5 s runtime execution trace, saved to a file for `go tool trace`, with a
 // one-line summary (size, trace format, length, the command that opens it).
 import { describeTrace } from "../../analysis/index.js";
-import {
-  afterSaving,
-  parseCaptureArgs,
-  runSummarizedCapture,
-  type CaptureKindSpec,
-  type CaptureOptions,
-  type SavedCapture,
-} from "../capture.js";
-import type { CommandContext, CommandSpec } from "../command.js";
+import { afterSaving, OUTPUT_FLAG, parseCaptureArgs, summarizedCapture, type CaptureKindSpec, type SavedCapture } from "../capture.js";
+import { defineCommand } from "../command.js";
+import { flagValue } from "../parse-argv.js";
 
 const kind: CaptureKindSpec = {
   kind: "trace",
@@ -18,11 +12,11 @@ const kind: CaptureKindSpec = {
   start: (diagnostics, pid, signal) => diagnostics.streamTrace({ pid }, { signal }),
 };
 
-export const spec: CommandSpec<CaptureOptions> = {
+export const spec = defineCommand({
   name: "trace",
   args: "<pid> [-o FILE]",
   summary: "capture a 5s execution trace into a file (go tool trace)",
-  flags: ["output"],
+  flags: [OUTPUT_FLAG],
   details: [
     "Saves the trace as the agent wrote it to -o FILE or <pid>-trace-<date>-<time>.trace and prints one line:",
     "  size, trace format, length and the command that opens it (go tool trace, on any machine with Go).",
@@ -31,17 +25,14 @@ export const spec: CommandSpec<CaptureOptions> = {
     "Across hosts (the pid applies on every host): one file per host, <host>-<pid>-trace-<date>-<time>.trace, in the",
     "  working directory or in -o DIR (created if missing), and each host's line as its trace arrives.",
   ],
-  parse: (args, options) => parseCaptureArgs(args, options.output),
+  parse: (args, parsed) => parseCaptureArgs(args, flagValue(parsed, "output")),
   // A capture takes as long as it takes; bound it with --timeout if wanted.
   defaultTimeoutMs: () => undefined,
-  run,
-};
+  ...summarizedCapture(kind, described),
+});
+export const run = spec.run;
 
-export function run(opts: CaptureOptions, ctx: CommandContext): Promise<void> {
-  return runSummarizedCapture(kind, opts, ctx, described);
-}
-
-/** The one-line summary and the JSON of a saved trace (only these are kept, not the trace's bytes). */
+/** The one-line summary and the JSON of a saved trace. */
 function described(saved: SavedCapture): { line: string; json: unknown } {
   try {
     const durationMs = saved.metadata.expectedDurationMs;

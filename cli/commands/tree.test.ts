@@ -34,7 +34,7 @@ test("on a terminal: the gops tree layout, agents marked [*], children nested", 
 });
 
 test("JSON: nested nodes, first-level parents with a null process", async () => {
-  const f = fakeContext({ listProcesses: async () => listing }, { isTTY: false });
+  const f = fakeContext({ listProcesses: async () => listing }, { isTTY: false, json: true });
   await run({ allProcesses: false }, f.ctx);
   const out = JSON.parse(f.stdout.text());
   assert.equal(out.host, "web-1");

@@ -1,42 +1,25 @@
 // `gopsctl tree [-A]`: the process tree, like gops tree; across hosts, one tree per host (rooted at its name).
 import { AgentState, type ListProcessesResponse } from "../../proto/index.js";
-import { eachHost, finishAcross } from "../across-hosts.js";
-import { type CommandContext, type CommandSpec } from "../command.js";
+import { defineCommand } from "../command.js";
 import { UsageError } from "../errors.js";
-import { printView, processJson, renderTree, type TextTree } from "../output/index.js";
+import { processJson, renderTree, type TextTree } from "../output/index.js";
 import { buildProcessTree, type ProcessTreeNode } from "../process-tree.js";
+import { ALL_PROCESSES } from "./ps.js";
 
-export interface TreeOptions {
-  /** -A/--all-processes: every process, not only Go ones. */
-  allProcesses: boolean;
-}
-
-export const spec: CommandSpec<TreeOptions> = {
+export const spec = defineCommand({
   name: "tree",
   args: "[-A]",
   summary: "show the Go processes as a tree of parents and children",
-  flags: ["all-processes"],
-  parse(args, options) {
+  flags: [ALL_PROCESSES],
+  parse(args, parsed) {
     if (args.length > 0) throw new UsageError(`tree takes no arguments, got "${args[0]}"`);
-    return { allProcesses: options.allProcesses };
+    return { allProcesses: parsed.given.has("all-processes") };
   },
-  defaultTimeoutMs: (_opts, base) => base,
-  run,
-};
-
-export async function run(opts: TreeOptions, ctx: CommandContext): Promise<void> {
-  if (ctx.fleet !== undefined) {
-    const settled = await eachHost(
-      ctx,
-      ctx.fleet.run((client, { signal }) => client.listProcesses({ all: opts.allProcesses }, { signal })),
-      { json: treeJson, text: (res, host) => treeText(res, host) },
-    );
-    await finishAcross(ctx, settled);
-    return;
-  }
-  const res = await ctx.diagnostics.listProcesses({ all: opts.allProcesses }, { signal: ctx.signal });
-  await printView(ctx, { json: treeJson(res), text: () => treeText(res, "...") });
-}
+  call: (d, opts, { signal }) => d.listProcesses({ all: opts.allProcesses }, { signal }),
+  // Across hosts, one tree per host, rooted at its name.
+  render: { text: (res, _opts, host) => treeText(res, host ?? "..."), json: treeJson, across: { kind: "lines" } },
+});
+export const run = spec.run;
 
 function treeJson(res: ListProcessesResponse) {
   return { host: res.host, tree: buildProcessTree(res.processes).map(nodeJson) };

@@ -17,7 +17,8 @@ import {
   invalidArgument,
 } from "../../common/errors.js";
 import { encodeRequest } from "./codec.js";
-import { describeSignal, isKnownSignal } from "./signals.js";
+import { describeSignal, isKnownSignal, signalName } from "./signals.js";
+import { AgentReplyMaxBytes, TEXT_REPLY_MAX_BYTES } from "./timeouts.js";
 
 export interface AgentAddress {
   host: string;
@@ -30,7 +31,10 @@ export interface AgentCallOptions {
   connectTimeoutMs: number;
   /** Limit on the whole call, counted from the start of the connect. */
   deadlineMs: number;
-  /** Fail (RESOURCE_EXHAUSTED) as soon as the reply grows beyond this many bytes. */
+  /**
+   * Fail (RESOURCE_EXHAUSTED) as soon as the reply grows beyond this many bytes. Default: the signal's limit
+   * in AgentReplyMaxBytes (1 MiB for text replies and unknown bytes): no reply is ever unbounded.
+   */
   maxBytes?: number;
   /**
    * How to open the connection (default: TCP from this process's network namespace). The stream must emit
@@ -69,6 +73,7 @@ export async function* streamAgent(
   const what = describeSignal(sig);
   const request = encodeRequest(sig, arg);
   checkOptions(opts);
+  const maxBytes = opts.maxBytes ?? defaultMaxBytes(sig);
   if (opts.signal?.aborted) throw cancelled(`${what} to gops agent at ${where}`);
 
   const chunks: Buffer[] = [];
@@ -104,8 +109,8 @@ export async function* streamAgent(
     });
     socket.on("data", (chunk: Buffer) => {
       received += chunk.length;
-      if (opts.maxBytes !== undefined && received > opts.maxBytes) {
-        fail(agentReplyTooLarge(where, what, opts.maxBytes));
+      if (received > maxBytes) {
+        fail(agentReplyTooLarge(where, what, maxBytes));
         return;
       }
       chunks.push(chunk);
@@ -148,7 +153,13 @@ export async function* streamAgent(
   }
 }
 
-/** streamAgent collected into one Buffer. */
+/** The reply limit of a signal when the caller sets none. */
+export function defaultMaxBytes(sig: number): number {
+  const name = signalName(sig);
+  return name === undefined ? TEXT_REPLY_MAX_BYTES : AgentReplyMaxBytes[name];
+}
+
+/** streamAgent collected into one Buffer (bounded like every reply: see AgentCallOptions.maxBytes). */
 export async function callAgent(
   addr: AgentAddress,
   sig: number,

@@ -3,6 +3,7 @@
 //
 // Parsers throw ReplyFormatError (a plain Error: they do not know which agent sent the text). The caller,
 // which knows the address, turns it into agentProtocol(addr, err.message).
+import { parseGoDuration } from "../../common/duration.js";
 import { MemStats } from "../../proto/index.js";
 import { invalidArgument } from "../../common/errors.js";
 
@@ -237,36 +238,6 @@ export function parseByteSize(s: string): number | undefined {
   return Number(m[1] ?? m[2]);
 }
 
-const NS_PER_UNIT: ReadonlyMap<string, bigint> = new Map([
-  ["ns", 1n],
-  ["us", 1_000n],
-  ["µs", 1_000n], // U+00B5 micro sign: what Go prints
-  ["μs", 1_000n], // U+03BC Greek mu: what Go also accepts
-  ["ms", 1_000_000n],
-  ["s", 1_000_000_000n],
-  ["m", 60_000_000_000n],
-  ["h", 3_600_000_000_000n],
-]);
-
-/** A Go time.Duration string (`0s`, `38.458µs`, `1.2ms`, `3m2.1s`, `1h2m3.5s`, `500ns`) → nanoseconds. */
-export function parseGoDuration(s: string): number | undefined {
-  if (s === "0") return 0;
-  const re = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
-  let total = 0n;
-  let pos = 0;
-  while (pos < s.length) {
-    re.lastIndex = pos;
-    const m = re.exec(s);
-    if (!m || (m[1] === "" && (m[2] ?? "") === "")) return undefined;
-    const unit = NS_PER_UNIT.get(m[3]!)!;
-    const frac = m[2] ?? "";
-    total += BigInt(m[1] || "0") * unit;
-    if (frac !== "") total += (BigInt(frac) * unit) / 10n ** BigInt(frac.length);
-    pos = re.lastIndex;
-  }
-  return pos === 0 ? undefined : Number(total);
-}
-
 /** A float64 printed with Go's %v: `0`, `0.5`, `9.492930250785369e-05`. */
 export function parseGoFloat(s: string): number | undefined {
   if (!/^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:e[+-]?\d+)?$/i.test(s)) return undefined;
@@ -329,3 +300,5 @@ function safeInt(s: string, what: string): number {
 function quote(s: string): string {
   return JSON.stringify(s.length > 120 ? `${s.slice(0, 120)}...` : s);
 }
+
+export { parseGoDuration };

@@ -14,6 +14,7 @@ import { parseStat } from "../proc/parse-stat.js";
 import { parseStatus } from "../proc/parse-status.js";
 import type { PidDir, ProcFs } from "../proc/proc-fs.js";
 import type { Credentials } from "../proc/target-file.js";
+import { escapeLine } from "../../common/escape-text.js";
 
 /** A port file holds at most "65535" and some whitespace; anything longer is not a port file. */
 const MAX_PORT_FILE_BYTES = 64;
@@ -39,7 +40,8 @@ const agent = (state: AgentState, portFile: string, detail: string, port = 0, ad
   portFile,
   address,
   port,
-  detail,
+  // One line that may quote the target's paths or file content: controls escaped where it is built.
+  detail: escapeLine(detail),
 });
 const located = (...args: Parameters<typeof agent>): Located => ({ agent: agent(...args) });
 

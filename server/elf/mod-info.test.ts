@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { goQuote, goUnquote } from "./go-quote.js";
+import { goQuote, goUnquote } from "../../common/go-quote.js";
 import { BuildInfoError, formatGoVersionM, formatModInfo, parseModInfo } from "./index.js";
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");

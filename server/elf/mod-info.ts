@@ -4,12 +4,11 @@
 // when they hold spaces, tabs, quotes or newlines. Unknown lines are ignored, as Go does.
 import { BuildInfoError } from "./build-info-error.js";
 import type { GoBuildInfo, GoModule } from "./go-build-info.js";
-import { goQuote, goUnquote, goUnquotePrefix } from "./go-quote.js";
+import { goQuote, goUnquote, goUnquotePrefix } from "../../common/go-quote.js";
+import { needsQuotedKey, needsQuotedValue } from "../../common/go-version-m.js";
 
 type ModInfo = Pick<GoBuildInfo, "path" | "main" | "deps" | "settings">;
 
-const needsQuotedKey = (key: string): boolean => key === "" || /[= \t\r\n"`]/.test(key);
-const needsQuotedValue = (value: string): boolean => /[ \t\r\n"`]/.test(value);
 
 /** Parses module info text; throws BuildInfoError("corrupt") on a malformed line, like Go's ParseBuildInfo. */
 export function parseModInfo(text: string): ModInfo {
@@ -79,30 +78,4 @@ function parseSetting(kv: string, bad: (why: string) => BuildInfoError): { key: 
   return { key, value: raw };
 }
 
-/** Module info text in Go's format (runtime/debug.BuildInfo.String without the "go" line). */
-export function formatModInfo(info: ModInfo): string {
-  let out = "";
-  if (info.path !== "") out += `path\t${info.path}\n`;
-  const mod = (word: string, m: GoModule): void => {
-    out += `${word}\t${m.path}\t${m.version}`;
-    if (m.replace === undefined) out += `\t${m.sum}\n`;
-    else {
-      out += "\n";
-      mod("=>", m.replace);
-    }
-  };
-  const m = info.main;
-  if (m !== undefined && (m.path !== "" || m.version !== "" || m.sum !== "" || m.replace !== undefined)) mod("mod", m);
-  for (const d of info.deps) mod("dep", d);
-  for (const { key, value } of info.settings) {
-    out += `build\t${needsQuotedKey(key) ? goQuote(key) : key}=${needsQuotedValue(value) ? goQuote(value) : value}\n`;
-  }
-  return out;
-}
-
-/** Exactly what `go version -m <file>` prints for this build info. */
-export function formatGoVersionM(file: string, info: GoBuildInfo): string {
-  const mod = formatModInfo(info);
-  const body = mod === "" ? "" : `\t${mod.slice(0, -1).replaceAll("\n", "\n\t")}\n`;
-  return `${file}: ${info.goVersion}\n${body}`;
-}
+export { formatGoVersionM, formatModInfo } from "../../common/go-version-m.js";

@@ -23,6 +23,7 @@ import { parseStatus } from "./parse-status.js";
 import { commMayBeTruncated } from "./process-fields.js";
 import type { ProcFs } from "./proc-fs.js";
 import { UserNames } from "./user-names.js";
+import { escapeLine } from "../../common/escape-text.js";
 
 export type ScanResult = Omit<ListProcessesResponse, "host">;
 
@@ -52,7 +53,7 @@ class ProblemTally {
       kind === K.SCAN_PROBLEM_KIND_KERNEL_THREAD ||
       kind === K.SCAN_PROBLEM_KIND_EXITED ||
       (kind === K.SCAN_PROBLEM_KIND_NO_BUILD_INFO && !this.all);
-    if (!countOnly) this.problems.push({ pid, kind, detail });
+    if (!countOnly) this.problems.push({ pid, kind, detail: escapeLine(detail) });
   }
 
   /** A read that failed for pid: the process went away, or a problem reading /proc. */
