@@ -171,3 +171,18 @@ describe("gopsd config", () => {
     assert.deepEqual(c.agentTimeouts, { connectMs: 3000, deadlineMs: { CPUProfile: 45_000 } });
   });
 });
+
+describe("gopsd config: containers", () => {
+  const base = ["--listen", "unix:/run/gopsd.sock"];
+  it("the /proc to read: --proc-root, else GOPSD_PROC_ROOT, else HOST_PROC (gops' variable), else none", () => {
+    assert.equal(resolveWith({ argv: base }).procRoot, undefined);
+    assert.equal(resolveWith({ argv: base, env: { HOST_PROC: "/host/proc" } }).procRoot, "/host/proc");
+    assert.equal(resolveWith({ argv: base, env: { HOST_PROC: "/host/proc", GOPSD_PROC_ROOT: "/hp" } }).procRoot, "/hp");
+    assert.equal(resolveWith({ argv: [...base, "--proc-root", "hp"], env: { HOST_PROC: "/host/proc" } }).procRoot, "/work/hp");
+  });
+  it("the runtimes' state roots for names, from flags or the file's containers section", () => {
+    const c = resolveWith({ argv: [...base, "--containers-kubelet-root", "/host/var/lib/kubelet"], file: { containers: { dockerRoot: "/host/docker" } } });
+    assert.deepEqual({ ...c.containers }, { dockerRoot: "/host/docker", kubeletRoot: "/host/var/lib/kubelet" });
+    assert.deepEqual({ ...resolveWith({ argv: base }).containers }, {});
+  });
+});

@@ -104,6 +104,10 @@ export interface GopsdConfig {
   readonly limits: ServerLimits;
   /** Overrides of the agent connect timeout and per-signal deadlines. */
   readonly agentTimeouts: AgentTimeoutOverrides;
+  /** The /proc to read (gopsd in a container with the host's /proc mounted elsewhere); default $HOST_PROC or /proc. */
+  readonly procRoot?: string;
+  /** Where container runtimes and the kubelet keep their state, for container and pod names. */
+  readonly containers: { readonly dockerRoot?: string; readonly podmanRoot?: string; readonly kubeletRoot?: string };
   /** net/http/pprof endpoints: probe on every listing, and endpoints declared for muxes mounted elsewhere. */
   readonly pprof: PprofConfig;
 }
@@ -317,6 +321,10 @@ const KEYS = [
   { key: "limits.keepaliveTime", kind: "timeout", help: `gopsd pings each connection this often and closes it after 20s without an answer (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.keepaliveTimeMs)})` },
   { key: "pprof.probeOnList", kind: "bool", help: "probe Go processes without a gops agent for net/http/pprof on every listing (default: only when asked)" },
   { key: "pprof.probeExe", kind: "exeGlobs", help: "probe only these executables for net/http/pprof: absolute paths, a trailing * matches any rest (default: every Go program)" },
+  { key: "procRoot", kind: "path", help: "the /proc to read, e.g. the host's mounted at /host/proc in a container (default $HOST_PROC, else /proc)" },
+  { key: "containers.dockerRoot", kind: "path", help: "Docker's data root, for container names (default /var/lib/docker)" },
+  { key: "containers.podmanRoot", kind: "path", help: "Podman's storage root, for container names (default /var/lib/containers/storage)" },
+  { key: "containers.kubeletRoot", kind: "path", help: "the kubelet's root, for pod names and namespaces (default /var/lib/kubelet)" },
   {
     key: "pprof.endpoints",
     kind: "endpoints",
@@ -606,6 +614,16 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
   }
   const agentTimeouts: AgentTimeoutOverrides = { ...(connectMs !== undefined ? { connectMs } : {}), deadlineMs };
 
+  const procRoot = get("procRoot") ?? (src.env.HOST_PROC ? resolve(src.cwd, src.env.HOST_PROC) : undefined);
+  const dockerRoot = get("containers.dockerRoot");
+  const podmanRoot = get("containers.podmanRoot");
+  const kubeletRoot = get("containers.kubeletRoot");
+  const containers = {
+    ...(dockerRoot !== undefined ? { dockerRoot } : {}),
+    ...(podmanRoot !== undefined ? { podmanRoot } : {}),
+    ...(kubeletRoot !== undefined ? { kubeletRoot } : {}),
+  };
+
   const config: GopsdConfig = {
     listen,
     hostName,
@@ -616,6 +634,8 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     audit,
     limits,
     agentTimeouts,
+    ...(procRoot !== undefined ? { procRoot } : {}),
+    containers,
     pprof: {
       probeOnList: get("pprof.probeOnList") ?? false,
       endpoints: get("pprof.endpoints") ?? [],

@@ -38,6 +38,7 @@ import type { GopsdConfig, TlsConfig } from "./config.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { createGuardedServer } from "./grpc-server.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
+import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
 import { firstLine } from "../common/first-line.js";
 
@@ -82,6 +83,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       createHostDiagnostics({
       hostName: config.hostName,
       agentTimeouts: config.agentTimeouts,
+      ...(config.procRoot !== undefined ? { procFs: createProcFs(config.procRoot) } : {}),
+      containerSources: config.containers,
       pprof: {
         probeOnList: config.pprof.probeOnList,
         declared: config.pprof.endpoints,

@@ -326,14 +326,24 @@ describe("AgentLocator across network namespaces", () => {
     assert.equal(state(a.state), "AGENT_STATE_LISTENING");
   });
 
-  it("never dials an agent verified in another namespace: 127.0.0.1:PORT there is not 127.0.0.1:PORT here", () => {
+  it("names the namespace of an agent verified in another one: its address means something only there", () => {
+    const own = new AgentLocator(fsWith(), 16, HOST_NETNS).locate(PID);
+    assert.equal(own.networkNamespace, undefined, "the caller's own namespace is not named");
     const locator = new AgentLocator(fsWith(4026532999), 16, HOST_NETNS);
     for (let i = 0; i < 2; i++) {
       const a = locator.locate(PID);
-      assert.equal(state(a.state), "AGENT_STATE_UNKNOWN");
-      assert.equal(a.address, "");
-      assert.equal(a.port, PORT);
-      assert.match(a.detail, /another network namespace \(net:\[4026532999\]\)/);
+      assert.equal(state(a.state), "AGENT_STATE_LISTENING");
+      assert.equal(a.address, `127.0.0.1:${PORT}`);
+      assert.equal(a.networkNamespace, "net:[4026532999]");
     }
+  });
+
+  it("UNKNOWN when the namespace of a listening agent cannot be read (it could not be dialled safely)", () => {
+    const fs = fsWith(4026532999);
+    fs.processes.get(PID)!.errors = { readNetNamespace: "EACCES" };
+    const a = new AgentLocator(fs, 16, HOST_NETNS).locate(PID);
+    assert.equal(state(a.state), "AGENT_STATE_UNKNOWN");
+    assert.equal(a.address, "");
+    assert.match(a.detail, /network namespace of pid \d+ cannot be read/);
   });
 });
