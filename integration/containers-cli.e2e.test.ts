@@ -3,7 +3,7 @@
 // wide` names their container and pod, --container and --pod select them, `gopsctl PID` shows both pids, and the
 // agent commands work on them, on this machine (no daemon) and through a real gopsd (--host). Needs root.
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { gunzipSync } from "node:zlib";
@@ -59,6 +59,24 @@ describe("gopsctl on Go programs in containers", { skip }, () => {
     await Promise.all([web?.stop(), checkout?.stop(), hostProgram?.stop()]);
     await cgroups.remove();
     if (state) await rm(state, { recursive: true, force: true });
+  });
+
+  it("across a fleet (--all): each host's listing is filtered by --pod and --container", async () => {
+    // Two fleet hosts served by the one gopsd: both list the same processes, each under its own HOST.
+    const fleetFile = path.join(state, "fleet.yaml");
+    await writeFile(fleetFile, `hosts:\n  - name: node-a\n    address: "${gopsd.address}"\n  - name: node-b\n    address: "${gopsd.address}"\n`);
+    const res = await runCli(["--fleet", fleetFile, "--all", "ps", "-o", "wide", "--pod", `${POD.namespace}/${POD.name}`], { cwd: state });
+    assert.equal(res.code, 0, res.stderr);
+    const lines = res.stdout.trimEnd().split("\n");
+    assert.match(lines[0]!, /^HOST\s+PID\s+PPID\s+NAME\s+\*\s+VERSION\s+NSPID\s+CONTAINER\s+POD\s+PATH$/);
+    assert.deepEqual(
+      lines.slice(1).map((l) => l.split(/\s+/).slice(0, 2).join(" ")),
+      [`node-a ${checkout.pid}`, `node-b ${checkout.pid}`],
+    );
+    assert.ok(lines.slice(1).every((l) => l.includes(`${POD.namespace}/${POD.name}`)));
+    const json = await runCli(["--fleet", fleetFile, "--all", "--json", "ps", "--container", "web-frontend"], { cwd: state });
+    const hosts = json.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { host: string; value: { processes: { pid: number }[] } });
+    assert.deepEqual(hosts.map((h) => [h.host, h.value.processes.map((p) => p.pid)]).sort(), [["node-a", [web.pid]], ["node-b", [web.pid]]]);
   });
 
   for (const mode of ["local", "gopsd"] as const) {
