@@ -23,6 +23,8 @@ export interface Namespaced {
 }
 
 export interface NamespacedOptions {
+  /** The fixture to run (default agentprog); both print "READY pid=N port=N". */
+  program?: "agentprog" | "httpprog";
   /** agentprog flags, e.g. ["-addr", "0.0.0.0:0"] or ["-mode", "hang"]. */
   args?: string[];
   env?: Record<string, string>;
@@ -44,11 +46,12 @@ export function childrenOf(pid: number): number[] {
 
 /** Starts agentprog in new network, pid and mount namespaces and waits for its READY line (10 s at most). */
 export async function startNamespacedAgent(opts: NamespacedOptions = {}): Promise<Namespaced> {
-  const { agentprog } = await buildFixtures();
+  const binaries = await buildFixtures();
+  const program = binaries[opts.program ?? "agentprog"];
   const configDir = await mkdtemp(path.join(tmpdir(), "gopsctl-ns-"));
   const holder = spawn(
     "unshare",
-    ["--net", "--pid", "--mount-proc", "--fork", "sh", "-c", `ip link set lo up && ${opts.setup ?? ":"} && exec "$0" "$@"`, agentprog, ...(opts.args ?? [])],
+    ["--net", "--pid", "--mount-proc", "--fork", "sh", "-c", `ip link set lo up && ${opts.setup ?? ":"} && exec "$0" "$@"`, program, ...(opts.args ?? [])],
     { env: { ...process.env, GOPS_CONFIG_DIR: configDir, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
