@@ -99,6 +99,9 @@ function fakeService(gate: Gate): DiagnosticsServiceImplementation<AuthnContext>
     streamProfile: (req, ctx) => capture(req.pid, ctx),
     streamTrace: (req, ctx) => capture(req.pid, ctx),
     streamBinary: (req, ctx) => capture(req.pid, ctx),
+    async *watchStats() {
+      yield { host: HOST, seq: 1 };
+    },
   };
 }
 
@@ -323,6 +326,7 @@ describe("security chain on a real server", () => {
       ["Version", (t, pid) => s.client.version({ pid }, bearer(t))],
       ["Stats", (t, pid) => s.client.stats({ pid }, bearer(t))],
       ["MemStats", (t, pid) => s.client.memStats({ pid }, bearer(t))],
+      ["WatchStats", (t) => drain(s.client.watchStats({}, bearer(t)))],
     ],
     "gops:stack": [["Stack", (t, pid) => drain(s.client.stack({ pid }, bearer(t)))]],
     "gops:profile": [
