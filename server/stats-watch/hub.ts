@@ -211,7 +211,10 @@ export class StatsHub {
     if (this.inflight.has(key)) return carried("its previous read has not answered yet");
     const busy = this.deps.captureBusy(p.pid);
     if (busy !== undefined) return carried(`not read: ${busy}`);
-    const signal = AbortSignal.any([life, AbortSignal.timeout(readMs)]);
+    // A timer of our own (AbortSignal.timeout's does not keep the process alive, and this one is cleared).
+    const cut = new AbortController();
+    const timer = setTimeout(() => cut.abort(new Error(`no answer within ${readMs} ms`)), readMs);
+    const signal = AbortSignal.any([life, cut.signal]);
     this.inflight.add(key);
     this.agentReads++;
     const read = this.deps.readAgent(p, signal);
@@ -223,7 +226,9 @@ export class StatsHub {
       const r = await raceSignal(read, signal);
       return { proc: p, at, agent: { ...(prev?.agent ?? {}), ...r.values }, unknown: new Set(r.unknown), stale: new Set(), detail: "" };
     } catch (e) {
-      return carried(signal.aborted && !life.aborted ? `no answer within ${readMs} ms` : firstLine(e));
+      return carried(cut.signal.aborted ? `no answer within ${readMs} ms` : firstLine(e));
+    } finally {
+      clearTimeout(timer);
     }
   }
 
