@@ -33,6 +33,9 @@ export const ESC = {
   clearBelow: "\x1b[J",
 } as const;
 
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/g;
+
 export class TopScreen {
   private open = false;
   private wasRaw = false;
@@ -79,7 +82,8 @@ export class TopScreen {
     if (!this.open) return;
     const width = Math.max(1, this.columns);
     const shown = lines.slice(0, Math.max(1, this.rows));
-    const body = shown.map((l) => [...l].slice(0, width).join("") + ESC.clearLine).join("\r\n");
+    // Last line of defence: no control character reaches the terminal from a line (tables are escaped already).
+    const body = shown.map((l) => [...l.replace(CONTROL, "?")].slice(0, width).join("") + ESC.clearLine).join("\r\n");
     this.out.write(ESC.home + body + ESC.clearBelow);
   }
 
