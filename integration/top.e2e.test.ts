@@ -4,7 +4,7 @@
 // and window resizes redraw, and q (and Ctrl-C) leave the terminal as it was: main screen, cursor shown, the
 // previous lines intact. Also the pipe form: one table per interval and NDJSON with "outlier".
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -179,5 +179,27 @@ describe("gopsctl top in a terminal", { timeout: 240_000 }, () => {
     assert.equal(last.processes.length, 8);
     for (const p of last.processes) assert.deepEqual(p.outlier, p.pid === leaker.pid ? ["goroutines"] : [], JSON.stringify(p));
     assert.deepEqual(last.processes.slice(0, 2).map((p) => p.pid), [leaker.pid, leaker.pid]);
+  });
+
+  it("examples/watch-goroutines.ts alerts on the leaking process, and only on it", async () => {
+    const child = spawn(
+      process.execPath,
+      ["--import", import.meta.resolve("tsx"), path.join(repoRoot, "examples", "watch-goroutines.ts"), "--fleet", fleetFile, "--hosts", "web-1",
+        "--pid", pids, "--interval-ms", "500", "--intervals", "3", "--max-alerts", "1"],
+      { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, XDG_CONFIG_HOME: dir } },
+    );
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    const killer = setTimeout(() => child.kill("SIGKILL"), 60_000);
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    clearTimeout(killer);
+    assert.equal(code, 0, stderr);
+    const alerts = stdout.trim().split("\n");
+    assert.equal(alerts.length, 1, stdout);
+    const [tag, host, pid, name, what] = alerts[0]!.split("\t");
+    assert.deepEqual([tag, host, Number(pid), name], ["ALERT", "web-1", leaker.pid, "agentprog"]);
+    assert.match(what!, /^goroutines grew 3 intervals in a row: \d+ -> \d+$/);
   });
 });

@@ -167,6 +167,8 @@ export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions 
       queue.push(item);
       wake?.();
     };
+    // Errors after the caller stopped (its signal, or leaving the loop) are the cancellation itself: not reported.
+    const stopped = anySignal([opts.signal, call.signal, stop.signal])!;
     const results = run(
       async (client, ctx) => {
         for await (const sample of client.watchStats(requestFor(req, ctx.host), { signal: ctx.signal })) push({ host: ctx.host, sample });
@@ -180,7 +182,7 @@ export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions 
       },
     );
     const draining = (async () => {
-      for await (const r of results) if (r.error !== undefined && !stop.signal.aborted) push({ host: r.host, error: r.error });
+      for await (const r of results) if (r.error !== undefined && !stopped.aborted) push({ host: r.host, error: r.error });
     })().finally(() => {
       finished = true;
       wake?.();
