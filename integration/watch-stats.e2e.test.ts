@@ -1,11 +1,12 @@
 // WatchStats through a real gopsd against real Go fixtures: one sampler however many watchers (the fixture agent
 // logs every accepted connection: two watchers cost what one does), processes leave the stream when they exit, a
 // stopped (SIGSTOP) agent's fields go stale without holding up the others, a CPU profile makes a sample report
-// stale rather than queue behind it, and when the last watcher cancels gopsd stops sampling.
+// stale rather than queue behind it, when the last watcher cancels gopsd stops sampling, and a process serving
+// net/http/pprof is read through its endpoint.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { connect, type DiagnosticsHandle } from "../client/index.js";
-import { ProfileKind, type WatchStatsResponse } from "../proto/index.js";
+import { AgentKind, ProfileKind, type WatchStatsResponse } from "../proto/index.js";
 import { startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 
 const INTERVAL_MS = 500;
@@ -147,6 +148,23 @@ describe("WatchStats through gopsd", { timeout: 180_000 }, () => {
     assert.ok(!p.staleFields.includes("rss_bytes") && p.rssBytes > 0);
     await profile;
     await readUntil(it, (s) => s.processes[0]?.staleFields.length === 0);
+    ctl.abort();
+    await it.next().catch(() => undefined);
+  });
+
+  it("a process serving net/http/pprof (found by a probe) is read through its endpoint; what it cannot tell is unknown", async () => {
+    const http = await startFixture("httpprog", { args: ["-listen", "127.0.0.1:0"] });
+    fixtures.push(http);
+    const listed = await client.listProcesses({ probe: true });
+    assert.equal(listed.processes.find((p) => p.pid === http.pid)?.agent?.kind, AgentKind.AGENT_KIND_HTTP_PPROF);
+    const ctl = new AbortController();
+    const it = client.watchStats({ intervalMs: INTERVAL_MS, pids: [http.pid] }, { signal: ctl.signal })[Symbol.asyncIterator]();
+    const seen = await readUntil(it, (s) => s.processes[0] !== undefined && !s.processes[0].unknownFields.includes("cpu_percent"));
+    const p = seen.at(-1)!.processes[0]!;
+    assert.equal(p.backend, AgentKind.AGENT_KIND_HTTP_PPROF);
+    assert.ok(p.goroutines > 0 && p.heapInUseBytes > 0, JSON.stringify(p));
+    assert.ok(p.unknownFields.includes("gomaxprocs"), "net/http/pprof does not tell GOMAXPROCS");
+    assert.deepEqual(p.staleFields, []);
     ctl.abort();
     await it.next().catch(() => undefined);
   });
