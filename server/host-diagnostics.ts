@@ -342,7 +342,15 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
 
   /** GOGC set through this gopsd, by "pid:starttime" (WatchStats reports it as the process's GOGC). */
   const gogcSet = new Map<string, number>();
-  const statsHub = createStatsHub({ fs, host, scanner, governor, gogcSet, agentBackend, parseAddress, pprof });
+  const statsHub = createStatsHub({
+    fs,
+    host,
+    scanner,
+    governor,
+    gogcSet,
+    agentBackend: (pid, agent) => agentBackend(pid, routeOf(pid, agent)),
+    pprof,
+  });
 
   return {
     watchStats(req, o: Opts = {}) {

@@ -4,7 +4,6 @@
 // (declared in the config, or verified by an earlier probe). Processes without either are listed with their /proc
 // fields only.
 import { AgentKind, AgentState, type Agent, type MemStatsResponse, type StatsResponse } from "../proto/index.js";
-import type { AgentAddress } from "./agent/client.js";
 import type { DiagnosticBackend } from "./diagnostic-backend.js";
 import type { Governor } from "./governor.js";
 import { createHttpPprofBackend, type PprofLocator } from "./pprof-http/index.js";
@@ -17,8 +16,8 @@ export interface StatsHubWiring {
   scanner: ProcessScanner;
   governor: Governor;
   gogcSet: Map<string, number>;
-  agentBackend(pid: number, addr: AgentAddress): DiagnosticBackend;
-  parseAddress(address: string): AgentAddress;
+  /** The gops agent of pid (as a listing found it, LISTENING) as a backend. */
+  agentBackend(pid: number, agent: Agent): DiagnosticBackend;
   pprof: PprofLocator;
 }
 
@@ -94,7 +93,7 @@ export function createStatsHub(w: StatsHubWiring): StatsHub {
     const agent = agents.get(processKey(p));
     if (agent === undefined) return undefined;
     if (p.backend === AgentKind.AGENT_KIND_GOPS_AGENT && agent.state === AgentState.AGENT_STATE_LISTENING) {
-      return w.agentBackend(p.pid, w.parseAddress(agent.address));
+      return w.agentBackend(p.pid, agent);
     }
     if (p.backend === AgentKind.AGENT_KIND_HTTP_PPROF) {
       const endpoint = w.pprof.lookup(p.pid);
