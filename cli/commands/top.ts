@@ -5,6 +5,7 @@
 // Outliers (analysis/outliers.ts) are marked with ! in the table and listed in JSON (`"outlier": ["goroutines"]`).
 import { formatDurationMs } from "../../common/duration.js";
 import { Status } from "../../common/errors.js";
+import { escapeLine } from "../../common/escape-text.js";
 import { summarize, type HostResult } from "../../client/fleet/fan-out.js";
 import type { WatchStatsResponse } from "../../proto/index.js";
 import { parsePid } from "../arguments.js";
@@ -182,7 +183,7 @@ export async function runTop(opts: TopOptions, ctx: CommandContext, io: TopIO = 
       for await (const r of results) {
         if (r.error === undefined || stop.signal.aborted) continue;
         errors.push(r);
-        const why = `${Status[r.error.code] ?? r.error.code}: ${r.error.message}`;
+        const why = `${Status[r.error.code] ?? r.error.code}: ${escapeLine(r.error.message)}`;
         model.hostFailed(r.host, why);
         if (!screen && !ctx.json) await write(ctx.stderr, `${r.host}: ${why}\n`, ctx.signal);
         onHostGone(r.host);
