@@ -183,3 +183,19 @@ test("on a terminal, an error restores the terminal before it is reported", asyn
   assert.ok(term.out.text().endsWith(ESC.leave));
   assert.equal(term.isRaw, false);
 });
+
+test("text from targets is escaped in the table and on the screen; JSON keeps it exact", async () => {
+  const evil = "ev\x1b[2Jil\r";
+  const pipe = fakeContext({ watchStats: watch((seq) => sample("h", seq, [proc(1, 5, { name: evil })])) }, { isTTY: false });
+  await runTop(opts({ iterations: 1 }), pipe.ctx);
+  assert.ok(!pipe.stdout.text().includes("\x1b") && !pipe.stdout.text().includes("\r"));
+  assert.match(pipe.stdout.text(), /ev\\e\[2Jil\\r/);
+  const term = new FakeTerminal();
+  const tty = fakeContext({ watchStats: watch((seq) => sample("h", seq, [proc(1, 5, { name: evil })])) }, { isTTY: true });
+  (tty.ctx as { stdout: unknown }).stdout = term;
+  await runTop(opts({ iterations: 1 }), tty.ctx, { stdin: term });
+  assert.ok(!term.out.text().includes("\x1b[2J"));
+  const json = fakeContext({ watchStats: watch((seq) => sample("h", seq, [proc(1, 5, { name: evil })])) }, { isTTY: false, json: true });
+  await runTop(opts({ iterations: 1 }), json.ctx);
+  assert.equal(JSON.parse(json.stdout.text()).processes[0].name, evil);
+});
