@@ -46,7 +46,8 @@ export function findOutliers(items: readonly OutlierInput[]): OutlierMetric[][] 
       const known = members.filter((i) => Number.isFinite(items[i]!.values[metric]));
       if (known.length < MIN_GROUP) continue;
       const xs = known.map((i) => items[i]!.values[metric]!);
-      for (const [k, i] of known.entries()) if (isOutlier(xs[k]!, xs, metric)) result[i]!.push(metric);
+      const spread = spreadOf(xs);
+      for (const [k, i] of known.entries()) if (outlierBy(xs[k]!, spread, metric)) result[i]!.push(metric);
     }
   }
   return result;
@@ -54,9 +55,17 @@ export function findOutliers(items: readonly OutlierInput[]): OutlierMetric[][] 
 
 /** Whether x (one of xs) is an outlier of xs for metric, by the rule above. */
 export function isOutlier(x: number, xs: readonly number[], metric: OutlierMetric): boolean {
+  return outlierBy(x, spreadOf(xs), metric);
+}
+
+/** The median and MAD of a group's values (computed once per group and metric). */
+function spreadOf(xs: readonly number[]): { m: number; mad: number } {
   const m = median(xs);
+  return { m, mad: median(xs.map((v) => Math.abs(v - m))) };
+}
+
+function outlierBy(x: number, { m, mad }: { m: number; mad: number }, metric: OutlierMetric): boolean {
   if (x - m < FLOORS[metric]) return false;
-  const mad = median(xs.map((v) => Math.abs(v - m)));
   if (mad > 0) return (0.6745 * (x - m)) / mad > Z_THRESHOLD;
   return x > m * (1 + RELATIVE);
 }
