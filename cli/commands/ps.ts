@@ -70,7 +70,7 @@ export const spec = defineCommand<PsOptions, PsAnswer>({
     if (sort !== undefined && module !== undefined) throw new UsageError("--sort and --module exclude each other");
     return {
       allProcesses: parsed.given.has("all-processes"),
-      probe: parsed.given.has("probe"),
+      ...(parsed.given.has("probe") ? { probe: true } : {}),
       ...(sort !== undefined ? { sort: sort as PsSort } : {}),
       ...(module !== undefined ? { module: parseModuleQuery(module) } : {}),
     };
