@@ -92,7 +92,7 @@ describe("gopsctl on a net/http/pprof program", { timeout: 420_000 }, () => {
     assert.equal(lines(fleet.stderr).at(-1), "2/2 hosts ok");
   });
 
-  it("a plain ps through gopsd after the probe still shows ~ (remembered); --json names the kind and address", async () => {
+  it("a plain ps through gopsd and the fleet after the probe still shows ~ (remembered); --json names the kind and address", async () => {
     const plain = await cli("gopsd", ["ps"]);
     assert.equal(plain.code, 0, plain.stderr);
     assert.deepEqual(row(plain.stdout, http.pid)?.slice(2, 4), ["httpprog", "~"], plain.stdout);
@@ -102,6 +102,9 @@ describe("gopsctl on a net/http/pprof program", { timeout: 420_000 }, () => {
     assert.equal(p?.agent["httpAddress"], `127.0.0.1:${http.port}`);
     assert.equal(p?.agent["httpPathPrefix"], "");
     assert.equal(p?.agent["httpVerified"], true);
+    const fleet = await cli("fleet", ["ps"]);
+    assert.equal(fleet.code, 0, fleet.stderr);
+    for (const host of HOSTS) assert.deepEqual(row(fleet.stdout, http.pid, host)?.slice(3, 5), ["httpprog", "~"], fleet.stdout);
     const view = await cli("gopsd", [String(http.pid)]);
     assert.equal(view.code, 0, view.stderr);
     assert.match(view.stdout, new RegExp(`^diagnostics via:\\s+net/http/pprof at http://127\\.0\\.0\\.1:${http.port}/debug/pprof/$`, "m"));
