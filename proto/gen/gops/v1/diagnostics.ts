@@ -128,6 +128,123 @@ export function agentKindToJSON(object: AgentKind): string {
   }
 }
 
+/** ContainerRuntime says which runtime's cgroup layout a process's /proc/PID/cgroup matched. */
+export enum ContainerRuntime {
+  CONTAINER_RUNTIME_UNSPECIFIED = 0,
+  CONTAINER_RUNTIME_DOCKER = 1,
+  CONTAINER_RUNTIME_CONTAINERD = 2,
+  CONTAINER_RUNTIME_CRIO = 3,
+  CONTAINER_RUNTIME_PODMAN = 4,
+  CONTAINER_RUNTIME_SYSTEMD_NSPAWN = 5,
+  CONTAINER_RUNTIME_LXC = 6,
+  /** CONTAINER_RUNTIME_CRI - A Kubernetes pod container whose runtime the cgroup path does not name (cgroupfs driver). */
+  CONTAINER_RUNTIME_CRI = 7,
+  UNRECOGNIZED = -1,
+}
+
+export function containerRuntimeFromJSON(object: any): ContainerRuntime {
+  switch (object) {
+    case 0:
+    case "CONTAINER_RUNTIME_UNSPECIFIED":
+      return ContainerRuntime.CONTAINER_RUNTIME_UNSPECIFIED;
+    case 1:
+    case "CONTAINER_RUNTIME_DOCKER":
+      return ContainerRuntime.CONTAINER_RUNTIME_DOCKER;
+    case 2:
+    case "CONTAINER_RUNTIME_CONTAINERD":
+      return ContainerRuntime.CONTAINER_RUNTIME_CONTAINERD;
+    case 3:
+    case "CONTAINER_RUNTIME_CRIO":
+      return ContainerRuntime.CONTAINER_RUNTIME_CRIO;
+    case 4:
+    case "CONTAINER_RUNTIME_PODMAN":
+      return ContainerRuntime.CONTAINER_RUNTIME_PODMAN;
+    case 5:
+    case "CONTAINER_RUNTIME_SYSTEMD_NSPAWN":
+      return ContainerRuntime.CONTAINER_RUNTIME_SYSTEMD_NSPAWN;
+    case 6:
+    case "CONTAINER_RUNTIME_LXC":
+      return ContainerRuntime.CONTAINER_RUNTIME_LXC;
+    case 7:
+    case "CONTAINER_RUNTIME_CRI":
+      return ContainerRuntime.CONTAINER_RUNTIME_CRI;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ContainerRuntime.UNRECOGNIZED;
+  }
+}
+
+export function containerRuntimeToJSON(object: ContainerRuntime): string {
+  switch (object) {
+    case ContainerRuntime.CONTAINER_RUNTIME_UNSPECIFIED:
+      return "CONTAINER_RUNTIME_UNSPECIFIED";
+    case ContainerRuntime.CONTAINER_RUNTIME_DOCKER:
+      return "CONTAINER_RUNTIME_DOCKER";
+    case ContainerRuntime.CONTAINER_RUNTIME_CONTAINERD:
+      return "CONTAINER_RUNTIME_CONTAINERD";
+    case ContainerRuntime.CONTAINER_RUNTIME_CRIO:
+      return "CONTAINER_RUNTIME_CRIO";
+    case ContainerRuntime.CONTAINER_RUNTIME_PODMAN:
+      return "CONTAINER_RUNTIME_PODMAN";
+    case ContainerRuntime.CONTAINER_RUNTIME_SYSTEMD_NSPAWN:
+      return "CONTAINER_RUNTIME_SYSTEMD_NSPAWN";
+    case ContainerRuntime.CONTAINER_RUNTIME_LXC:
+      return "CONTAINER_RUNTIME_LXC";
+    case ContainerRuntime.CONTAINER_RUNTIME_CRI:
+      return "CONTAINER_RUNTIME_CRI";
+    case ContainerRuntime.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** PodQosClass is a Kubernetes pod's QoS class as its cgroup path encodes it. */
+export enum PodQosClass {
+  POD_QOS_CLASS_UNSPECIFIED = 0,
+  POD_QOS_CLASS_GUARANTEED = 1,
+  POD_QOS_CLASS_BURSTABLE = 2,
+  POD_QOS_CLASS_BEST_EFFORT = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function podQosClassFromJSON(object: any): PodQosClass {
+  switch (object) {
+    case 0:
+    case "POD_QOS_CLASS_UNSPECIFIED":
+      return PodQosClass.POD_QOS_CLASS_UNSPECIFIED;
+    case 1:
+    case "POD_QOS_CLASS_GUARANTEED":
+      return PodQosClass.POD_QOS_CLASS_GUARANTEED;
+    case 2:
+    case "POD_QOS_CLASS_BURSTABLE":
+      return PodQosClass.POD_QOS_CLASS_BURSTABLE;
+    case 3:
+    case "POD_QOS_CLASS_BEST_EFFORT":
+      return PodQosClass.POD_QOS_CLASS_BEST_EFFORT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PodQosClass.UNRECOGNIZED;
+  }
+}
+
+export function podQosClassToJSON(object: PodQosClass): string {
+  switch (object) {
+    case PodQosClass.POD_QOS_CLASS_UNSPECIFIED:
+      return "POD_QOS_CLASS_UNSPECIFIED";
+    case PodQosClass.POD_QOS_CLASS_GUARANTEED:
+      return "POD_QOS_CLASS_GUARANTEED";
+    case PodQosClass.POD_QOS_CLASS_BURSTABLE:
+      return "POD_QOS_CLASS_BURSTABLE";
+    case PodQosClass.POD_QOS_CLASS_BEST_EFFORT:
+      return "POD_QOS_CLASS_BEST_EFFORT";
+    case PodQosClass.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Why a process could not be classified. */
 export enum ScanProblemKind {
   SCAN_PROBLEM_KIND_UNSPECIFIED = 0,
@@ -376,7 +493,37 @@ export interface Agent {
    * /debug/pprof/cmdline equals the process's argv); false for an endpoint declared in gopsd's config
    * and not yet used.
    */
-  httpVerified?: boolean | undefined;
+  httpVerified?:
+    | boolean
+    | undefined;
+  /**
+   * Set when the gops agent lives in another network namespace than gopsd (a container with its own network),
+   * e.g. "net:[4026532801]". The address is then an address inside that namespace: gopsd reaches it through
+   * a short-lived relay started in the namespace for each call, never from its own namespace.
+   */
+  networkNamespace?: string | undefined;
+}
+
+/**
+ * Container is the container a process runs in, from its cgroup path and, where the host keeps them, the
+ * runtime's state files (no daemon API is called). Absent for processes outside any known container.
+ */
+export interface Container {
+  runtime: ContainerRuntime;
+  /**
+   * The full container id (64 hex digits for Docker, containerd, CRI-O and Podman); the machine or container
+   * name for systemd-nspawn and LXC.
+   */
+  id: string;
+  /** The runtime's name for it (Docker/Podman name, nspawn machine, LXC container), when known. */
+  name: string;
+  /** Kubernetes only: the pod's UID (with dashes), name, namespace and QoS class. */
+  podUid: string;
+  podName: string;
+  podNamespace: string;
+  podQosClass: PodQosClass;
+  /** The cgroup path the container was recognised in. */
+  cgroup: string;
 }
 
 export interface Process {
@@ -402,6 +549,15 @@ export interface Process {
   memoryPercent: number;
   /** Process start time, Unix milliseconds. */
   startTimeUnixMs: number;
+  /**
+   * The pid the process has in its own (innermost) pid namespace, when that differs from pid (a
+   * containerised process is often 1 there); 0 when it runs in gopsd's pid namespace.
+   */
+  nsPid?:
+    | number
+    | undefined;
+  /** The container the process runs in; unset when it is in none gopsd recognises. */
+  container: Container | undefined;
 }
 
 export interface ScanProblemCount {
@@ -465,7 +621,11 @@ export interface GetProcessResponse {
   cpuSampleMs: number;
   connections: Connection[];
   /** Build info when the process is Go. */
-  buildInfo: BuildInfo | undefined;
+  buildInfo:
+    | BuildInfo
+    | undefined;
+  /** The process's pid in each pid namespace it belongs to, outermost (gopsd's view) first. */
+  nsPids: number[];
 }
 
 export interface Module {
@@ -677,6 +837,7 @@ function createBaseAgent(): Agent {
     httpAddress: undefined,
     httpPathPrefix: undefined,
     httpVerified: undefined,
+    networkNamespace: undefined,
   };
 }
 
@@ -708,6 +869,9 @@ export const Agent: MessageFns<Agent> = {
     }
     if (message.httpVerified !== undefined) {
       writer.uint32(72).bool(message.httpVerified);
+    }
+    if (message.networkNamespace !== undefined) {
+      writer.uint32(82).string(message.networkNamespace);
     }
     return writer;
   },
@@ -797,6 +961,14 @@ export const Agent: MessageFns<Agent> = {
             message.httpVerified = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.networkNamespace = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -836,6 +1008,11 @@ export const Agent: MessageFns<Agent> = {
         : isSet(object.http_verified)
         ? globalThis.Boolean(object.http_verified)
         : undefined,
+      networkNamespace: isSet(object.networkNamespace)
+        ? globalThis.String(object.networkNamespace)
+        : isSet(object.network_namespace)
+        ? globalThis.String(object.network_namespace)
+        : undefined,
     };
   },
 
@@ -868,6 +1045,9 @@ export const Agent: MessageFns<Agent> = {
     if (message.httpVerified !== undefined) {
       obj.httpVerified = message.httpVerified;
     }
+    if (message.networkNamespace !== undefined) {
+      obj.networkNamespace = message.networkNamespace;
+    }
     return obj;
   },
 
@@ -885,6 +1065,204 @@ export const Agent: MessageFns<Agent> = {
     message.httpAddress = object.httpAddress ?? undefined;
     message.httpPathPrefix = object.httpPathPrefix ?? undefined;
     message.httpVerified = object.httpVerified ?? undefined;
+    message.networkNamespace = object.networkNamespace ?? undefined;
+    return message;
+  },
+};
+
+function createBaseContainer(): Container {
+  return { runtime: 0, id: "", name: "", podUid: "", podName: "", podNamespace: "", podQosClass: 0, cgroup: "" };
+}
+
+export const Container: MessageFns<Container> = {
+  encode(message: Container, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runtime !== 0) {
+      writer.uint32(8).int32(message.runtime);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.podUid !== "") {
+      writer.uint32(34).string(message.podUid);
+    }
+    if (message.podName !== "") {
+      writer.uint32(42).string(message.podName);
+    }
+    if (message.podNamespace !== "") {
+      writer.uint32(50).string(message.podNamespace);
+    }
+    if (message.podQosClass !== 0) {
+      writer.uint32(56).int32(message.podQosClass);
+    }
+    if (message.cgroup !== "") {
+      writer.uint32(66).string(message.cgroup);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Container {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.runtime = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.podUid = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.podName = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.podNamespace = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.podQosClass = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.cgroup = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Container {
+    return {
+      runtime: isSet(object.runtime) ? containerRuntimeFromJSON(object.runtime) : 0,
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      podUid: isSet(object.podUid)
+        ? globalThis.String(object.podUid)
+        : isSet(object.pod_uid)
+        ? globalThis.String(object.pod_uid)
+        : "",
+      podName: isSet(object.podName)
+        ? globalThis.String(object.podName)
+        : isSet(object.pod_name)
+        ? globalThis.String(object.pod_name)
+        : "",
+      podNamespace: isSet(object.podNamespace)
+        ? globalThis.String(object.podNamespace)
+        : isSet(object.pod_namespace)
+        ? globalThis.String(object.pod_namespace)
+        : "",
+      podQosClass: isSet(object.podQosClass)
+        ? podQosClassFromJSON(object.podQosClass)
+        : isSet(object.pod_qos_class)
+        ? podQosClassFromJSON(object.pod_qos_class)
+        : 0,
+      cgroup: isSet(object.cgroup) ? globalThis.String(object.cgroup) : "",
+    };
+  },
+
+  toJSON(message: Container): unknown {
+    const obj: any = {};
+    if (message.runtime !== 0) {
+      obj.runtime = containerRuntimeToJSON(message.runtime);
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.podUid !== "") {
+      obj.podUid = message.podUid;
+    }
+    if (message.podName !== "") {
+      obj.podName = message.podName;
+    }
+    if (message.podNamespace !== "") {
+      obj.podNamespace = message.podNamespace;
+    }
+    if (message.podQosClass !== 0) {
+      obj.podQosClass = podQosClassToJSON(message.podQosClass);
+    }
+    if (message.cgroup !== "") {
+      obj.cgroup = message.cgroup;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Container>): Container {
+    return Container.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Container>): Container {
+    const message = createBaseContainer();
+    message.runtime = object.runtime ?? 0;
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.podUid = object.podUid ?? "";
+    message.podName = object.podName ?? "";
+    message.podNamespace = object.podNamespace ?? "";
+    message.podQosClass = object.podQosClass ?? 0;
+    message.cgroup = object.cgroup ?? "";
     return message;
   },
 };
@@ -906,6 +1284,8 @@ function createBaseProcess(): Process {
     rssBytes: 0,
     memoryPercent: 0,
     startTimeUnixMs: 0,
+    nsPid: undefined,
+    container: undefined,
   };
 }
 
@@ -955,6 +1335,12 @@ export const Process: MessageFns<Process> = {
     }
     if (message.startTimeUnixMs !== 0) {
       writer.uint32(120).int64(message.startTimeUnixMs);
+    }
+    if (message.nsPid !== undefined) {
+      writer.uint32(128).int32(message.nsPid);
+    }
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -1092,6 +1478,22 @@ export const Process: MessageFns<Process> = {
             message.startTimeUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.nsPid = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1153,6 +1555,12 @@ export const Process: MessageFns<Process> = {
         : isSet(object.start_time_unix_ms)
         ? globalThis.Number(object.start_time_unix_ms)
         : 0,
+      nsPid: isSet(object.nsPid)
+        ? globalThis.Number(object.nsPid)
+        : isSet(object.ns_pid)
+        ? globalThis.Number(object.ns_pid)
+        : undefined,
+      container: isSet(object.container) ? Container.fromJSON(object.container) : undefined,
     };
   },
 
@@ -1203,6 +1611,12 @@ export const Process: MessageFns<Process> = {
     if (message.startTimeUnixMs !== 0) {
       obj.startTimeUnixMs = Math.round(message.startTimeUnixMs);
     }
+    if (message.nsPid !== undefined) {
+      obj.nsPid = Math.round(message.nsPid);
+    }
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
     return obj;
   },
 
@@ -1226,6 +1640,10 @@ export const Process: MessageFns<Process> = {
     message.rssBytes = object.rssBytes ?? 0;
     message.memoryPercent = object.memoryPercent ?? 0;
     message.startTimeUnixMs = object.startTimeUnixMs ?? 0;
+    message.nsPid = object.nsPid ?? undefined;
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
     return message;
   },
 };
@@ -1867,6 +2285,7 @@ function createBaseGetProcessResponse(): GetProcessResponse {
     cpuSampleMs: 0,
     connections: [],
     buildInfo: undefined,
+    nsPids: [],
   };
 }
 
@@ -1898,6 +2317,13 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
     }
     if (message.buildInfo !== undefined) {
       BuildInfo.encode(message.buildInfo, writer.uint32(74).fork()).join();
+    }
+    if (message.nsPids.length !== 0) {
+      writer.uint32(82).fork();
+      for (const v of message.nsPids) {
+        writer.int32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1987,6 +2413,24 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
             message.buildInfo = BuildInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag === 80) {
+              message.nsPids.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 82) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nsPids.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2032,6 +2476,11 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
         : isSet(object.build_info)
         ? BuildInfo.fromJSON(object.build_info)
         : undefined,
+      nsPids: globalThis.Array.isArray(object?.nsPids)
+        ? object.nsPids.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.ns_pids)
+        ? object.ns_pids.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -2064,6 +2513,9 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
     if (message.buildInfo !== undefined) {
       obj.buildInfo = BuildInfo.toJSON(message.buildInfo);
     }
+    if (message.nsPids?.length) {
+      obj.nsPids = message.nsPids.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -2085,6 +2537,7 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
     message.buildInfo = (object.buildInfo !== undefined && object.buildInfo !== null)
       ? BuildInfo.fromPartial(object.buildInfo)
       : undefined;
+    message.nsPids = object.nsPids?.map((e) => e) || [];
     return message;
   },
 };
