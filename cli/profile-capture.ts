@@ -93,14 +93,16 @@ export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | 
   const ownDetails =
     kind === "cpu"
       ? [
-          "--duration DUR: profile for DUR (whole seconds, 1s to 10m: 5s, 2m, or a number of seconds). A net/http/pprof",
-          "  endpoint (ps: ~) honours it; a gops agent (ps: *) always profiles 30s and refuses --duration (FAILED_PRECONDITION).",
+          "--duration DUR: profile for DUR (whole seconds, 1s to 10m: 5s, 2m, or a number of seconds). A",
+          "  net/http/pprof endpoint (ps: ~) honours it; a gops agent (ps: *) always profiles 30s and refuses",
+          "  other durations (FAILED_PRECONDITION, one line, exit 4).",
         ]
       : [
-          `--kind KIND: ${HEAP_KINDS.join(", ")} (default heap). A gops agent (ps: *) serves heap only; the others come from`,
-          "  a net/http/pprof endpoint (ps: ~). The file is named after the kind: <pid>-<kind>-<date>-<time>.pprof.gz.",
-          "  --sample-index: heap, allocs: inuse_space, inuse_objects, alloc_space, alloc_objects; block, mutex:",
-          "  contentions, delay; goroutine: goroutine; threadcreate: threadcreate (default: the profile's own, as go tool pprof).",
+          `--kind KIND: ${HEAP_KINDS.join(", ")} (default heap). A gops agent (ps: *) serves`,
+          "  heap only; the others come from a net/http/pprof endpoint (ps: ~). The file is named after the kind:",
+          "  <pid>-<kind>-<date>-<time>.pprof.gz. --sample-index: heap, allocs: inuse_space, inuse_objects,",
+          "  alloc_space, alloc_objects; block, mutex: contentions, delay; goroutine: goroutine; threadcreate:",
+          "  threadcreate (default: the profile's own, as go tool pprof picks it).",
         ];
   return defineCommand({
     name,
