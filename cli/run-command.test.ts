@@ -137,7 +137,7 @@ test("ps --sort heap across hosts: asks each listening agent, largest first, ski
     ["web-1", "20", "1MB"],
   ]);
   assert.deepEqual(fleet.calls.get("web-1")!.filter((c) => c.method === "memStats").map((c) => c.request), [{ pid: 10 }, { pid: 20 }]);
-  assert.match(f.stderr.text(), /--sort heap: 1 process without a listening gops agent left out\n2\/2 hosts ok\n$/);
+  assert.match(f.stderr.text(), /--sort heap: 1 process without a gops agent or pprof endpoint left out\n2\/2 hosts ok\n$/);
 });
 
 test("ps --module: ListProcesses then GetBuildInfo per Go process; HOST PID NAME MODULE VERSION VIA", async () => {
