@@ -1,5 +1,6 @@
 // gopsctl's config file (YAML): where to reach gopsd and with which credentials, the lowest layer under flags and
-// $GOPSCTL_* variables. It holds file names, never a token. Parsing is pure; loadConfig is the one read.
+// $GOPSCTL_* variables, and (`pprof`) what gopsctl without gopsd may probe for net/http/pprof and which endpoints
+// are mounted elsewhere. It holds file names, never a token. Parsing is pure; loadConfig is the one read.
 import { readFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import * as v from "valibot";
@@ -15,9 +16,18 @@ export interface ConfigTls {
   serverName?: string;
 }
 
+/** net/http/pprof for gopsctl's own reads (no gopsd), like gopsd's pprof.* settings. */
+export interface ConfigPprof {
+  /** Only these executables are probed (absolute paths; a trailing * matches any rest); absent = every Go program. */
+  probeExe?: string[];
+  /** Endpoints mounted elsewhere: matched by pid, exe or cmdline (a substring of the argv), at port and prefix. */
+  endpoints?: { pid?: number; exe?: string; cmdline?: string; port: number; prefix: string }[];
+}
+
 export interface CliConfig {
   /** Where it was read from; undefined = no config file. */
   source?: string;
+  pprof?: ConfigPprof;
   host?: string;
   /** Absolute. */
   tokenFile?: string;
@@ -32,7 +42,8 @@ export function defaultConfigPath(env: Env, home: string): string {
   return gopsctlConfigPath(env, ["config.yaml"], home);
 }
 
-const TOP_KEYS = ["host", "tokenFile", "tls"] as const;
+const TOP_KEYS = ["host", "tokenFile", "tls", "pprof"] as const;
+const PPROF_KEYS = ["probeExe", "endpoints"] as const;
 const TLS_KEYS = ["ca", "cert", "key", "serverName"] as const;
 
 /** The config file's one schema. `file` makes a file name absolute (against the file's directory, `~/` = home). */
@@ -46,7 +57,32 @@ function configSchema(file: (name: string) => string) {
     { ca: v.optional(fileName("tls.ca")), cert: v.optional(fileName("tls.cert")), key: v.optional(fileName("tls.key")), serverName: v.optional(text("tls.serverName")) },
     `key "tls" must be a mapping of ${TLS_KEYS.join(", ")} ("tls: {}" for TLS with the system roots)`,
   );
-  return mapping({ host: v.optional(text("host")), tokenFile: v.optional(fileName("tokenFile")), tls: v.optional(tls) }, "want a mapping of keys (host, tokenFile, tls)");
+  const absolute = (key: string) => v.pipe(v.string(`${key}: want absolute paths`), v.startsWith("/", `${key}: want absolute paths`));
+  const port = "pprof.endpoints: port must be an integer from 1 to 65535";
+  const endpoint = v.pipe(
+    mapping(
+      {
+        pid: v.optional(v.pipe(v.number("pprof.endpoints: pid must be a positive integer"), v.integer(), v.minValue(1, "pprof.endpoints: pid must be a positive integer"))),
+        exe: v.optional(absolute("pprof.endpoints exe")),
+        cmdline: v.optional(v.pipe(v.string(), v.nonEmpty("pprof.endpoints: cmdline must be a non-empty string"))),
+        port: v.pipe(v.number(port), v.integer(port), v.minValue(1, port), v.maxValue(65535, port)),
+        prefix: v.optional(v.pipe(v.string(), v.regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/, 'pprof.endpoints: prefix must be "" or a path such as /admin')), ""),
+      },
+      "pprof.endpoints: each is a mapping of pid, exe, cmdline, port, prefix",
+    ),
+    v.check((e) => e.pid !== undefined || e.exe !== undefined || e.cmdline !== undefined, "pprof.endpoints: each needs pid, exe or cmdline"),
+  );
+  const pprof = mapping(
+    {
+      probeExe: v.optional(v.array(absolute("pprof.probeExe"), "pprof.probeExe: want a list of absolute paths")),
+      endpoints: v.optional(v.array(endpoint, "pprof.endpoints: want a list of endpoints")),
+    },
+    `key "pprof" must be a mapping of ${PPROF_KEYS.join(", ")}`,
+  );
+  return mapping(
+    { host: v.optional(text("host")), tokenFile: v.optional(fileName("tokenFile")), tls: v.optional(tls), pprof: v.optional(pprof) },
+    "want a mapping of keys (host, tokenFile, tls, pprof)",
+  );
 }
 
 /**
@@ -69,11 +105,34 @@ export function parseConfig(text: string, source: string, home: string): CliConf
     const issue = parsed.issues[0];
     const { key, unknownKey } = issueKey(issue);
     if (!unknownKey) return fail(issue.message);
-    const known = key.startsWith("tls.") ? TLS_KEYS.map((t) => `tls.${t}`) : TOP_KEYS;
+    const known = key.startsWith("tls.") ? TLS_KEYS.map((t) => `tls.${t}`) : key.startsWith("pprof.") ? PPROF_KEYS.map((t) => `pprof.${t}`) : TOP_KEYS;
     return fail(`unknown key "${key}" (known: ${known.join(", ")})`);
   }
-  const { host, tokenFile, tls } = parsed.output;
-  return { source, ...(host !== undefined ? { host } : {}), ...(tokenFile !== undefined ? { tokenFile } : {}), ...(tls !== undefined ? { tls } : {}) };
+  const { host, tokenFile, tls, pprof } = parsed.output;
+  return {
+    source,
+    ...(host !== undefined ? { host } : {}),
+    ...(tokenFile !== undefined ? { tokenFile } : {}),
+    ...(tls !== undefined ? { tls } : {}),
+    ...(pprof !== undefined ? { pprof: configPprof(pprof) } : {}),
+  };
+}
+
+function configPprof(p: { probeExe?: string[] | undefined; endpoints?: { pid?: number | undefined; exe?: string | undefined; cmdline?: string | undefined; port: number; prefix: string }[] | undefined }): ConfigPprof {
+  return {
+    ...(p.probeExe !== undefined ? { probeExe: p.probeExe } : {}),
+    ...(p.endpoints !== undefined
+      ? {
+          endpoints: p.endpoints.map((e) => ({
+            ...(e.pid !== undefined ? { pid: e.pid } : {}),
+            ...(e.exe !== undefined ? { exe: e.exe } : {}),
+            ...(e.cmdline !== undefined ? { cmdline: e.cmdline } : {}),
+            port: e.port,
+            prefix: e.prefix,
+          })),
+        }
+      : {}),
+  };
 }
 
 /**

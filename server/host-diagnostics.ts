@@ -64,7 +64,8 @@ import {
   type DeclaredEndpoint,
   type ProbeBudget,
 } from "./pprof-http/index.js";
-import { requireCpuSampleMs, requireGcPercent, requirePid } from "./validate.js";
+import { requireCpuSampleMs, requireGcPercent, requirePid, requireWatchInterval, requireWatchPids } from "./validate.js";
+import { createStatsHub, rememberGogc } from "./watch-stats.js";
 
 export interface HostDiagnosticsOptions {
   hostName: string;
@@ -339,7 +340,24 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
       yield* fn(await backendFor(requirePid(req.pid), o), req, o);
     };
 
+  /** GOGC set through this gopsd, by "pid:starttime" (WatchStats reports it as the process's GOGC). */
+  const gogcSet = new Map<string, number>();
+  const statsHub = createStatsHub({
+    fs,
+    host,
+    scanner,
+    governor,
+    gogcSet,
+    agentBackend: (pid, agent) => agentBackend(pid, routeOf(pid, agent)),
+    pprof,
+  });
+
   return {
+    watchStats(req, o: Opts = {}) {
+      const intervalMs = requireWatchInterval(req.intervalMs);
+      const pids = requireWatchPids(req.pids);
+      return statsHub.watch({ intervalMs, pids, ...(o.signal ? { signal: o.signal } : {}) });
+    },
     async listProcesses(req, o: Opts = {}) {
       const res: ListProcessesResponse = { ...scanner.scan({ all: req.all ?? false }), host };
       if (req.probe || probeOnList) await probeListing(res, o.signal);
@@ -365,7 +383,9 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
     async setGCPercent(req, o: Opts = {}) {
       const pid = requirePid(req.pid);
       const percent = requireGcPercent(req.percent);
-      return (await backendFor(pid, o)).setGCPercent(percent, o);
+      const res = await (await backendFor(pid, o)).setGCPercent(percent, o);
+      rememberGogc(fs, gogcSet, pid, res.current);
+      return res;
     },
     async *streamProfile(req, o: Opts = {}) {
       const pid = requirePid(req.pid);

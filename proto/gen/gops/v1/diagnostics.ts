@@ -826,6 +826,71 @@ export interface StreamBinaryResponse {
   payload: { $case: "metadata"; value: CaptureMetadata } | { $case: "chunk"; value: Buffer } | undefined;
 }
 
+export interface WatchStatsRequest {
+  /** Milliseconds between samples; 0 = 1000. At least 500, at most 3600000. */
+  intervalMs: number;
+  /** Only these processes (their Go processes); empty = every Go process of the host. */
+  pids: number[];
+}
+
+/**
+ * One process in one sample. Fields the backend cannot tell are named in `unknown_fields`, fields that could
+ * not be read for this sample (agent busy with a capture, hung or slow) in `stale_fields`: both hold proto field
+ * names, e.g. "goroutines", "gogc". A stale field keeps its last known value (zero if none yet).
+ */
+export interface ProcessStats {
+  pid: number;
+  name: string;
+  /** Main module path from the build info: processes of the same program share it. */
+  modulePath: string;
+  /**
+   * The backend that answered: GOPS_AGENT, HTTP_PPROF, or UNSPECIFIED when the process has none (then only
+   * the /proc fields are known).
+   */
+  backend: AgentKind;
+  /** CPU use over the interval (from /proc/PID/stat deltas), percent of one core; unknown in the first sample. */
+  cpuPercent: number;
+  rssBytes: number;
+  threads: number;
+  goroutines: number;
+  heapInUseBytes: number;
+  heapObjects: number;
+  /** GC cycles that ended during the interval, and their total stop-the-world pause. */
+  gcCycles: number;
+  gcPauseNs: number;
+  /** Cumulative since the process started (runtime.MemStats.NumGC and PauseTotalNs). */
+  numGc: number;
+  gcPauseTotalNs: number;
+  gcCpuFraction: number;
+  /** GOGC: -1 when the collector is off. See `gogc_source` for how gopsd knows it. */
+  gogc: number;
+  /**
+   * "env" (the GOGC of the process's environment, or the default 100 when unset: a program may still change it
+   * at run time), "set" (set through this gopsd since), "off" (memstats say the collector is disabled);
+   * empty when unknown.
+   */
+  gogcSource: string;
+  gomaxprocs: number;
+  /** Process start time, Unix milliseconds (with the pid, names the process across samples). */
+  startTimeUnixMs: number;
+  unknownFields: string[];
+  staleFields: string[];
+  /** Why the agent fields are stale or unknown (one line), empty when they are fresh. */
+  detail: string;
+}
+
+export interface WatchStatsResponse {
+  /** Host name of the gopsd. */
+  host: string;
+  /** When the sample was taken, Unix milliseconds. */
+  timeUnixMs: number;
+  /** The interval this stream was asked for (after defaults), ms. */
+  intervalMs: number;
+  /** Sequence number of the sample in this stream, from 1. */
+  seq: number;
+  processes: ProcessStats[];
+}
+
 function createBaseAgent(): Agent {
   return {
     state: 0,
@@ -5558,6 +5623,736 @@ export const StreamBinaryResponse: MessageFns<StreamBinaryResponse> = {
   },
 };
 
+function createBaseWatchStatsRequest(): WatchStatsRequest {
+  return { intervalMs: 0, pids: [] };
+}
+
+export const WatchStatsRequest: MessageFns<WatchStatsRequest> = {
+  encode(message: WatchStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.intervalMs !== 0) {
+      writer.uint32(8).int32(message.intervalMs);
+    }
+    if (message.pids.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.pids) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.intervalMs = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.pids.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.pids.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchStatsRequest {
+    return {
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+      pids: globalThis.Array.isArray(object?.pids) ? object.pids.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: WatchStatsRequest): unknown {
+    const obj: any = {};
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    if (message.pids?.length) {
+      obj.pids = message.pids.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchStatsRequest>): WatchStatsRequest {
+    return WatchStatsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchStatsRequest>): WatchStatsRequest {
+    const message = createBaseWatchStatsRequest();
+    message.intervalMs = object.intervalMs ?? 0;
+    message.pids = object.pids?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseProcessStats(): ProcessStats {
+  return {
+    pid: 0,
+    name: "",
+    modulePath: "",
+    backend: 0,
+    cpuPercent: 0,
+    rssBytes: 0,
+    threads: 0,
+    goroutines: 0,
+    heapInUseBytes: 0,
+    heapObjects: 0,
+    gcCycles: 0,
+    gcPauseNs: 0,
+    numGc: 0,
+    gcPauseTotalNs: 0,
+    gcCpuFraction: 0,
+    gogc: 0,
+    gogcSource: "",
+    gomaxprocs: 0,
+    startTimeUnixMs: 0,
+    unknownFields: [],
+    staleFields: [],
+    detail: "",
+  };
+}
+
+export const ProcessStats: MessageFns<ProcessStats> = {
+  encode(message: ProcessStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).int32(message.pid);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.modulePath !== "") {
+      writer.uint32(26).string(message.modulePath);
+    }
+    if (message.backend !== 0) {
+      writer.uint32(32).int32(message.backend);
+    }
+    if (message.cpuPercent !== 0) {
+      writer.uint32(41).double(message.cpuPercent);
+    }
+    if (message.rssBytes !== 0) {
+      writer.uint32(48).uint64(message.rssBytes);
+    }
+    if (message.threads !== 0) {
+      writer.uint32(56).int32(message.threads);
+    }
+    if (message.goroutines !== 0) {
+      writer.uint32(64).int32(message.goroutines);
+    }
+    if (message.heapInUseBytes !== 0) {
+      writer.uint32(72).uint64(message.heapInUseBytes);
+    }
+    if (message.heapObjects !== 0) {
+      writer.uint32(80).uint64(message.heapObjects);
+    }
+    if (message.gcCycles !== 0) {
+      writer.uint32(88).uint32(message.gcCycles);
+    }
+    if (message.gcPauseNs !== 0) {
+      writer.uint32(96).uint64(message.gcPauseNs);
+    }
+    if (message.numGc !== 0) {
+      writer.uint32(104).uint32(message.numGc);
+    }
+    if (message.gcPauseTotalNs !== 0) {
+      writer.uint32(112).uint64(message.gcPauseTotalNs);
+    }
+    if (message.gcCpuFraction !== 0) {
+      writer.uint32(121).double(message.gcCpuFraction);
+    }
+    if (message.gogc !== 0) {
+      writer.uint32(128).int32(message.gogc);
+    }
+    if (message.gogcSource !== "") {
+      writer.uint32(138).string(message.gogcSource);
+    }
+    if (message.gomaxprocs !== 0) {
+      writer.uint32(144).int32(message.gomaxprocs);
+    }
+    if (message.startTimeUnixMs !== 0) {
+      writer.uint32(152).int64(message.startTimeUnixMs);
+    }
+    for (const v of message.unknownFields) {
+      writer.uint32(162).string(v!);
+    }
+    for (const v of message.staleFields) {
+      writer.uint32(170).string(v!);
+    }
+    if (message.detail !== "") {
+      writer.uint32(178).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.modulePath = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.backend = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.cpuPercent = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rssBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.threads = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.goroutines = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.heapInUseBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.heapObjects = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.gcCycles = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.gcPauseNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.numGc = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.gcPauseTotalNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.gcCpuFraction = reader.double();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.gogc = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.gogcSource = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.gomaxprocs = reader.int32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.startTimeUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.unknownFields.push(reader.string());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.staleFields.push(reader.string());
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessStats {
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      modulePath: isSet(object.modulePath)
+        ? globalThis.String(object.modulePath)
+        : isSet(object.module_path)
+        ? globalThis.String(object.module_path)
+        : "",
+      backend: isSet(object.backend) ? agentKindFromJSON(object.backend) : 0,
+      cpuPercent: isSet(object.cpuPercent)
+        ? globalThis.Number(object.cpuPercent)
+        : isSet(object.cpu_percent)
+        ? globalThis.Number(object.cpu_percent)
+        : 0,
+      rssBytes: isSet(object.rssBytes)
+        ? globalThis.Number(object.rssBytes)
+        : isSet(object.rss_bytes)
+        ? globalThis.Number(object.rss_bytes)
+        : 0,
+      threads: isSet(object.threads) ? globalThis.Number(object.threads) : 0,
+      goroutines: isSet(object.goroutines) ? globalThis.Number(object.goroutines) : 0,
+      heapInUseBytes: isSet(object.heapInUseBytes)
+        ? globalThis.Number(object.heapInUseBytes)
+        : isSet(object.heap_in_use_bytes)
+        ? globalThis.Number(object.heap_in_use_bytes)
+        : 0,
+      heapObjects: isSet(object.heapObjects)
+        ? globalThis.Number(object.heapObjects)
+        : isSet(object.heap_objects)
+        ? globalThis.Number(object.heap_objects)
+        : 0,
+      gcCycles: isSet(object.gcCycles)
+        ? globalThis.Number(object.gcCycles)
+        : isSet(object.gc_cycles)
+        ? globalThis.Number(object.gc_cycles)
+        : 0,
+      gcPauseNs: isSet(object.gcPauseNs)
+        ? globalThis.Number(object.gcPauseNs)
+        : isSet(object.gc_pause_ns)
+        ? globalThis.Number(object.gc_pause_ns)
+        : 0,
+      numGc: isSet(object.numGc)
+        ? globalThis.Number(object.numGc)
+        : isSet(object.num_gc)
+        ? globalThis.Number(object.num_gc)
+        : 0,
+      gcPauseTotalNs: isSet(object.gcPauseTotalNs)
+        ? globalThis.Number(object.gcPauseTotalNs)
+        : isSet(object.gc_pause_total_ns)
+        ? globalThis.Number(object.gc_pause_total_ns)
+        : 0,
+      gcCpuFraction: isSet(object.gcCpuFraction)
+        ? globalThis.Number(object.gcCpuFraction)
+        : isSet(object.gc_cpu_fraction)
+        ? globalThis.Number(object.gc_cpu_fraction)
+        : 0,
+      gogc: isSet(object.gogc) ? globalThis.Number(object.gogc) : 0,
+      gogcSource: isSet(object.gogcSource)
+        ? globalThis.String(object.gogcSource)
+        : isSet(object.gogc_source)
+        ? globalThis.String(object.gogc_source)
+        : "",
+      gomaxprocs: isSet(object.gomaxprocs) ? globalThis.Number(object.gomaxprocs) : 0,
+      startTimeUnixMs: isSet(object.startTimeUnixMs)
+        ? globalThis.Number(object.startTimeUnixMs)
+        : isSet(object.start_time_unix_ms)
+        ? globalThis.Number(object.start_time_unix_ms)
+        : 0,
+      unknownFields: globalThis.Array.isArray(object?.unknownFields)
+        ? object.unknownFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.unknown_fields)
+        ? object.unknown_fields.map((e: any) => globalThis.String(e))
+        : [],
+      staleFields: globalThis.Array.isArray(object?.staleFields)
+        ? object.staleFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.stale_fields)
+        ? object.stale_fields.map((e: any) => globalThis.String(e))
+        : [],
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: ProcessStats): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.modulePath !== "") {
+      obj.modulePath = message.modulePath;
+    }
+    if (message.backend !== 0) {
+      obj.backend = agentKindToJSON(message.backend);
+    }
+    if (message.cpuPercent !== 0) {
+      obj.cpuPercent = floatToJson(message.cpuPercent);
+    }
+    if (message.rssBytes !== 0) {
+      obj.rssBytes = Math.round(message.rssBytes);
+    }
+    if (message.threads !== 0) {
+      obj.threads = Math.round(message.threads);
+    }
+    if (message.goroutines !== 0) {
+      obj.goroutines = Math.round(message.goroutines);
+    }
+    if (message.heapInUseBytes !== 0) {
+      obj.heapInUseBytes = Math.round(message.heapInUseBytes);
+    }
+    if (message.heapObjects !== 0) {
+      obj.heapObjects = Math.round(message.heapObjects);
+    }
+    if (message.gcCycles !== 0) {
+      obj.gcCycles = Math.round(message.gcCycles);
+    }
+    if (message.gcPauseNs !== 0) {
+      obj.gcPauseNs = Math.round(message.gcPauseNs);
+    }
+    if (message.numGc !== 0) {
+      obj.numGc = Math.round(message.numGc);
+    }
+    if (message.gcPauseTotalNs !== 0) {
+      obj.gcPauseTotalNs = Math.round(message.gcPauseTotalNs);
+    }
+    if (message.gcCpuFraction !== 0) {
+      obj.gcCpuFraction = floatToJson(message.gcCpuFraction);
+    }
+    if (message.gogc !== 0) {
+      obj.gogc = Math.round(message.gogc);
+    }
+    if (message.gogcSource !== "") {
+      obj.gogcSource = message.gogcSource;
+    }
+    if (message.gomaxprocs !== 0) {
+      obj.gomaxprocs = Math.round(message.gomaxprocs);
+    }
+    if (message.startTimeUnixMs !== 0) {
+      obj.startTimeUnixMs = Math.round(message.startTimeUnixMs);
+    }
+    if (message.unknownFields?.length) {
+      obj.unknownFields = message.unknownFields;
+    }
+    if (message.staleFields?.length) {
+      obj.staleFields = message.staleFields;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProcessStats>): ProcessStats {
+    return ProcessStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProcessStats>): ProcessStats {
+    const message = createBaseProcessStats();
+    message.pid = object.pid ?? 0;
+    message.name = object.name ?? "";
+    message.modulePath = object.modulePath ?? "";
+    message.backend = object.backend ?? 0;
+    message.cpuPercent = object.cpuPercent ?? 0;
+    message.rssBytes = object.rssBytes ?? 0;
+    message.threads = object.threads ?? 0;
+    message.goroutines = object.goroutines ?? 0;
+    message.heapInUseBytes = object.heapInUseBytes ?? 0;
+    message.heapObjects = object.heapObjects ?? 0;
+    message.gcCycles = object.gcCycles ?? 0;
+    message.gcPauseNs = object.gcPauseNs ?? 0;
+    message.numGc = object.numGc ?? 0;
+    message.gcPauseTotalNs = object.gcPauseTotalNs ?? 0;
+    message.gcCpuFraction = object.gcCpuFraction ?? 0;
+    message.gogc = object.gogc ?? 0;
+    message.gogcSource = object.gogcSource ?? "";
+    message.gomaxprocs = object.gomaxprocs ?? 0;
+    message.startTimeUnixMs = object.startTimeUnixMs ?? 0;
+    message.unknownFields = object.unknownFields?.map((e) => e) || [];
+    message.staleFields = object.staleFields?.map((e) => e) || [];
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchStatsResponse(): WatchStatsResponse {
+  return { host: "", timeUnixMs: 0, intervalMs: 0, seq: 0, processes: [] };
+}
+
+export const WatchStatsResponse: MessageFns<WatchStatsResponse> = {
+  encode(message: WatchStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.timeUnixMs !== 0) {
+      writer.uint32(16).int64(message.timeUnixMs);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(24).int32(message.intervalMs);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).uint32(message.seq);
+    }
+    for (const v of message.processes) {
+      ProcessStats.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timeUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.intervalMs = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.processes.push(ProcessStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchStatsResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      timeUnixMs: isSet(object.timeUnixMs)
+        ? globalThis.Number(object.timeUnixMs)
+        : isSet(object.time_unix_ms)
+        ? globalThis.Number(object.time_unix_ms)
+        : 0,
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => ProcessStats.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: WatchStatsResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.timeUnixMs !== 0) {
+      obj.timeUnixMs = Math.round(message.timeUnixMs);
+    }
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => ProcessStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchStatsResponse>): WatchStatsResponse {
+    return WatchStatsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchStatsResponse>): WatchStatsResponse {
+    const message = createBaseWatchStatsResponse();
+    message.host = object.host ?? "";
+    message.timeUnixMs = object.timeUnixMs ?? 0;
+    message.intervalMs = object.intervalMs ?? 0;
+    message.seq = object.seq ?? 0;
+    message.processes = object.processes?.map((e) => ProcessStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * DiagnosticsService is gopsd's API: the local view of one host's Go processes
  * (discovery from /proc and the Go build info of each binary) and access to the
@@ -5683,6 +6478,21 @@ export const DiagnosticsServiceDefinition = {
       responseStream: true,
       options: {},
     },
+    /**
+     * WatchStats streams one sample of every watched Go process per interval (CPU, memory and threads from
+     * /proc; goroutines, heap and GC from its gops agent or net/http/pprof endpoint) until the call is cancelled.
+     * gopsd samples each process at most once per interval however many clients watch; processes that start
+     * appear in the next sample, processes that exit leave it. A sample never waits behind a running capture:
+     * the fields it cannot read in time are listed in `stale_fields` (with their previous values).
+     */
+    watchStats: {
+      name: "WatchStats",
+      requestType: WatchStatsRequest as typeof WatchStatsRequest,
+      requestStream: false,
+      responseType: WatchStatsResponse as typeof WatchStatsResponse,
+      responseStream: true,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
   },
 } as const;
 
@@ -5739,6 +6549,17 @@ export interface DiagnosticsServiceImplementation<CallContextExt = {}> {
     request: StreamBinaryRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<StreamBinaryResponse>>;
+  /**
+   * WatchStats streams one sample of every watched Go process per interval (CPU, memory and threads from
+   * /proc; goroutines, heap and GC from its gops agent or net/http/pprof endpoint) until the call is cancelled.
+   * gopsd samples each process at most once per interval however many clients watch; processes that start
+   * appear in the next sample, processes that exit leave it. A sample never waits behind a running capture:
+   * the fields it cannot read in time are listed in `stale_fields` (with their previous values).
+   */
+  watchStats(
+    request: WatchStatsRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<WatchStatsResponse>>;
 }
 
 export interface DiagnosticsServiceClient<CallOptionsExt = {}> {
@@ -5791,6 +6612,17 @@ export interface DiagnosticsServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<StreamBinaryRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<StreamBinaryResponse>;
+  /**
+   * WatchStats streams one sample of every watched Go process per interval (CPU, memory and threads from
+   * /proc; goroutines, heap and GC from its gops agent or net/http/pprof endpoint) until the call is cancelled.
+   * gopsd samples each process at most once per interval however many clients watch; processes that start
+   * appear in the next sample, processes that exit leave it. A sample never waits behind a running capture:
+   * the fields it cannot read in time are listed in `stale_fields` (with their previous values).
+   */
+  watchStats(
+    request: DeepPartial<WatchStatsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<WatchStatsResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {
