@@ -78,7 +78,7 @@ test("usage errors", () => {
     [["--host"], /--host needs a value \(NAME\|ADDR\)/],
     [["stack", "1", "-o"], /--output needs a value/],
     [["--host="], /^flag --host needs a non-empty value \(NAME\|ADDR\)$/],
-    [["-o", ""], /^flag --output needs a non-empty value \(FILE\)$/],
+    [["-o", ""], /^flag --output needs a non-empty value \(wide\|FILE\)$/],
     [["--token-file", ""], /^flag --token-file needs a non-empty value \(FILE\)$/],
     [["--tls=yes"], /^flag --tls takes no value$/],
     [["--ca"], /^flag --ca needs a value \(FILE\)$/],

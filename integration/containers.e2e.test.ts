@@ -4,8 +4,8 @@
 // the container and pod; a kubelet-style pod directory names the pod. Needs root.
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, rmdirSync, writeFileSync } from "node:fs";
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { writeFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -17,7 +17,16 @@ import type { Diagnostics } from "../common/diagnostics.js";
 import { GopsError, Status } from "../common/errors.js";
 import { AgentState, ContainerRuntime, PodQosClass, ProfileKind } from "../proto/index.js";
 import { startGopsd, type Gopsd } from "./harness.js";
-import { childrenOf, relaysLeft, startNamespacedAgent, type Namespaced } from "./namespaced.js";
+import {
+  CGROUP_ROOT,
+  childrenOf,
+  relaysLeft,
+  startNamespacedAgent,
+  TestCgroups,
+  writeDockerContainer,
+  writeKubeletPod,
+  type Namespaced,
+} from "./namespaced.js";
 
 const root = process.getuid?.() === 0;
 const skip = root ? false : "needs root (unshare, nsenter, cgroups)";
@@ -194,12 +203,11 @@ describe("50 namespaced targets at once", { skip }, () => {
 // ---------------------------------------------------------------------------------------------------------
 // Containers from real cgroups (this machine's cgroup v1 pids hierarchy) and a kubelet-style pod directory.
 
-const CGROUP_ROOT = "/sys/fs/cgroup/pids";
 const ID = "c0ffee00".repeat(8);
 const POD_UID = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
 
 describe("the container of a process, from its real cgroup", { skip }, () => {
-  const made: string[] = [];
+  const cgroups = new TestCgroups();
   const sleepers: ChildProcess[] = [];
   let state: string;
 
@@ -209,43 +217,21 @@ describe("the container of a process, from its real cgroup", { skip }, () => {
 
   after(async () => {
     for (const s of sleepers) s.kill("SIGKILL");
-    await sleep(100);
-    // Deepest first; a cgroup can be removed once its processes are gone.
-    for (const dir of made.reverse()) {
-      for (let i = 0; i < 20; i++) {
-        try {
-          rmdirSync(dir);
-          break;
-        } catch {
-          await sleep(50);
-        }
-      }
-    }
+    await cgroups.remove();
     await rm(state, { recursive: true, force: true });
   });
 
   /** A sleeping process moved into the cgroup at `rel` (created, with its parents, under the pids hierarchy). */
   function inCgroup(rel: string): number {
-    const parts = rel.split("/").filter(Boolean);
-    for (let i = 1; i <= parts.length; i++) {
-      const dir = path.join(CGROUP_ROOT, ...parts.slice(0, i));
-      try {
-        mkdirSync(dir);
-        made.push(dir);
-      } catch (e) {
-        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
-      }
-    }
     const s = spawn("sleep", ["600"], { stdio: "ignore" });
     sleepers.push(s);
-    writeFileSync(path.join(CGROUP_ROOT, rel, "cgroup.procs"), String(s.pid));
+    cgroups.place(rel, s.pid!);
     return s.pid!;
   }
 
   it("Docker (cgroupfs driver), with its name from config.v2.json", async () => {
     const pid = inCgroup(`gopsctl-test/docker/${ID}`);
-    await mkdir(path.join(state, "docker", "containers", ID), { recursive: true });
-    await writeFile(path.join(state, "docker", "containers", ID, "config.v2.json"), JSON.stringify({ ID, Name: "/web-frontend" }));
+    await writeDockerContainer(path.join(state, "docker"), ID, "web-frontend");
     const d = createLocalDiagnostics({ hostName: "t", containerSources: { dockerRoot: path.join(state, "docker") } });
     const p = (await d.listProcesses({ all: true })).processes.find((x) => x.pid === pid);
     assert.equal(p?.container?.runtime, ContainerRuntime.CONTAINER_RUNTIME_DOCKER);
@@ -258,13 +244,7 @@ describe("the container of a process, from its real cgroup", { skip }, () => {
     const burstable = inCgroup(`gopsctl-test/kubepods/burstable/pod${POD_UID}/${ID}`);
     const guaranteed = inCgroup(`gopsctl-test/kubepods/pod${POD_UID.replace(/0/g, "1")}/${ID}`);
     const kubelet = path.join(state, "kubelet");
-    const pod = path.join(kubelet, "pods", POD_UID);
-    await mkdir(path.join(pod, "volumes", "kubernetes.io~projected", "kube-api-access-x7k2p"), { recursive: true });
-    await writeFile(
-      path.join(pod, "etc-hosts"),
-      "# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n10.244.1.7\tcheckout-7d9f8b6c5-x2x4q\n",
-    );
-    await writeFile(path.join(pod, "volumes", "kubernetes.io~projected", "kube-api-access-x7k2p", "namespace"), "shop");
+    await writeKubeletPod(kubelet, POD_UID, { name: "checkout-7d9f8b6c5-x2x4q", namespace: "shop" });
     const d = createLocalDiagnostics({ hostName: "t", containerSources: { kubeletRoot: kubelet } });
     const list = (await d.listProcesses({ all: true })).processes;
     const b = list.find((x) => x.pid === burstable)?.container;

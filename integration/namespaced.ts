@@ -3,8 +3,8 @@
 // (its own loopback, pid 1 inside), and a census of the relay processes gopsd starts for such agents.
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import { readFileSync, readdirSync } from "node:fs";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from "node:fs";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -23,9 +23,16 @@ export interface Namespaced {
 }
 
 export interface NamespacedOptions {
+  /** The fixture to run (default agentprog); both print "READY pid=N port=N". */
+  program?: "agentprog" | "httpprog";
   /** agentprog flags, e.g. ["-addr", "0.0.0.0:0"] or ["-mode", "hang"]. */
   args?: string[];
   env?: Record<string, string>;
+  /**
+   * Shell commands run inside the new namespaces before the program starts (its own mount namespace, private:
+   * nothing shows outside), e.g. files a container would have, mounted on a tmpfs.
+   */
+  setup?: string;
 }
 
 /** The children of `pid` (from /proc/PID/task/PID/children). */
@@ -39,11 +46,12 @@ export function childrenOf(pid: number): number[] {
 
 /** Starts agentprog in new network, pid and mount namespaces and waits for its READY line (10 s at most). */
 export async function startNamespacedAgent(opts: NamespacedOptions = {}): Promise<Namespaced> {
-  const { agentprog } = await buildFixtures();
+  const binaries = await buildFixtures();
+  const program = binaries[opts.program ?? "agentprog"];
   const configDir = await mkdtemp(path.join(tmpdir(), "gopsctl-ns-"));
   const holder = spawn(
     "unshare",
-    ["--net", "--pid", "--mount-proc", "--fork", "sh", "-c", 'ip link set lo up && exec "$0" "$@"', agentprog, ...(opts.args ?? [])],
+    ["--net", "--pid", "--mount-proc", "--fork", "sh", "-c", `ip link set lo up && ${opts.setup ?? ":"} && exec "$0" "$@"`, program, ...(opts.args ?? [])],
     { env: { ...process.env, GOPS_CONFIG_DIR: configDir, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
@@ -108,4 +116,66 @@ export async function relaysLeft(owner: number): Promise<number[]> {
     await sleep(50);
   }
   return relayProcesses(owner);
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Real cgroups with the runtimes' path shapes, and the runtimes' state files that name containers and pods.
+
+/** This machine's cgroup v1 pids hierarchy (see containers-and-pprof.md). */
+export const CGROUP_ROOT = "/sys/fs/cgroup/pids";
+
+/** Cgroups a test creates under the pids hierarchy, removed (deepest first) by remove() once their processes are gone. */
+export class TestCgroups {
+  private readonly made: string[] = [];
+
+  /** Moves `pid` into the cgroup at `rel` (relative to the hierarchy), creating it and its parents. */
+  place(rel: string, pid: number): void {
+    const parts = rel.split("/").filter(Boolean);
+    for (let i = 1; i <= parts.length; i++) {
+      const dir = path.join(CGROUP_ROOT, ...parts.slice(0, i));
+      try {
+        mkdirSync(dir);
+        this.made.push(dir);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      }
+    }
+    writeFileSync(path.join(CGROUP_ROOT, rel, "cgroup.procs"), String(pid));
+  }
+
+  /** Removes what place() created; a cgroup goes once its processes have exited (retried for 1 s each). */
+  async remove(): Promise<void> {
+    for (const dir of this.made.splice(0).reverse()) {
+      for (let i = 0; i < 20; i++) {
+        try {
+          rmdirSync(dir);
+          break;
+        } catch {
+          await sleep(50);
+        }
+      }
+    }
+  }
+}
+
+/** Docker's state for container `id` under `dockerRoot`: containers/<id>/config.v2.json with its name. */
+export async function writeDockerContainer(dockerRoot: string, id: string, name: string): Promise<void> {
+  const dir = path.join(dockerRoot, "containers", id);
+  await mkdir(dir, { recursive: true });
+  await writeFile(path.join(dir, "config.v2.json"), JSON.stringify({ ID: id, Name: `/${name}` }));
+}
+
+/**
+ * A kubelet-style pod directory under `kubeletRoot`: pods/<uid>/etc-hosts ending with the pod's IP and host name
+ * (its name), and the projected service-account volume's namespace file.
+ */
+export async function writeKubeletPod(kubeletRoot: string, uid: string, pod: { name: string; namespace: string }): Promise<void> {
+  const dir = path.join(kubeletRoot, "pods", uid);
+  const sa = path.join(dir, "volumes", "kubernetes.io~projected", "kube-api-access-x7k2p");
+  await mkdir(sa, { recursive: true });
+  await writeFile(
+    path.join(dir, "etc-hosts"),
+    `# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\nfe00::0\tip6-localnet\n10.244.1.7\t${pod.name}\n`,
+  );
+  await writeFile(path.join(sa, "namespace"), pod.namespace);
 }

@@ -84,9 +84,11 @@ function commandFlags(commands: readonly Command[]): FlagSpec[] {
   for (const c of commands) {
     if (c.name === "token") continue;
     for (const flag of c.flags ?? []) {
-      const entry = byName.get(flag.name) ?? { flag, users: [] };
+      // One line per meaning: -o is a capture's FILE for some commands and ps's format (wide) for ps.
+      const key = `${flag.name}\0${flag.value ?? ""}\0${flag.help}`;
+      const entry = byName.get(key) ?? { flag, users: [] };
       entry.users.push(c.name);
-      byName.set(flag.name, entry);
+      byName.set(key, entry);
     }
   }
   return [...byName.values()].map(({ flag, users }) => ({ ...flag, help: `${users.join(", ")}: ${flag.help}` }));

@@ -65,7 +65,7 @@ test("usage errors of commands", () => {
 test("command-specific flags are refused where they do not apply", () => {
   usage(["stack", "1", "-o", "x"], /^flag --output does not apply to stack$/);
   usage(["gc", "1", "-A"], /^flag --all-processes does not apply to gc$/);
-  usage(["-o", "x"], /^flag --output does not apply to ps$/);
+  usage(["-o", "x"], /^invalid -o "x" \(want wide\)$/);
   assert.equal(resolve("tree", "-A", "--json", "--host", "h:1").spec.name, "tree");
   usage(["trace", "1", "--top"], /^flag --top does not apply to trace$/);
   usage(["stack", "1", "--flame", "f.html"], /^flag --flame does not apply to stack$/);

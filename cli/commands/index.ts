@@ -72,7 +72,10 @@ export const ALL_FLAGS: readonly FlagSpec[] = (() => {
   for (const f of [...GENERAL_FLAGS, ...SELECTION_FLAGS, ...CONNECTION_FLAGS, ...COMMANDS.flatMap((c) => c.flags ?? [])]) {
     const seen = all.get(f.name);
     if (seen === undefined) all.set(f.name, f);
-    else if (seen.short !== f.short || (seen.value === undefined) !== (f.value === undefined) || seen.optionalValue !== f.optionalValue || seen.repeatable !== f.repeatable) {
+    // One name, two meanings of its value (-o: ps's format, a capture's FILE): messages name both placeholders.
+    else if (seen.value !== undefined && f.value !== undefined && !seen.value.split("|").includes(f.value) && seen.short === f.short && seen.optionalValue === f.optionalValue && seen.repeatable === f.repeatable) {
+      all.set(f.name, { ...seen, value: `${seen.value}|${f.value}` });
+    } else if (seen.short !== f.short || (seen.value === undefined) !== (f.value === undefined) || seen.optionalValue !== f.optionalValue || seen.repeatable !== f.repeatable) {
       throw new Error(`flag --${f.name} has two shapes`);
     }
   }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { Agent, AgentKind, AgentState, GetProcessResponse } from "../../proto/index.js";
+import { Agent, AgentKind, AgentState, ContainerRuntime, GetProcessResponse, PodQosClass } from "../../proto/index.js";
 import { fakeContext } from "../fake-context.testkit.js";
 import { describeBackend, formatConnection, formatElapsed, processLabels, run } from "./process.js";
 
@@ -90,6 +90,47 @@ test("connections: local <-> remote (STATE)", () => {
   assert.equal(formatConnection({ type: "unix", localAddress: "/run/x.sock", remoteAddress: "", state: "" }), "/run/x.sock");
   assert.equal(formatConnection({ type: "unix", localAddress: "/run/y.sock", remoteAddress: "", state: "LISTEN" }), "/run/y.sock (LISTEN)");
   assert.equal(formatConnection({ type: "unix", localAddress: "", remoteAddress: "", state: "CONNECTED" }), "unix socket (CONNECTED)");
+});
+
+test("a containerised process: both pids, its container and pod, and its agent's network namespace", async () => {
+  const id = "c0ffee00".repeat(8);
+  const res = GetProcessResponse.fromPartial({
+    process: {
+      pid: 5001,
+      ppid: 5000,
+      nsPid: 1,
+      name: "checkout",
+      agent: { state: AgentState.AGENT_STATE_LISTENING, networkNamespace: "net:[4026532801]" },
+      container: {
+        runtime: ContainerRuntime.CONTAINER_RUNTIME_CONTAINERD,
+        id,
+        podUid: "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9",
+        podName: "checkout-x2x4q",
+        podNamespace: "shop",
+        podQosClass: PodQosClass.POD_QOS_CLASS_GUARANTEED,
+        cgroup: `/kubepods/pod0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/${id}`,
+      },
+    },
+    nsPids: [5001, 1],
+    elapsedSeconds: 5,
+  });
+  const text = processLabels(res, 0);
+  assert.match(text, /^pid in each namespace:\t5001 > 1$/m);
+  assert.match(text, new RegExp(`^container:\\t${id}$`, "m"));
+  assert.match(text, /^container runtime:\tcontainerd$/m);
+  assert.match(text, /^pod:\tshop\/checkout-x2x4q \(uid 0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9\)$/m);
+  assert.match(text, /^pod QoS class:\tGuaranteed$/m);
+  assert.match(text, /^cgroup:\t\/kubepods\/pod0f1e2d3c/m);
+  assert.match(text, /^agent network namespace:\tnet:\[4026532801\]$/m);
+  const f = fakeContext({ getProcess: async () => res }, { json: true });
+  await run({ pid: 5001, periodMs: 0 }, f.ctx);
+  const json = JSON.parse(f.stdout.text()) as { nsPids: number[]; container: { runtime: string; podQosClass: string }; process: { nsPid: number } };
+  assert.deepEqual(json.nsPids, [5001, 1]);
+  assert.equal(json.process.nsPid, 1);
+  assert.equal(json.container.runtime, "CONTAINERD");
+  assert.equal(json.container.podQosClass, "GUARANTEED");
+  // A host process: none of these lines.
+  assert.doesNotMatch(processLabels(response, 0), /namespace|container|pod/);
 });
 
 test("the backend line: a gops agent, a net/http/pprof endpoint (verified or declared), or none", () => {

@@ -3,9 +3,10 @@
 import { AgentKind, AgentState, type Agent, type Connection, type GetProcessResponse } from "../../proto/index.js";
 import { parsePeriod, parsePid } from "../arguments.js";
 import { defineCommand } from "../command.js";
+import { containerLines } from "../containers.js";
 import { formatGoDuration } from "../duration.js";
 import { UsageError } from "../errors.js";
-import { processJson, renderLabels } from "../output/index.js";
+import { containerJson, processJson, renderLabels } from "../output/index.js";
 
 export const spec = defineCommand({
   name: "process",
@@ -27,6 +28,8 @@ export const run = spec.run;
 export function processLabels(res: GetProcessResponse, periodMs: number): string {
   const p = res.process;
   const pairs: [string, string][] = [];
+  // A process in its own pid namespace (a container): its pid in each namespace, outermost (the reader's) first.
+  if (res.nsPids.length > 1) pairs.push(["pid in each namespace", res.nsPids.join(" > ")]);
   if (p !== undefined && p.ppid > 0) pairs.push(["parent PID", String(p.ppid)]);
   if (res.threads > 0) pairs.push(["threads", String(res.threads)]);
   if (p !== undefined) {
@@ -39,8 +42,11 @@ export function processLabels(res: GetProcessResponse, periodMs: number): string
   if (p !== undefined && p.user !== "") pairs.push(["username", p.user]);
   if (res.cmdline.length > 0) pairs.push(["cmd+args", res.cmdline.join(" ")]);
   if (p !== undefined) pairs.push(["elapsed time", formatElapsed(res.elapsedSeconds)]);
+  pairs.push(...containerLines(p?.container));
   const backend = p?.agent === undefined ? undefined : describeBackend(p.agent);
   if (backend !== undefined) pairs.push(["diagnostics via", backend]);
+  const netns = p?.agent?.networkNamespace;
+  if (netns !== undefined && netns !== "") pairs.push(["agent network namespace", netns]);
   for (const c of res.connections) pairs.push(["local/remote", formatConnection(c)]);
   return renderLabels(pairs);
 }
@@ -81,6 +87,8 @@ function processViewJson(pid: number, res: GetProcessResponse) {
   return {
     pid,
     process: res.process === undefined ? null : processJson(res.process),
+    nsPids: res.nsPids,
+    container: containerJson(res.process?.container),
     threads: res.threads,
     cmdline: res.cmdline,
     elapsedSeconds: res.elapsedSeconds,

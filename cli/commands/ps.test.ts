@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AgentKind, AgentState, ListProcessesResponse, ScanProblemKind } from "../../proto/index.js";
-import { fakeContext } from "../fake-context.testkit.js";
+import { AgentKind, AgentState, ListProcessesResponse, MemStatsResponse, ScanProblemKind } from "../../proto/index.js";
+import { fakeContext, fakeFleet } from "../fake-context.testkit.js";
 import { problemFooter, run, shortGoVersion } from "./ps.js";
 
 const listing = ListProcessesResponse.fromPartial({
@@ -129,5 +129,82 @@ test("--probe is passed on; ~ marks a net/http/pprof endpoint, * a gops agent; -
     ["GOPS_AGENT", "", "", false],
     ["HTTP_PPROF", "127.0.0.1:6060", "/admin", true],
     ["UNSPECIFIED", "", "", false],
+  ]);
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Containers: -o wide (NSPID, CONTAINER, POD), --container and --pod, --json.
+
+const CID = "c0ffee00".repeat(8);
+const POD_UID = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+const containers = ListProcessesResponse.fromPartial({
+  host: "node-1",
+  processes: [
+    { pid: 4132, ppid: 4130, name: "foops", exe: "/usr/bin/foops", isGo: true, goVersion: "go1.19.8" },
+    { pid: 5001, ppid: 5000, nsPid: 1, name: "web", exe: "/app/web", isGo: true, goVersion: "go1.19.8", agent: { state: AgentState.AGENT_STATE_LISTENING }, container: { id: CID, name: "web-frontend" } },
+    {
+      pid: 6001, ppid: 6000, nsPid: 1, name: "checkout", exe: "/app/checkout", isGo: true, goVersion: "go1.19.8",
+      container: { id: "ab".repeat(32), podUid: POD_UID, podName: "checkout-x2x4q", podNamespace: "shop" },
+    },
+  ],
+});
+
+test("-o wide: NSPID, CONTAINER (name, else short id) and POD (ns/name) columns; the default table has none", async () => {
+  const f = fakeContext({ listProcesses: async () => containers });
+  await run({ allProcesses: false, wide: true }, f.ctx);
+  assert.equal(
+    f.stdout.text(),
+    [
+      "PID   PPID  NAME      *  VERSION   NSPID  CONTAINER     POD                  PATH",
+      "4132  4130  foops        go1.19.8                                            /usr/bin/foops",
+      "5001  5000  web       *  go1.19.8  1      web-frontend                       /app/web",
+      "6001  6000  checkout     go1.19.8  1      abababababab  shop/checkout-x2x4q  /app/checkout",
+      "",
+    ].join("\n"),
+  );
+  const narrow = fakeContext({ listProcesses: async () => containers });
+  await run({ allProcesses: false }, narrow.ctx);
+  assert.match(narrow.stdout.text(), /^PID\s+PPID\s+NAME\s+\*\s+VERSION\s+PATH\n/);
+  assert.doesNotMatch(narrow.stdout.text(), /web-frontend|shop/);
+});
+
+test("--container and --pod keep only the processes in that container or pod; --json carries the container", async () => {
+  const byContainer = fakeContext({ listProcesses: async () => containers }, { json: true });
+  await run({ allProcesses: false, select: { container: "c0ff" } }, byContainer.ctx);
+  const json = JSON.parse(byContainer.stdout.text()) as { processes: { pid: number; nsPid: number | null; container: Record<string, unknown> | null }[] };
+  assert.deepEqual(json.processes.map((p) => p.pid), [5001]);
+  assert.equal(json.processes[0]!.nsPid, 1);
+  assert.deepEqual(json.processes[0]!.container, { runtime: "UNSPECIFIED", id: CID, name: "web-frontend", podUid: "", podName: "", podNamespace: "", podQosClass: "UNSPECIFIED", cgroup: "" });
+
+  const byPod = fakeContext({ listProcesses: async () => containers });
+  await run({ allProcesses: false, wide: true, select: { pod: { namespace: "shop", name: "checkout-x2x4q" } } }, byPod.ctx);
+  assert.deepEqual(byPod.stdout.text().split("\n").slice(1, -1).map((l) => l.split(/\s+/)[0]), ["6001"]);
+
+  const none = fakeContext({ listProcesses: async () => containers });
+  await run({ allProcesses: false, select: { pod: { namespace: "default", name: "checkout-x2x4q" } } }, none.ctx);
+  assert.equal(none.stdout.text(), "PID  PPID  NAME  *  VERSION  PATH\n");
+});
+
+test("--sort heap with --container asks only the selected processes' agents", async () => {
+  const f = fakeContext({
+    listProcesses: async () => containers,
+    memStats: async () => MemStatsResponse.fromPartial({ stats: { heapAlloc: 1024 } }),
+  });
+  await run({ allProcesses: false, sort: "heap", select: { container: "web-frontend" } }, f.ctx);
+  assert.deepEqual(f.calls.filter((c) => c.method === "memStats").map((c) => c.request), [{ pid: 5001 }]);
+});
+
+test("across hosts: each host's listing is filtered, one wide table with HOST", async () => {
+  const fleet = fakeFleet({
+    "node-1": { listProcesses: async () => containers },
+    "node-2": { listProcesses: async () => ListProcessesResponse.fromPartial({ host: "node-2", processes: [{ pid: 77, ppid: 1, name: "web", exe: "/app/web", isGo: true, goVersion: "go1.19.8", container: { id: CID.replace(/^c0/, "d0"), name: "web-frontend" } }] }) },
+  });
+  const f = fakeContext({}, { fleet });
+  await run({ allProcesses: false, wide: true, select: { container: "web-frontend" } }, f.ctx);
+  assert.deepEqual(f.stdout.text().split("\n"), [
+    "HOST    PID   PPID  NAME  *  VERSION   NSPID  CONTAINER     PATH",
+    "node-1  5001  5000  web   *  go1.19.8  1      web-frontend  /app/web",
+    "node-2  77    1     web      go1.19.8         web-frontend  /app/web",
+    "",
   ]);
 });

@@ -6,6 +6,7 @@ import { findModule, parseModuleQuery, type ModuleMatch, type ModuleQuery, type 
 import type { Diagnostics } from "../../common/diagnostics.js";
 import { AgentKind, AgentState, ScanProblemKind, type ListProcessesResponse, type Process, type ScanProblemCount } from "../../proto/index.js";
 import { defineCommand, type CommandContext } from "../command.js";
+import { CONTAINER_FLAG, POD_FLAG, parseSelection, selectProcesses, wideCells, type ContainerSelection } from "../containers.js";
 import { UsageError } from "../errors.js";
 import { mapLimit } from "../map-limit.js";
 import { processJson, renderTable, scanProblemKindName } from "../output/index.js";
@@ -22,6 +23,10 @@ export interface PsOptions {
   probe?: boolean;
   sort?: PsSort;
   module?: ModuleQuery;
+  /** -o wide: the NSPID, CONTAINER and POD columns. */
+  wide?: boolean;
+  /** --container, --pod: only the processes in that container or pod (filtered on each host's listing). */
+  select?: ContainerSelection | undefined;
 }
 
 /** Agents asked at once per host for --sort heap|goroutines, and build infos read at once for --module. */
@@ -42,6 +47,9 @@ export const spec = defineCommand<PsOptions, PsAnswer>({
     { name: "probe", help: "also look for net/http/pprof endpoints: GET /debug/pprof/cmdline on the loopback ports of Go processes without a gops agent" },
     { name: "sort", value: "KEY", help: "sort by cpu, mem (from the listing), heap or goroutines (asks each Go process's agent), largest first" },
     { name: "module", value: "PATH[@VER]", help: "processes whose binary contains this Go module, optionally @v1.2.3, @<v1.2.3, @<=, @>, @>= (from build info)" },
+    { name: "output", short: "o", value: "wide", help: "wide: add the NSPID, CONTAINER and POD columns" },
+    CONTAINER_FLAG,
+    POD_FLAG,
   ],
   details: [
     "The * column says how gopsctl reaches a process's runtime: * = a gops agent is listening; ~ = a net/http/pprof",
@@ -58,6 +66,13 @@ export const spec = defineCommand<PsOptions, PsAnswer>({
     "--module PATH[@VERSION]: the processes whose binary contains the Go module (main module or dependency, from",
     "  build info: no agent needed), optionally at a version: @v1.2.3 (exactly), @<v1.2.3, @<=, @>, @>=.",
     "  Columns: PID NAME MODULE VERSION VIA (main, dependency or replacement).",
+    "-o wide: adds CONTAINER (the Docker/Podman/nspawn/LXC name, else the id's first 12 characters; empty on the",
+    "  host), and NSPID (the pid inside the process's own pid namespace, where it differs) and POD (namespace/name,",
+    "  else the pod UID) when some row has one. --json always carries nsPid and container (runtime, id, name, pod",
+    "  uid/name/namespace, QoS class, cgroup).",
+    "--container NAME|ID: only processes in that container (its name, its id, or an id prefix of >= 4 hex digits);",
+    "  --pod [NS/]NAME: only processes in that Kubernetes pod (name in any namespace, namespace/name, or pod UID).",
+    "  Both filter each host's listing, so they work locally, with --host and across hosts.",
     "Across hosts (--hosts, -l, --all) tables start with a HOST column, sorted across the fleet.",
   ],
   parse(args, parsed) {
@@ -68,7 +83,11 @@ export const spec = defineCommand<PsOptions, PsAnswer>({
       throw new UsageError(`invalid --sort "${sort}" (want one of: ${SORT_KEYS.join(", ")})`);
     }
     if (sort !== undefined && module !== undefined) throw new UsageError("--sort and --module exclude each other");
+    const output = flagValue(parsed, "output");
+    if (output !== undefined && output !== "wide") throw new UsageError(`invalid -o "${output}" (want wide)`);
     return {
+      ...(output === "wide" ? { wide: true } : {}),
+      ...(parsed.given.has("container") || parsed.given.has("pod") ? { select: parseSelection(parsed) } : {}),
       allProcesses: parsed.given.has("all-processes"),
       ...(parsed.given.has("probe") ? { probe: true } : {}),
       ...(sort !== undefined ? { sort: sort as PsSort } : {}),
@@ -80,7 +99,7 @@ export const spec = defineCommand<PsOptions, PsAnswer>({
       ? { kind: "module", ...(await searchModule(d, opts, opts.module, signal)) }
       : { kind: "listing", ...(await gatherListing(d, opts, signal)) },
   render: {
-    text: (a, opts) => (a.kind === "module" ? moduleTable(a.matches.map((m) => ({ m })), false) : psTable(a.rows.map((row) => ({ row })), opts.sort, false)),
+    text: (a, opts) => (a.kind === "module" ? moduleTable(a.matches.map((m) => ({ m })), false) : psTable(a.rows.map((row) => ({ row })), opts, false)),
     json: (a, opts) => (a.kind === "module" ? moduleJson(a) : listingJson(a, opts.sort)),
     across: {
       kind: "table",
@@ -90,7 +109,7 @@ export const spec = defineCommand<PsOptions, PsAnswer>({
           return moduleTable(answers.flatMap(({ host, value }) => (value.kind === "module" ? value.matches.map((m) => ({ host, m })) : [])), true);
         }
         if (opts.sort !== undefined) rows.sort((a, b) => compareRows(a.row, b.row));
-        return psTable(rows, opts.sort, true);
+        return psTable(rows, opts, true);
       },
     },
     notes: (answers, opts, ctx) =>
@@ -120,7 +139,7 @@ interface Listing {
 /** One host's listing, with the --sort values (asking each agent for heap or goroutines). */
 async function gatherListing(client: Diagnostics, opts: PsOptions, signal: AbortSignal): Promise<Listing> {
   const res = await client.listProcesses({ all: opts.allProcesses, probe: opts.probe === true }, { signal });
-  const processes = [...res.processes].sort((a, b) => a.pid - b.pid);
+  const processes = selectProcesses(res.processes, opts.select).sort((a, b) => a.pid - b.pid);
   const sort = opts.sort;
   if (sort === undefined) return { res, rows: processes.map((process) => ({ process })), withoutAgent: 0, unanswered: 0 };
   if (sort === "cpu" || sort === "mem") {
@@ -167,8 +186,9 @@ const SORT_COLUMN: Record<PsSort, { title: string; format: (v: number) => string
   goroutines: { title: "GOROUTINES", format: String },
 };
 
-function psTable(rows: readonly { host?: string; row: PsRow }[], sort: PsSort | undefined, withHost: boolean): string {
+function psTable(rows: readonly { host?: string; row: PsRow }[], { sort, wide }: PsOptions, withHost: boolean): string {
   const column = sort === undefined ? undefined : SORT_COLUMN[sort];
+  const w = wide === true ? wideCells(rows.map((r) => r.row.process)) : undefined;
   return renderTable(
     rows.map(({ host, row }) => {
       const p = row.process;
@@ -180,10 +200,11 @@ function psTable(rows: readonly { host?: string; row: PsRow }[], sort: PsSort | 
         accessMarker(p),
         shortGoVersion(p.goVersion),
         ...(column !== undefined ? [row.value === undefined ? "-" : column.format(row.value)] : []),
+        ...(w?.cells(p) ?? []),
         p.exe,
       ];
     }),
-    [...(withHost ? ["HOST"] : []), "PID", "PPID", "NAME", "*", "VERSION", ...(column !== undefined ? [column.title] : []), "PATH"],
+    [...(withHost ? ["HOST"] : []), "PID", "PPID", "NAME", "*", "VERSION", ...(column !== undefined ? [column.title] : []), ...(w?.header ?? []), "PATH"],
   );
 }
 
@@ -277,7 +298,7 @@ interface ModuleSearch {
 
 async function searchModule(client: Diagnostics, opts: PsOptions, query: ModuleQuery, signal: AbortSignal): Promise<ModuleSearch> {
   const res = await client.listProcesses({ all: opts.allProcesses, probe: opts.probe === true }, { signal });
-  const goProcesses = res.processes.filter((p) => p.isGo).sort((a, b) => a.pid - b.pid);
+  const goProcesses = selectProcesses(res.processes, opts.select).filter((p) => p.isGo).sort((a, b) => a.pid - b.pid);
   const infos = await mapLimit(goProcesses, PER_HOST_CALLS, (p) => client.getBuildInfo({ pid: p.pid }, { signal }), signal);
   const withInfo: ProcessWithBuildInfo[] = goProcesses.map((p, i) => {
     const info = infos[i]!;

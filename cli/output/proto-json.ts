@@ -5,9 +5,14 @@ import {
   agentKindToJSON,
   AgentState as AgentStates,
   agentStateToJSON,
+  containerRuntimeToJSON,
+  podQosClassToJSON,
   scanProblemKindToJSON,
   type Agent,
   type AgentState,
+  type Container,
+  type ContainerRuntime,
+  type PodQosClass,
   type Process,
   type ScanProblemKind,
 } from "../../proto/index.js";
@@ -38,6 +43,21 @@ function agentJson(agent: Agent | undefined) {
   };
 }
 
+export function runtimeName(r: ContainerRuntime): string {
+  return containerRuntimeToJSON(r).replace(/^CONTAINER_RUNTIME_/, "");
+}
+
+export function qosName(q: PodQosClass): string {
+  return podQosClassToJSON(q).replace(/^POD_QOS_CLASS_/, "");
+}
+
+/** A container with its enums by name; null outside containers. */
+export function containerJson(c: Container | undefined) {
+  if (c === undefined) return null;
+  return { ...c, runtime: runtimeName(c.runtime), podQosClass: qosName(c.podQosClass) };
+}
+
+/** nsPid is null when the process runs in the reader's pid namespace; container null outside containers. */
 export function processJson(p: Process) {
-  return { ...p, agent: agentJson(p.agent) };
+  return { ...p, agent: agentJson(p.agent), nsPid: p.nsPid ?? null, container: containerJson(p.container) };
 }

@@ -83,9 +83,13 @@ describe("PprofLocator (fake /proc, a real loopback pprof look-alike)", () => {
     const fs = new FakeProcFs().add(100, shared).add(101, elsewhere).add(102, notOwned).add(103, otherNs);
     const loc = locator(fs);
     assert.equal((await loc.probe([100, 101, 102, 103], BUDGET, { useNegative: true })).size, 0);
-    assert.deepEqual(requests, []);
-    assert.match(loc.whyNone(103), /another network namespace/);
+    assert.deepEqual(requests, [], "the port in OUR namespace (this test's server) never sees the other namespace's probe");
+    assert.equal(loc.whyNone(103), "", "another namespace's port is a candidate, reached through a relay there");
     assert.match(loc.whyNone(101), /no loopback or wildcard TCP port/);
+    // The relay could not enter the (fake) namespace: no endpoint, and nothing was sent from here.
+    assert.equal(loc.lookup(103), undefined);
+    const noRelay = new PprofLocator(fs, { ownNetns: HOST_NETNS, relay: false });
+    assert.match(noRelay.whyNone(103), /another network namespace/);
   });
 
   it("a wildcard listener is probed on loopback", async () => {

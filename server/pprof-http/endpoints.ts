@@ -5,8 +5,10 @@
 //
 // A probe goes only to a listening TCP socket the pid owns (its inode among /proc/PID/fd), on loopback
 // (127.0.0.1 or ::1 as the socket is bound; a wildcard listener is dialled on loopback; a socket bound to
-// another address is not probed), never to a port that a socket of another process also listens on, and only
-// from gopsd's own network namespace. It is `GET <prefix>/debug/pprof/cmdline`, which must equal the process's
+// another address is not probed), never to a port that a socket of another process also listens on. A process
+// in another network namespace (a container) is probed and called in ITS namespace, through the per-call relay
+// of ../agent/netns-dial.ts (same loopback-only rule, same budget and limits; its sockets as that namespace
+// shows them); never by dialling the port from gopsd's own namespace. It is `GET <prefix>/debug/pprof/cmdline`, which must equal the process's
 // argv (so the endpoint belongs to that process), then `GET <prefix>/debug/pprof/`, which must be the index.
 // Every request has a short deadline and a small reply limit; a listing has a budget of requests and time.
 import { AgentKind, type Agent } from "../../proto/index.js";
@@ -16,7 +18,7 @@ import { parseCmdline } from "../proc/parse-cmdline.js";
 import { socketInode, type InetSocket } from "../proc/parse-net.js";
 import { parseStat } from "../proc/parse-stat.js";
 import type { ProcFs } from "../proc/proc-fs.js";
-import { formatTarget, httpGet, readBody, type HttpTarget } from "./http-get.js";
+import { formatTarget, httpGet, readBody, type HttpTarget, type RelayedNamespace } from "./http-get.js";
 
 /** An endpoint declared in gopsd's config for muxes mounted elsewhere (or ports one does not want probed). */
 export interface DeclaredEndpoint {
@@ -55,6 +57,11 @@ export interface PprofLocatorOptions {
   negativeTtlMs?: number;
   /** The network namespace gopsd dials from (default its own). */
   ownNetns?: string | undefined;
+  /**
+   * Reach processes in other network namespaces through a relay started inside theirs (default true; needs
+   * CAP_SYS_ADMIN and CAP_SYS_PTRACE, else such probes fail like unreachable ports). false: leave them out.
+   */
+  relay?: boolean;
   /** Most remembered endpoints and negatives (default 4096 each). */
   maxEntries?: number;
   /**
@@ -82,8 +89,14 @@ interface Candidate {
 }
 
 /** The Agent fields that describe an HTTP endpoint. */
-export function httpAgentFields(ep: PprofEndpoint): Pick<Agent, "kind" | "httpAddress" | "httpPathPrefix" | "httpVerified"> {
-  return { kind: AgentKind.AGENT_KIND_HTTP_PPROF, httpAddress: formatTarget(ep.target), httpPathPrefix: ep.prefix, httpVerified: ep.verified };
+export function httpAgentFields(ep: PprofEndpoint): Pick<Agent, "kind" | "httpAddress" | "httpPathPrefix" | "httpVerified" | "networkNamespace"> {
+  return {
+    kind: AgentKind.AGENT_KIND_HTTP_PPROF,
+    httpAddress: formatTarget(ep.target),
+    httpPathPrefix: ep.prefix,
+    httpVerified: ep.verified,
+    ...(ep.target.netns !== undefined ? { networkNamespace: ep.target.netns.ns.netns } : {}),
+  };
 }
 
 export class PprofLocator {
@@ -97,6 +110,7 @@ export class PprofLocator {
   private readonly ownNetns: string | undefined;
   private readonly maxEntries: number;
   private readonly probeExe: readonly string[] | undefined;
+  private readonly relay: boolean;
   /** Requests sent by probes since start (for tests and the bench). */
   requestsSent = 0;
 
@@ -111,6 +125,7 @@ export class PprofLocator {
     this.ownNetns = "ownNetns" in opts ? opts.ownNetns : netnsOf(fs, process.pid);
     this.maxEntries = opts.maxEntries ?? 4096;
     this.probeExe = opts.probeExe;
+    this.relay = opts.relay ?? true;
   }
 
   /**
@@ -278,9 +293,20 @@ export class PprofLocator {
   /** pid's listening TCP ports that may be probed, by port; or why there are none. */
   private candidates(pid: number, tables: NetTables): { ports: Map<number, Candidate>; why: string } {
     const ports = new Map<number, Candidate>();
+    let netns: RelayedNamespace | undefined;
     if (this.ownNetns !== undefined) {
       const theirs = netnsOf(this.fs, pid);
-      if (theirs !== this.ownNetns) return { ports, why: `it is in another network namespace (${theirs ?? "unreadable"})` };
+      if (theirs !== this.ownNetns) {
+        if (theirs === undefined || !this.relay) return { ports, why: `it is in another network namespace (${theirs ?? "unreadable"})` };
+        let starttime: number;
+        try {
+          starttime = parseStat(this.fs.readStat(pid)).starttime;
+        } catch (e) {
+          return { ports, why: `cannot read pid ${pid}: ${errorText(e)}` };
+        }
+        // Its sockets below are read in its namespace's view (/proc/PID/net/tcp); requests go through a relay there.
+        netns = { fs: this.fs, ns: { pid, netns: theirs, starttime } };
+      }
     }
     const owned = new Map<number, number>();
     try {
@@ -303,7 +329,7 @@ export class PprofLocator {
       const mine = socks.filter((s) => owned.has(s.inode));
       if (mine.length === 0 || mine.length !== socks.length) continue; // not pid's, or shared with another process
       const t = loopbackTarget(mine);
-      if (t) ports.set(port, { target: { host: t.host, port }, inode: t.inode, fd: owned.get(t.inode)! });
+      if (t) ports.set(port, { target: { host: t.host, port, ...(netns !== undefined ? { netns } : {}) }, inode: t.inode, fd: owned.get(t.inode)! });
     }
     return { ports, why: ports.size === 0 ? "it listens on no loopback or wildcard TCP port of its own" : "" };
   }

@@ -3,8 +3,17 @@
 // status), a connect timeout, a deadline on the whole exchange, a byte limit on the body, and an AbortSignal.
 // Every exit path destroys the request: end of body, deadline, abort, limit, error, a consumer that stops
 // early, and close() on a response whose body is never read.
+//
+// A port in another network namespace (a container with its own network) is reached only from inside it: the
+// request goes through the same per-call relay as a gops agent's (../agent/netns-dial.ts), started in the
+// namespace the port was found in after re-checking it (same process, same namespace), and given to
+// http.request as its connection. The rules above hold unchanged: loopback of THAT namespace only.
 import http from "node:http";
-import { isIP } from "node:net";
+import { isIP, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import { closeSync } from "node:fs";
+import { describeRelayTarget, openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "../agent/netns-dial.js";
+import type { ProcFs } from "../proc/proc-fs.js";
 import { formatDurationMs } from "../../common/duration.js";
 import {
   cancelled,
@@ -17,9 +26,17 @@ import {
 } from "../../common/errors.js";
 
 export interface HttpTarget {
-  /** An IP literal on loopback: 127.0.0.0/8 or ::1. */
+  /** An IP literal on loopback: 127.0.0.0/8 or ::1 (of the target's own network namespace when `netns` is set). */
   host: string;
   port: number;
+  /** Set when the port is in another network namespace than ours: dialled only from inside it, through a relay. */
+  netns?: RelayedNamespace;
+}
+
+/** The namespace a port was found in (the process holding it, checked again before each request). */
+export interface RelayedNamespace {
+  fs: ProcFs;
+  ns: VerifiedNamespace;
 }
 
 export interface HttpGetOptions {
@@ -42,8 +59,24 @@ export interface HttpResponse {
   close(): void;
 }
 
+/** host:port (as shown in a listing's httpAddress: an address inside the process's own namespace). */
 export function formatTarget(t: HttpTarget): string {
   return t.host.includes(":") ? `[${t.host}]:${t.port}` : `${t.host}:${t.port}`;
+}
+
+/** For messages: host:port, and "in net:[N] of pid P" for a port in another network namespace. */
+export function describeTarget(t: HttpTarget): string {
+  return t.netns === undefined ? formatTarget(t) : describeRelayTarget(t, t.netns.ns);
+}
+
+/** A relay into the target's namespace, connecting to its host:port there (throws NOT_FOUND / UNAVAILABLE / PERMISSION_DENIED). */
+function openRelay(t: HttpTarget & { netns: RelayedNamespace }, where: string): Duplex {
+  const fd = openVerifiedNamespace(t.netns.fs, t.netns.ns);
+  try {
+    return new RelaySocket(fd, { host: t.host, port: t.port }, where);
+  } finally {
+    closeSync(fd); // the relay has its own copy
+  }
 }
 
 export function isLoopbackIp(host: string): boolean {
@@ -53,7 +86,7 @@ export function isLoopbackIp(host: string): boolean {
 
 /** Sends the GET and resolves once the status line and headers have arrived. */
 export async function httpGet(target: HttpTarget, path: string, opts: HttpGetOptions): Promise<HttpResponse> {
-  const where = formatTarget(target);
+  const where = describeTarget(target);
   if (!isLoopbackIp(target.host)) throw invalidArgument(`refusing to send an HTTP request to ${where}: not a loopback address`);
   if (!/^\/[\x21-\x7e]*$/.test(path)) throw invalidArgument(`not a plain request path: ${JSON.stringify(path)}`);
   for (const [name, v] of [["connectTimeoutMs", opts.connectTimeoutMs], ["deadlineMs", opts.deadlineMs], ["maxBytes", opts.maxBytes]] as const) {
@@ -61,17 +94,26 @@ export async function httpGet(target: HttpTarget, path: string, opts: HttpGetOpt
   }
   if (opts.signal?.aborted) throw cancelled(`${opts.what} from ${where}`);
 
+  const relay = target.netns === undefined ? undefined : openRelay({ ...target, netns: target.netns }, where);
   let failure: GopsError | undefined;
   let closed = false;
-  const req = http.request({
-    host: target.host,
-    port: target.port,
-    path,
-    method: "GET",
-    agent: false,
-    headers: { "User-Agent": "gopsd", Accept: "*/*", Connection: "close" },
-    maxHeaderSize: 16 * 1024,
-  });
+  let req: http.ClientRequest;
+  try {
+    req = http.request({
+      // The relay is the connection: it carries the one request (headers only, written at once) and the reply.
+      // No agent then: Node uses createConnection only without one (agent: false would dial from here).
+      ...(relay !== undefined ? { createConnection: () => relay as unknown as Socket } : { agent: false }),
+      host: target.host,
+      port: target.port,
+      path,
+      method: "GET",
+      headers: { "User-Agent": "gopsd", Accept: "*/*", Connection: "close" },
+      maxHeaderSize: 16 * 1024,
+    });
+  } catch (e) {
+    relay?.destroy();
+    throw e;
+  }
   const fail = (e: GopsError) => {
     failure ??= e;
     req.destroy(e);
@@ -84,7 +126,7 @@ export async function httpGet(target: HttpTarget, path: string, opts: HttpGetOpt
   const onAbort = () => fail(cancelled(`${opts.what} from ${where}`));
   opts.signal?.addEventListener("abort", onAbort, { once: true });
   req.once("socket", (s) => {
-    s.setNoDelay(true);
+    if (typeof (s as Partial<Socket>).setNoDelay === "function") s.setNoDelay(true);
     s.once("connect", () => clearTimeout(connectTimer));
   });
   const close = () => {
