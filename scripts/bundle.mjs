@@ -39,6 +39,11 @@ const results = await Promise.all(Object.entries(bins).map(([out, entry]) => bui
   external: ["ssh2", "@grpc/proto-loader"],
   banner: { js: 'import { createRequire as __gopsctlCreateRequire } from "node:module"; const require = __gopsctlCreateRequire(import.meta.url);' },
   legalComments: "linked",
+  // Whitespace and syntax only (names stay, for stack traces in gopsd's error log): half the source text a start
+  // reads and keeps in memory. ASCII output keeps V8's copy of the source one byte per character.
+  minifyWhitespace: true,
+  minifySyntax: true,
+  charset: "ascii",
   metafile: true,
   logLevel: "warning",
 })));

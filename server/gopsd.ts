@@ -11,7 +11,6 @@ import { chmod, readFile, rm } from "node:fs/promises";
 import { ServerCredentials } from "@grpc/grpc-js";
 import { createServer, type Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
-import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import type { Diagnostics } from "../common/diagnostics.js";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import {
@@ -38,6 +37,7 @@ import type { GopsdConfig, TlsConfig } from "./config.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
 import { diagnosticsService } from "./service.js";
+import { LazyServerReflectionService, lazyServerReflection } from "./reflection.js";
 import { firstLine } from "../common/first-line.js";
 
 export interface RunningGopsd {
@@ -109,8 +109,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
     server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
     server.add(HealthDefinition, HealthServiceImpl(health));
     server.add(
-      ServerReflectionService,
-      ServerReflection(readFileSync(descriptorSetPath()), [DiagnosticsServiceDefinition.fullName, "grpc.health.v1.Health"]),
+      LazyServerReflectionService,
+      lazyServerReflection(() => readFileSync(descriptorSetPath()), [DiagnosticsServiceDefinition.fullName, "grpc.health.v1.Health"]),
     );
 
     let address: string;
