@@ -159,7 +159,10 @@ const only = process.argv[2];
 const want = (name: string) => !only || only === name;
 if (want("startup")) await startup(rows);
 if (want("overhead")) await gopsdSecureOverhead(rows);
-if (want("footprint")) await gopsdFootprint(rows);
+if (want("footprint")) {
+  const idleSec = Number(process.env.BENCH_IDLE_SEC ?? 60);
+  await gopsdFootprint(rows, { idleSec, clients: 200, callsPerClient: 100, recoverSec: 60 });
+}
 if (want("discovery")) await discovery();
 if (want("gopsd")) await gopsdOverhead();
 if (want("pprof-probe")) await pprofProbe();

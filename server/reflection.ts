@@ -32,11 +32,14 @@ export function lazyServerReflection(descriptorSet: () => Uint8Array, serviceNam
   let loaded: Promise<{ real: RealImplementation; decode: (bytes: Uint8Array) => ServerReflectionRequest }> | undefined;
   const load = () =>
     (loaded ??= Promise.all([import("nice-grpc-server-reflection"), import("nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb.js")]).then(
-      ([{ ServerReflection }, pb]) => ({
-        real: ServerReflection(descriptorSet(), serviceNames) as unknown as RealImplementation,
-        // A CommonJS module whose exports Node cannot list: its classes are on the default export.
-        decode: (bytes: Uint8Array) => pb.default.ServerReflectionRequest.deserializeBinary(new Uint8Array(bytes)),
-      }),
+      ([index, pb]) => {
+        const { ServerReflection } = commonJs(index, "ServerReflection");
+        const { ServerReflectionRequest } = commonJs(pb, "ServerReflectionRequest");
+        return {
+          real: ServerReflection(descriptorSet(), serviceNames) as unknown as RealImplementation,
+          decode: (bytes: Uint8Array) => ServerReflectionRequest.deserializeBinary(new Uint8Array(bytes)),
+        };
+      },
     ));
   return {
     async *serverReflectionInfo(requests: AsyncIterable<Buffer>, context: CallContext) {
@@ -47,4 +50,15 @@ export function lazyServerReflection(descriptorSet: () => Uint8Array, serviceNam
       yield* real.serverReflectionInfo(decoded(), context);
     },
   };
+}
+
+/**
+ * The exports of a CommonJS module loaded with import(): Node lists some as named exports and puts all on `default`;
+ * a bundle's interop may do either. Returns the object that has `key`.
+ */
+function commonJs<M extends object, K extends string>(m: M, key: K): Record<K, any> {
+  if (key in m) return m as unknown as Record<K, any>;
+  const d = (m as { default?: unknown }).default;
+  if (typeof d === "object" && d !== null && key in d) return d as Record<K, any>;
+  throw new Error(`${key} not found in the loaded module`);
 }
