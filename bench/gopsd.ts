@@ -45,12 +45,14 @@ export async function startSecureGopsd(extraArgs: string[] = []): Promise<Secure
   const secret = Buffer.from("bench-secret-bench-secret-bench-secret!!");
   writeFileSync(path.join(dir, "hs.key"), secret, { mode: 0o600 });
   const token = signToken(signingKey(secret, "HS256", "bench"), { alg: "HS256", issuer: "bench", audience: "gopsd", subject: "bench", scopes: ["gops:read", "gops:stack"], ttlSec: 3600 });
+  // The bin as deployed (its shebang's V8 flags apply), or BENCH_GOPSD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // to run it under node with those flags instead.
+  const nodeArgs = process.env.BENCH_GOPSD_NODE_ARGS?.split(" ").filter(Boolean);
+  const bin = path.join(repoRoot, "dist/server/main.js");
   const proc: ChildProcess = spawn(
-    process.execPath,
+    nodeArgs === undefined ? bin : process.execPath,
     [
-      // BENCH_GOPSD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof": profile gopsd under the benchmark.
-      ...(process.env.BENCH_GOPSD_NODE_ARGS?.split(" ").filter(Boolean) ?? []),
-      path.join(repoRoot, "dist/server/main.js"),
+      ...(nodeArgs === undefined ? [] : [...nodeArgs, bin]),
       "--listen", "127.0.0.1:0",
       "--tls-cert", path.join(dir, "server.pem"),
       "--tls-key", path.join(dir, "server.key"),

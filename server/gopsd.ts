@@ -8,7 +8,7 @@
 // lines. Used by main.ts and by tests that need a real server.
 import { readFileSync } from "node:fs";
 import { chmod, readFile, rm } from "node:fs/promises";
-import { ServerCredentials } from "@grpc/grpc-js";
+import { ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import { createServer, type Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import type { Diagnostics } from "../common/diagnostics.js";
@@ -38,6 +38,7 @@ import { errorMiddleware } from "./error-middleware.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
 import { diagnosticsService } from "./service.js";
 import { LazyServerReflectionService, lazyServerReflection } from "./reflection.js";
+import { startIdleGc } from "./idle-gc.js";
 import { firstLine } from "../common/first-line.js";
 
 export interface RunningGopsd {
@@ -85,13 +86,16 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
     });
     const health = HealthState();
     const refusals = createRefusalLog(sink);
+    const idleGc = startIdleGc();
+    const idleGcInterceptor: ServerInterceptor = (_method, call) => (idleGc.activity(), new ServerInterceptingCall(call));
     const transportAudit = transportAuditInterceptor((r) => refusals.refused(transportRefusalRecord(config.hostName, r)));
     const options = {
       "grpc.max_receive_message_length": config.limits.maxRequestBytes,
       // channelz bookkeeping costs ~0.05 ms per call and nothing here reads it.
       "grpc.enable_channelz": 0,
       // The transport audit must come first: it wraps grpc-js's own call (see auth/transport-audit.ts).
-      interceptors: [transportAudit, ...(config.tls?.clientCa !== undefined ? [peerCertInterceptor] : [])],
+      // The idle collector only counts calls: it hands grpc-js's own call on untouched.
+      interceptors: [transportAudit, ...(config.tls?.clientCa !== undefined ? [peerCertInterceptor] : []), idleGcInterceptor],
     };
     const base = createServer(options)
       .use(errorMiddleware((method, e) => log.error(`${method}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)))
@@ -139,6 +143,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
         await Promise.race([server.shutdown(), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
         clearTimeout(timer);
         server.forceShutdown();
+        idleGc.stop();
         refusals.close();
         await sink.close();
       },
