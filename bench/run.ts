@@ -167,31 +167,62 @@ if (want("discovery")) await discovery();
 if (want("gopsd")) await gopsdOverhead();
 if (want("pprof-probe")) await pprofProbe();
 if (want("fanout")) rows.push(...(await fanoutRows()));
+if (want("netns")) rows.push(...(await netnsRows()));
+if (want("watch-stats")) rows.push(...(await watchStatsRows()));
 
 console.log(printTable(rows));
 const out = fileURLToPath(new URL("./results.json", import.meta.url));
 if (!only) writeResults(out, rows);
 process.exit(0);
 
-/** bench/fleet.ts (fan-out against the simulated fleet, and the ssh tunnel) in its own process: its rows. */
-async function fanoutRows(): Promise<Row[]> {
-  const script = fileURLToPath(new URL("./fleet.ts", import.meta.url));
+/** A benchmark script in its own process (its last stdout line is its JSON), its rows in this table's shape. */
+async function childRows(name: string, convert: (json: Record<string, unknown>) => Row[]): Promise<Row[]> {
+  const script = fileURLToPath(new URL(`./${name}`, import.meta.url));
   const out = await new Promise<string>((resolve, reject) => {
     const p = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] });
     let text = "";
     p.stdout!.on("data", (d: Buffer) => (text += d.toString()));
     p.once("error", reject);
-    p.once("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`bench/fleet.ts exited ${code}`))));
+    p.once("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`bench/${name} exited ${code}`))));
   });
-  const last = out.trim().split("\n").pop()!;
-  return (JSON.parse(last) as { rows: Row[] }).rows.map((r) => (r.goal === undefined ? r : { ...r, ok: okByGoal(r) }));
+  return convert(JSON.parse(out.trim().split("\n").pop()!) as Record<string, unknown>);
+}
+
+/** bench/fleet.ts: fan-out against the simulated fleet, and the ssh tunnel. */
+function fanoutRows(): Promise<Row[]> {
+  return childRows("fleet.ts", (j) => (j.rows as Row[]).map((r) => (r.goal === undefined ? r : { ...r, ok: okByGoal(r) })));
+}
+
+/** bench/netns.ts: a call to an agent in another network namespace through gopsd's relay. */
+function netnsRows(): Promise<Row[]> {
+  return childRows("netns.ts", (j) =>
+    (j.rows as { metric: string; ms: number; baseline: string; baselineMs: number; ratio: number; goal?: string }[]).map((r) => {
+      const row: Row = { bench: "netns", metric: r.metric, value: r.ms, unit: "ms", baseline: r.baseline, baselineValue: r.baselineMs, ratio: r.ratio };
+      return r.goal === undefined ? row : { ...row, goal: r.goal, ok: okByGoal(row, r.goal) };
+    }),
+  );
+}
+
+/** bench/watch-stats.ts: figures without a baseline of their own (ratio 0). */
+function watchStatsRows(): Promise<Row[]> {
+  return childRows("watch-stats.ts", (j) =>
+    (j.watchStats as { bench: string; metric: string; value: number; baseline: string }[]).map((r) => ({
+      bench: `watch ${r.bench}`,
+      metric: r.metric,
+      value: r.value,
+      unit: "",
+      baseline: r.baseline || "-",
+      baselineValue: 0,
+      ratio: 0,
+    })),
+  );
 }
 
 /** fleet.ts states goals as text; the ones it uses, checked. */
-function okByGoal(r: Row): boolean | undefined {
-  const ratio = /^ratio (<=|>=) ([\d.]+)$/.exec(r.goal!) ?? /^(<=|>=) ([\d.]+)x$/.exec(r.goal!);
+function okByGoal(r: Row, goal = r.goal!): boolean | undefined {
+  const ratio = /^ratio (<=|>=) ([\d.]+)$/.exec(goal) ?? /^(<=|>=) ([\d.]+)x$/.exec(goal);
   if (ratio) return ratio[1] === "<=" ? r.ratio <= Number(ratio[2]) : r.ratio >= Number(ratio[2]);
-  const abs = /^<= ([\d.]+) (ms|MiB)$/.exec(r.goal!);
+  const abs = /^<= ([\d.]+) (ms|MiB)$/.exec(goal);
   if (abs) return r.value <= Number(abs[1]);
   return undefined;
 }

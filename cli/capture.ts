@@ -3,12 +3,14 @@
 // and hand the saved capture to the command, which reports on it. Across hosts, one file per host named after it.
 import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
+import { parseDurationMs } from "../common/duration.js";
 import { shellQuote } from "../common/shell-quote.js";
-import type { CaptureMetadata } from "../proto/index.js";
+import { CaptureKind, type CaptureMetadata } from "../proto/index.js";
 import type { Diagnostics } from "../client/index.js";
 import type { CallSite, CommandContext } from "./command.js";
 import { parseOnlyPid } from "./arguments.js";
 import { defaultCaptureName, hostCaptureName, writeCaptureFile } from "./capture-file.js";
+import { UsageError } from "./errors.js";
 import { printJson, write } from "./output/index.js";
 import type { FlagSpec } from "./parse-argv.js";
 import { progressFor, type Progress } from "./progress.js";
@@ -17,6 +19,8 @@ export interface CaptureOptions {
   pid: number;
   /** -o FILE; undefined = default name in the working directory. */
   output: string | undefined;
+  /** --duration in whole seconds (CPU profiles and traces); undefined = the backend's default. */
+  durationSeconds?: number | undefined;
 }
 
 type CaptureMessage = { payload: { $case: "metadata"; value: CaptureMetadata } | { $case: "chunk"; value: Buffer } | undefined };
@@ -28,7 +32,8 @@ export interface CaptureKindSpec {
   what: string;
   /** Extension when gopsd suggests none ("" for none at all). */
   defaultExtension: string;
-  start(diagnostics: Diagnostics, pid: number, signal: AbortSignal): AsyncIterable<CaptureMessage>;
+  /** `durationSeconds`: --duration (kinds that take one), undefined = the backend's default. */
+  start(diagnostics: Diagnostics, pid: number, signal: AbortSignal, durationSeconds?: number): AsyncIterable<CaptureMessage>;
 }
 
 /** A capture that a Go tool opens (`go tool pprof FILE`), which the plain report names. */
@@ -65,9 +70,9 @@ export function parseCaptureArgs(args: readonly string[], output: string | undef
 
 /** Runs the capture into its file; the partial file is removed when the call fails or is aborted (Ctrl-C). */
 export function saveCapture(kind: CaptureKindSpec, opts: CaptureOptions, ctx: CommandContext): Promise<SavedCapture> {
-  return streamToFile(kind, kind.start(ctx.diagnostics, opts.pid, ctx.signal), {
+  return streamToFile(kind, kind.start(ctx.diagnostics, opts.pid, ctx.signal, opts.durationSeconds), {
     pid: opts.pid,
-    name: (ext) => opts.output ?? defaultCaptureName(opts.pid, kind.kind, ctx.now(), ext),
+    name: (ext, kindName) => opts.output ?? defaultCaptureName(opts.pid, kindName, ctx.now(), ext),
     cwd: ctx.cwd,
     signal: ctx.signal,
     progress: (metadata) => progressFor(ctx, `${kind.what} of pid ${opts.pid}`, metadata.expectedDurationMs),
@@ -96,19 +101,33 @@ export function saveHostCapture(
   pid: number,
   where: { host: string; signal: AbortSignal },
   place: HostCapturePlace,
+  durationSeconds?: number,
 ): Promise<SavedCapture> {
-  return streamToFile(kind, kind.start(client, pid, where.signal), {
+  return streamToFile(kind, kind.start(client, pid, where.signal, durationSeconds), {
     pid,
-    name: (ext) => join(place.dir, hostCaptureName(where.host, pid, kind.kind, place.now, ext)),
+    name: (ext, kindName) => join(place.dir, hostCaptureName(where.host, pid, kindName, place.now, ext)),
     cwd: place.cwd,
     signal: where.signal,
   });
 }
 
+/** The kind's word in file names, from what gopsd says it captured: <pid>-<word>-<date>-<time><ext>. */
+const CAPTURE_FILE_KINDS: ReadonlyMap<CaptureKind, string> = new Map([
+  [CaptureKind.CAPTURE_KIND_CPU_PROFILE, "cpu"],
+  [CaptureKind.CAPTURE_KIND_HEAP_PROFILE, "heap"],
+  [CaptureKind.CAPTURE_KIND_TRACE, "trace"],
+  [CaptureKind.CAPTURE_KIND_BINARY, "binary"],
+  [CaptureKind.CAPTURE_KIND_ALLOCS_PROFILE, "allocs"],
+  [CaptureKind.CAPTURE_KIND_BLOCK_PROFILE, "block"],
+  [CaptureKind.CAPTURE_KIND_MUTEX_PROFILE, "mutex"],
+  [CaptureKind.CAPTURE_KIND_GOROUTINE_PROFILE, "goroutine"],
+  [CaptureKind.CAPTURE_KIND_THREADCREATE_PROFILE, "threadcreate"],
+]);
+
 interface StreamToFileOptions {
   pid: number;
-  /** The file's name (relative to cwd, or absolute) once the extension is known. */
-  name: (ext: string) => string;
+  /** The file's name (relative to cwd, or absolute) once the extension and the kind (from the metadata) are known. */
+  name: (ext: string, kindName: string) => string;
   cwd: string;
   signal: AbortSignal;
   progress?: (metadata: CaptureMetadata) => Progress | undefined;
@@ -123,7 +142,7 @@ async function streamToFile(kind: CaptureKindSpec, messages: AsyncIterable<Captu
   }
   const metadata = first.value.payload.value;
   const ext = metadata.fileExtension !== "" ? metadata.fileExtension : kind.defaultExtension;
-  const display = opts.name(ext);
+  const display = opts.name(ext, CAPTURE_FILE_KINDS.get(metadata.kind) ?? kind.kind);
   const path = resolve(opts.cwd, display);
   const progress = opts.progress?.(metadata);
 
@@ -184,8 +203,34 @@ export function summarizedCapture<D extends { line: string; json: unknown }>(kin
       if (site.host === undefined) return describe(await saveCapture(kind, opts, site.ctx));
       let place = places.get(site.ctx);
       if (place === undefined) places.set(site.ctx, (place = hostCapturePlace(opts.output, site.ctx)));
-      return describe(await saveHostCapture(kind, diagnostics, opts.pid, { host: site.host, signal: site.signal }, await place));
+      return describe(await saveHostCapture(kind, diagnostics, opts.pid, { host: site.host, signal: site.signal }, await place, opts.durationSeconds));
     },
     render: { text: (d: D) => `${d.line}\n`, json: (d: D) => d.json, across: { kind: "lines" as const } },
   };
+}
+
+/** Longest capture a backend is asked for (StreamProfile/StreamTrace duration_seconds: 1..600). */
+export const MAX_CAPTURE_SECONDS = 600;
+
+/** --duration on pprof-cpu and trace: how long to profile or trace (a net/http/pprof endpoint; gops agents are fixed). */
+export function durationFlag(defaultText: string): FlagSpec {
+  return {
+    name: "duration",
+    value: "DUR",
+    help: `how long to capture, whole seconds from 1s to 10m (e.g. 10s, 2m; default ${defaultText}); a gops agent only does its default`,
+  };
+}
+
+/**
+ * --duration's text (Go syntax or a number of seconds) as whole seconds 1..600; undefined when not given (the
+ * backend's default). Anything else is a UsageError.
+ */
+export function parseCaptureDuration(text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = parseDurationMs(text);
+  if (ms === undefined || !Number.isFinite(ms)) throw new UsageError(`invalid --duration "${text}" (want e.g. 10s, 2m or a number of seconds)`);
+  if (ms % 1000 !== 0 || ms < 1000 || ms > MAX_CAPTURE_SECONDS * 1000) {
+    throw new UsageError(`invalid --duration "${text}" (want whole seconds from 1s to 10m)`);
+  }
+  return ms / 1000;
 }

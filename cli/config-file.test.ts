@@ -37,8 +37,8 @@ test("an empty file or document is an empty config; tls: {} asks for TLS with th
 });
 
 test("unknown keys and bad values are usage errors naming the key", () => {
-  refused("hots: a:1\n", 'unknown key "hots" (known: host, tokenFile, tls)');
-  refused("token: abc\n", 'unknown key "token" (known: host, tokenFile, tls)');
+  refused("hots: a:1\n", 'unknown key "hots" (known: host, tokenFile, tls, pprof)');
+  refused("token: abc\n", 'unknown key "token" (known: host, tokenFile, tls, pprof)');
   refused("tls:\n  cafile: x\n", 'unknown key "tls.cafile" (known: tls.ca, tls.cert, tls.key, tls.serverName)');
   refused("host: 4677\n", 'key "host" must be a non-empty string');
   refused('host: ""\n', 'key "host" must be a non-empty string');
@@ -46,7 +46,7 @@ test("unknown keys and bad values are usage errors naming the key", () => {
   refused("tls:\n  ca: 3\n", 'key "tls.ca" must be a non-empty string');
   refused("tls: true\n", 'key "tls" must be a mapping of ca, cert, key, serverName ("tls: {}" for TLS with the system roots)');
   refused("tls:\n", 'key "tls" must be a mapping of ca, cert, key, serverName ("tls: {}" for TLS with the system roots)');
-  refused("- host\n", "want a mapping of keys (host, tokenFile, tls)");
+  refused("- host\n", "want a mapping of keys (host, tokenFile, tls, pprof)");
   refused("tls: [ca.pem]\n", 'key "tls" must be a mapping of ca, cert, key, serverName ("tls: {}" for TLS with the system roots)');
 });
 
@@ -67,4 +67,18 @@ test("loadConfig: a missing default file is no config; a missing chosen file is 
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test("pprof: which programs gopsctl may probe without gopsd, and endpoints mounted elsewhere", () => {
+  assert.deepEqual(parse('pprof:\n  probeExe: [/usr/bin/api, "/opt/svc/*"]\n  endpoints:\n    - { cmdline: api-server, port: 6060, prefix: /admin }\n    - { pid: 42, port: 7070 }\n').pprof, {
+    probeExe: ["/usr/bin/api", "/opt/svc/*"],
+    endpoints: [
+      { cmdline: "api-server", port: 6060, prefix: "/admin" },
+      { pid: 42, port: 7070, prefix: "" },
+    ],
+  });
+  refused("pprof:\n  probe: true\n", 'unknown key "pprof.probe" (known: pprof.probeExe, pprof.endpoints)');
+  refused("pprof:\n  probeExe: [api]\n", "pprof.probeExe: want absolute paths");
+  refused("pprof:\n  endpoints:\n    - { port: 6060 }\n", "pprof.endpoints: each needs pid, exe or cmdline");
+  refused("pprof:\n  endpoints:\n    - { pid: 1, port: 70000 }\n", "pprof.endpoints: port must be an integer from 1 to 65535");
 });

@@ -1,6 +1,7 @@
 // gopsctl's config file (YAML): where to reach gopsd and with which credentials, the lowest layer under flags and
-// $GOPSCTL_* variables. It holds file names, never a token. Parsing is pure (config-parse.ts, loaded only when a file
-// exists); loadConfig is the one read.
+// $GOPSCTL_* variables, and (`pprof`) what gopsctl without gopsd may probe for net/http/pprof and which endpoints
+// are mounted elsewhere. It holds file names, never a token. Parsing is pure (config-parse.ts, loaded only when a
+// file exists); loadConfig is the one read.
 import { readFile } from "node:fs/promises";
 import { gopsctlConfigPath } from "../common/config-dir.js";
 import { UsageError } from "./errors.js";
@@ -12,9 +13,18 @@ export interface ConfigTls {
   serverName?: string;
 }
 
+/** net/http/pprof for gopsctl's own reads (no gopsd), like gopsd's pprof.* settings. */
+export interface ConfigPprof {
+  /** Only these executables are probed (absolute paths; a trailing * matches any rest); absent = every Go program. */
+  probeExe?: string[];
+  /** Endpoints mounted elsewhere: matched by pid, exe or cmdline (a substring of the argv), at port and prefix. */
+  endpoints?: { pid?: number; exe?: string; cmdline?: string; port: number; prefix: string }[];
+}
+
 export interface CliConfig {
   /** Where it was read from; undefined = no config file. */
   source?: string;
+  pprof?: ConfigPprof;
   host?: string;
   /** Absolute. */
   tokenFile?: string;

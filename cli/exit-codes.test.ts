@@ -85,3 +85,11 @@ test("when the call's signal was aborted by Ctrl-C or the deadline, that is the 
   assert.equal(describeFailure(new GopsError(Status.NOT_FOUND, "gone"), other.signal).exitCode, 3);
   assert.equal(describeFailure(new GopsError(Status.NOT_FOUND, "gone"), new AbortController().signal).exitCode, 3);
 });
+
+test("the error line escapes control characters a target put in the message (a remote or a local one)", () => {
+  const hostile = "port file /home/u/\x1b]0;owned\x07\r\u202e/.config/gops/42: not a regular file";
+  const want = "port file /home/u/\\e]0;owned\\x07\\r\\u202e/.config/gops/42: not a regular file";
+  assert.equal(describeFailure(new ClientError("/p/M", Status.FAILED_PRECONDITION, hostile)).message, want);
+  assert.equal(describeFailure(new Error(hostile)).message, want);
+  assert.equal(describeFailure(new Error("a\x9b2J\nb")).message, "a\\x9b2J; b", "newlines still join the lines; C1 CSI escaped");
+});

@@ -1,10 +1,12 @@
-// The one place an error becomes an exit status and a one-line message (docs/ARCHITECTURE.md rule 3).
+// The one place an error becomes an exit status and a one-line message (docs/ARCHITECTURE.md rule 3), with control
+// characters escaped: a message may quote a target's path, name or agent reply.
 import { oneLine } from "../common/first-line.js";
 import { ClientError, Status } from "nice-grpc-common";
 import { CredentialsError } from "../client/credentials-error.js";
 import { InventoryError } from "../client/fleet/inventory-error.js";
 import { ModuleQueryError } from "../client/fleet/modules.js";
 import { GopsError } from "../common/errors.js";
+import { escapeLine } from "../common/escape-text.js";
 import { CallTimeoutError, HostsFailedError, InterruptedError, UsageError } from "./errors.js";
 
 export const ExitCode = {
@@ -58,7 +60,7 @@ export interface Failure {
  */
 export function describeFailure(err: unknown, signal?: AbortSignal): Failure {
   const cause = signal?.aborted === true && isOwnAbortReason(signal.reason) ? signal.reason : err;
-  return { exitCode: exitCodeFor(cause), message: oneLine(messageOf(cause)), reported: cause instanceof HostsFailedError };
+  return { exitCode: exitCodeFor(cause), message: escapeLine(oneLine(messageOf(cause))), reported: cause instanceof HostsFailedError };
 }
 
 export function exitCodeFor(err: unknown): number {

@@ -23,6 +23,7 @@ import {
   resolveCommand,
   resolveTarget,
   type CommandContext,
+  type ConfigPprof,
   type Target,
 } from "./index.js";
 
@@ -64,6 +65,7 @@ async function main(): Promise<number> {
     // Across hosts the deadline is each host's (the Fleet's), so one hung host cannot take the others' answers.
     if (timeoutMs !== undefined && !across) timer = setTimeout(() => controller.abort(new CallTimeoutError(timeoutMs)), timeoutMs);
     let target: Target = { kind: "local" };
+    let localPprof: ConfigPprof | undefined;
     if (spec.offline === undefined) {
       const chosen = chosenConfigPath(parsed, process.env);
       const config = await loadConfig(chosen ?? defaultConfigPath(process.env, homedir()), {
@@ -71,6 +73,7 @@ async function main(): Promise<number> {
         home: homedir(),
         signal: controller.signal,
       });
+      localPprof = config.pprof;
       target = await resolveTarget(parsed, process.env, config, async (path) =>
         (await import("../client/fleet/inventory.js")).loadInventory({ ...(path !== undefined ? { path } : {}), env: process.env }),
       );
@@ -83,7 +86,7 @@ async function main(): Promise<number> {
       if (!target.across) fleetClient = await fleet.client(target.hosts[0]!.name, controller.signal);
     }
     // The one transport this run needs, loaded now and opened at the first call (help never opens one).
-    const open = spec.offline !== undefined || target.kind === "fleet" ? undefined : await opener(target, controller.signal);
+    const open = spec.offline !== undefined || target.kind === "fleet" ? undefined : await opener(target, controller.signal, localPprof);
     const ctx: CommandContext = {
       get diagnostics() {
         if (fleetClient !== undefined) return fleetClient;
@@ -117,10 +120,15 @@ async function main(): Promise<number> {
 }
 
 /** Loads the transport of a remote gopsd (gRPC) or of this machine (the in-process local backend). */
-async function opener(target: Exclude<Target, { kind: "fleet" }>, signal: AbortSignal): Promise<() => DiagnosticsHandle> {
+async function opener(target: Exclude<Target, { kind: "fleet" }>, signal: AbortSignal, pprof: ConfigPprof | undefined): Promise<() => DiagnosticsHandle> {
   if (target.kind === "local") {
     const { createLocalDiagnostics } = await import("../client/local.js");
-    return () => createLocalDiagnostics();
+    // The config file's pprof settings: which programs may be probed, and endpoints mounted elsewhere.
+    const options =
+      pprof === undefined
+        ? {}
+        : { pprof: { declared: pprof.endpoints ?? [], ...(pprof.probeExe !== undefined ? { probeExe: pprof.probeExe } : {}) } };
+    return () => createLocalDiagnostics(options);
   }
   const [{ connect }, { readTokenFile }] = await Promise.all([import("../client/connect.js"), import("../client/token-file.js")]);
   const setting = target.token;

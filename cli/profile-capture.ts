@@ -1,5 +1,7 @@
 // pprof-cpu and pprof-heap: save the agent's profile, then, with --top / --flame, report on it like
-// `go tool pprof` would, without a Go toolchain. Across hosts: one file per host, written as it streams, and with
+// `go tool pprof` would, without a Go toolchain. pprof-cpu takes --duration (net/http/pprof endpoints); pprof-heap
+// takes --kind for the other sampled profiles a net/http/pprof endpoint serves (allocs, block, mutex, goroutine,
+// threadcreate). Across hosts: one file per host, written as it streams, and with
 // --merge one merged profile (saved too) for --top and --flame.
 import { join, resolve } from "node:path";
 import { ProfileKind } from "../proto/index.js";
@@ -7,6 +9,8 @@ import { decodeProfile, encodeProfile, mergeProfiles, type Profile } from "../an
 import { defineCommand, type Command, type CommandContext } from "./command.js";
 import {
   afterSaving,
+  durationFlag,
+  parseCaptureDuration,
   hostCapturePlace,
   OUTPUT_FLAG,
   parseCaptureArgs,
@@ -21,7 +25,7 @@ import { mergedCaptureName, writeFileAtomically } from "./capture-file.js";
 import { UsageError } from "./errors.js";
 import { isAcrossHosts } from "./hosts.js";
 import { printJson, printJsonLine, write } from "./output/index.js";
-import { flagValue } from "./parse-argv.js";
+import { flagValue, type FlagSpec } from "./parse-argv.js";
 import {
   buildProfileReport,
   formatProfileReport,
@@ -40,38 +44,82 @@ import { answeredInHostOrder, eachHost, finishAcross, hostHeading } from "./run-
 export interface ProfileCaptureOptions extends CaptureOptions, ProfileReportOptions {
   /** --merge (across hosts): merge the hosts' profiles into one, saved and reported on. */
   merge: boolean;
+  /** Which profile (pprof-heap --kind; pprof-cpu: cpu); absent = the command's own (cpu or heap). */
+  profile?: ProfileName;
 }
 
-/** The two live profiles: what they are called and which profile gopsd is asked for. */
+/**
+ * The live profiles: what they are called, which profile gopsd is asked for and their sample index names. A gops
+ * agent serves cpu and heap; the others need a net/http/pprof endpoint (gopsd says so otherwise).
+ */
 const PROFILES = {
-  cpu: { what: "CPU profile", profileKind: ProfileKind.PROFILE_KIND_CPU },
-  heap: { what: "heap profile", profileKind: ProfileKind.PROFILE_KIND_HEAP },
-} as const;
+  cpu: { what: "CPU profile", profileKind: ProfileKind.PROFILE_KIND_CPU, indexes: SAMPLE_INDEXES.cpu },
+  heap: { what: "heap profile", profileKind: ProfileKind.PROFILE_KIND_HEAP, indexes: SAMPLE_INDEXES.heap },
+  allocs: { what: "allocs profile", profileKind: ProfileKind.PROFILE_KIND_ALLOCS, indexes: SAMPLE_INDEXES.heap },
+  block: { what: "block profile", profileKind: ProfileKind.PROFILE_KIND_BLOCK, indexes: ["contentions", "delay"] },
+  mutex: { what: "mutex profile", profileKind: ProfileKind.PROFILE_KIND_MUTEX, indexes: ["contentions", "delay"] },
+  goroutine: { what: "goroutine profile", profileKind: ProfileKind.PROFILE_KIND_GOROUTINE, indexes: ["goroutine"] },
+  threadcreate: { what: "threadcreate profile", profileKind: ProfileKind.PROFILE_KIND_THREADCREATE, indexes: ["threadcreate"] },
+} as const satisfies Record<string, { what: string; profileKind: ProfileKind; indexes: readonly string[] }>;
+
+export type ProfileName = keyof typeof PROFILES;
+
+/** pprof-heap --kind: the heap profile (default) or another sampled profile of net/http/pprof. */
+const HEAP_KINDS = ["heap", "allocs", "block", "mutex", "goroutine", "threadcreate"] as const satisfies readonly ProfileName[];
+
+/** The capture of one profile; `durationSeconds` (CPU only) reaches gopsd as duration_seconds (0 = its default). */
+function profileCapture(profile: ProfileName): ToolCaptureKindSpec {
+  const { what, profileKind } = PROFILES[profile];
+  return {
+    kind: profile,
+    what,
+    defaultExtension: ".pprof.gz",
+    goTool: "pprof",
+    start: (diagnostics, pid, signal, durationSeconds) =>
+      diagnostics.streamProfile({ pid, kind: profileKind, ...(durationSeconds !== undefined ? { durationSeconds } : {}) }, { signal }),
+  };
+}
 
 /**
  * The pprof-cpu or pprof-heap command: its help, flags and run, differing only in the profile's kind. Its own
  * runner: across hosts --merge combines the hosts' profiles into one more file and report.
  */
 export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | "heap"): Command<ProfileCaptureOptions> {
-  const indexes = SAMPLE_INDEXES[kind];
-  const { what, profileKind } = PROFILES[kind];
-  const capture: ToolCaptureKindSpec = {
-    kind,
-    what,
-    defaultExtension: ".pprof.gz",
-    goTool: "pprof",
-    start: (diagnostics, pid, signal) => diagnostics.streamProfile({ pid, kind: profileKind }, { signal }),
-  };
+  const indexes = PROFILES[kind].indexes;
+  const ownFlags: FlagSpec[] =
+    kind === "cpu"
+      ? [durationFlag("30s")]
+      : [{ name: "kind", value: "KIND", help: `which profile: ${HEAP_KINDS.join(", ")} (default heap; the others need a net/http/pprof endpoint)` }];
+  const ownDetails =
+    kind === "cpu"
+      ? [
+          "--duration DUR: profile for DUR (whole seconds, 1s to 10m: 5s, 2m, or a number of seconds). A",
+          "  net/http/pprof endpoint (ps: ~) honours it; a gops agent (ps: *) always profiles 30s and refuses",
+          "  other durations (FAILED_PRECONDITION, one line, exit 4).",
+        ]
+      : [
+          `--kind KIND: ${HEAP_KINDS.join(", ")} (default heap). A gops agent (ps: *) serves`,
+          "  heap only; the others come from a net/http/pprof endpoint (ps: ~). The file is named after the kind:",
+          "  <pid>-<kind>-<date>-<time>.pprof.gz. --sample-index: heap, allocs: inuse_space, inuse_objects,",
+          "  alloc_space, alloc_objects; block, mutex: contentions, delay; goroutine: goroutine; threadcreate:",
+          "  threadcreate (default: the profile's own, as go tool pprof picks it).",
+        ];
   return defineCommand({
     name,
-    args: "<pid> [-o FILE]",
+    args: kind === "cpu" ? "<pid> [-o FILE] [--duration DUR]" : "<pid> [-o FILE] [--kind KIND]",
     summary,
-    flags: [OUTPUT_FLAG, { name: "merge", help: "across hosts: also merge the hosts' profiles into one (saved, and what --top and --flame show)" }, ...PROFILE_REPORT_FLAGS],
+    flags: [
+      OUTPUT_FLAG,
+      ...ownFlags,
+      { name: "merge", help: "across hosts: also merge the hosts' profiles into one (saved, and what --top and --flame show)" },
+      ...PROFILE_REPORT_FLAGS,
+    ],
     details: [
       "Saves the profile as the agent wrote it (gzip pprof, for go tool pprof) to -o FILE or <pid>-" + kind + "-<date>-<time>.pprof.gz.",
+      ...ownDetails,
       "--top [N]: then print the top N functions (default 10): flat, flat%, sum%, cum, cum%, like go tool pprof -top",
       "  (a number right after --top is N: write the pid first, or --top=N).",
-      `--sample-index NAME: ${indexes.join(", ")} (default ${indexes[0]}).`,
+      ...(kind === "cpu" ? [`--sample-index NAME: ${indexes.join(", ")} (default ${indexes[0]}).`] : []),
       "--flame FILE.html: then write an interactive flame graph (click to zoom, search, tooltips; no network needed).",
       "--json: {pid, kind, path, bytes} and, when asked, top (rows with flat, cum and percentages) and flame (its path).",
       "A progress bar runs on stderr when it is a terminal; Ctrl-C stops the capture and leaves no file (exit 130).",
@@ -90,16 +138,30 @@ export function profileCaptureSpec(name: string, summary: string, kind: "cpu" | 
       const merge = parsed.given.has("merge");
       const across = isAcrossHosts(parsed);
       if (merge && !across) throw new UsageError("--merge merges the profiles of several hosts: select them with --hosts, -l or --all");
-      const report = parseProfileReportFlags(parsed, indexes);
+      const profile = kind === "cpu" ? "cpu" : parseHeapKind(flagValue(parsed, "kind"));
+      const report = parseProfileReportFlags(parsed, PROFILES[profile].indexes);
       if (across && !merge && report.flame !== undefined) {
         throw new UsageError("--flame across hosts draws one graph of the merged profiles: add --merge");
       }
-      return { ...parseCaptureArgs(args, flagValue(parsed, "output")), ...report, merge };
+      const durationSeconds = kind === "cpu" ? parseCaptureDuration(flagValue(parsed, "duration")) : undefined;
+      return {
+        ...parseCaptureArgs(args, flagValue(parsed, "output")),
+        ...report,
+        merge,
+        ...(profile !== kind ? { profile } : {}),
+        ...(durationSeconds !== undefined ? { durationSeconds } : {}),
+      };
     },
     // A capture takes as long as it takes (a CPU profile 30 s); bound it with --timeout if wanted.
     defaultTimeoutMs: () => undefined,
-    run: (opts, ctx) => runProfileCapture(capture, opts, ctx),
+    run: (opts, ctx) => runProfileCapture(profileCapture(opts.profile ?? kind), opts, ctx),
   });
+}
+
+function parseHeapKind(text: string | undefined): ProfileName {
+  if (text === undefined) return "heap";
+  if (!(HEAP_KINDS as readonly string[]).includes(text)) throw new UsageError(`invalid --kind "${text}" (want one of: ${HEAP_KINDS.join(", ")})`);
+  return text as ProfileName;
 }
 
 async function runProfileCapture(kind: ToolCaptureKindSpec, opts: ProfileCaptureOptions, ctx: CommandContext): Promise<void> {
@@ -147,7 +209,7 @@ async function runAcross(kind: ToolCaptureKindSpec, opts: ProfileCaptureOptions,
   const settled = await eachHost(
     ctx,
     fleet.run(async (client, where): Promise<HostCapture> => {
-      const saved = await saveHostCapture(kind, client, opts.pid, where, place);
+      const saved = await saveHostCapture(kind, client, opts.pid, where, place, opts.durationSeconds);
       const capture: HostCapture = { display: saved.display, path: saved.path, bytes: saved.bytes };
       if (!opts.merge && !perHostTop) return capture;
       try {

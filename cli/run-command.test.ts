@@ -117,7 +117,9 @@ test("a host past its deadline is DEADLINE_EXCEEDED; the others answer", async (
     "web-1  2kB         4kB         12            1MB  8kB          3       4MB      1.5ms",
     "",
   ]);
-  assert.match(f.stderr.text(), /1\/2 hosts ok; web-7: DEADLINE_EXCEEDED after 5\dms\n$/);
+  // "after N ms": at least the 50 ms deadline, more on a busy machine (timers fire late, never early by more than 1 ms).
+  const m = /1\/2 hosts ok; web-7: DEADLINE_EXCEEDED after (\d+)ms\n$/.exec(f.stderr.text());
+  assert.ok(m && Number(m[1]) >= 49, f.stderr.text());
 });
 
 test("ps --sort heap across hosts: asks each listening agent, largest first, skips processes without agent", async () => {
@@ -137,7 +139,7 @@ test("ps --sort heap across hosts: asks each listening agent, largest first, ski
     ["web-1", "20", "1MB"],
   ]);
   assert.deepEqual(fleet.calls.get("web-1")!.filter((c) => c.method === "memStats").map((c) => c.request), [{ pid: 10 }, { pid: 20 }]);
-  assert.match(f.stderr.text(), /--sort heap: 1 process without a listening gops agent left out\n2\/2 hosts ok\n$/);
+  assert.match(f.stderr.text(), /--sort heap: 1 process without a gops agent or pprof endpoint left out\n2\/2 hosts ok\n$/);
 });
 
 test("ps --module: ListProcesses then GetBuildInfo per Go process; HOST PID NAME MODULE VERSION VIA", async () => {

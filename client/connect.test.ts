@@ -10,6 +10,7 @@ import { ServerCredentials } from "@grpc/grpc-js";
 import { ClientError, Metadata, Status, createServer, type CallContext, type Server } from "nice-grpc";
 import { certSubjectOf, peerCertInterceptor } from "../server/auth/index.js";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
+import { portNobodyListensOn } from "../integration/ports.js";
 import { channelAddress, connect, describeUnreachable, isLocalTarget } from "./connect.js";
 import { CredentialsError } from "./credentials-error.js";
 import { scriptedService } from "./scripted-service.testkit.js";
@@ -37,12 +38,13 @@ test("grpc-js connection failures are reworded to name the gopsd; certificate fa
 });
 
 test("a call to a closed port fails at once with UNAVAILABLE naming the target", async () => {
-  const client = connect("127.0.0.1:1");
+  const port = await portNobodyListensOn();
+  const client = connect(`127.0.0.1:${port}`);
   try {
     await assert.rejects(client.listProcesses({}, { deadline: 5000 }), (e: unknown) => {
       assert.ok(e instanceof ClientError);
       assert.equal(e.code, Status.UNAVAILABLE);
-      assert.match(e.details, /^gopsd at 127\.0\.0\.1:1 is unreachable: .*ECONNREFUSED/);
+      assert.match(e.details, new RegExp(`^gopsd at 127\\.0\\.0\\.1:${port} is unreachable: .*ECONNREFUSED`));
       return true;
     });
   } finally {

@@ -16,7 +16,7 @@ export type { Diagnostics, DiagnosticsHandle } from "../common/diagnostics.js";
 
 // A fleet.
 /** Opens the fleet file's selected hosts as one Fleet. */
-export { openFleet, type Fleet, type FleetCallOptions, type OpenFleetOptions } from "./fleet/fleet.js";
+export { openFleet, type Fleet, type FleetCallOptions, type HostSample, type OpenFleetOptions } from "./fleet/fleet.js";
 /** Per-host answers and the one-line summary of a fleet call. */
 export { summarize, type HostError, type HostResult } from "./fleet/fan-out.js";
 /** The fleet file. */
@@ -46,4 +46,5 @@ export {
   type StackResponse,
   type StatsResponse,
   type VersionResponse,
+  type ProcessStats,
 } from "../proto/index.js";

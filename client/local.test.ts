@@ -35,3 +35,21 @@ test("bad input is refused as gopsd refuses it", async () => {
   await assert.rejects(local.version({ pid: 0 }), code(Status.INVALID_ARGUMENT));
   await assert.rejects(local.setGCPercent({ pid: process.pid, percent: -5 }), code(Status.INVALID_ARGUMENT));
 });
+
+test("watchStats: bad intervals and pids are refused; a watch of a non-Go pid streams empty samples until aborted", async () => {
+  const first = async (req: object) => {
+    for await (const s of local.watchStats(req)) return s;
+  };
+  await assert.rejects(first({ intervalMs: 100 }), code(Status.INVALID_ARGUMENT));
+  await assert.rejects(first({ intervalMs: 500, pids: [0] }), code(Status.INVALID_ARGUMENT));
+  const ac = new AbortController();
+  const seen: number[] = [];
+  // This test process is Node, not Go: it is never among the samples.
+  for await (const s of local.watchStats({ intervalMs: 500, pids: [process.pid] }, { signal: ac.signal })) {
+    assert.equal(s.host, "local-test");
+    assert.deepEqual(s.processes, []);
+    seen.push(s.seq);
+    if (seen.length === 2) ac.abort();
+  }
+  assert.deepEqual(seen, [1, 2]);
+});

@@ -47,6 +47,7 @@ export function createLocalDiagnostics(opts: Partial<HostDiagnosticsOptions> = {
     streamProfile: stream(core.streamProfile),
     streamTrace: stream(core.streamTrace),
     streamBinary: stream(core.streamBinary),
+    watchStats: stream(core.watchStats),
   };
   return { ...local, target: "local", close: () => {} };
 }

@@ -20,6 +20,7 @@ export function scriptedService(methods: Partial<DiagnosticsServiceImplementatio
     streamProfile: unimplemented,
     streamTrace: unimplemented,
     streamBinary: unimplemented,
+    watchStats: unimplemented,
     ...methods,
   };
 }

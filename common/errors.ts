@@ -2,10 +2,15 @@
 // becomes a status code. Messages are one line and say what to do next.
 import { Status } from "nice-grpc-common";
 import { formatDurationMs } from "./duration.js";
+import { escapeLine } from "./escape-text.js";
 
 export { Status };
 
-/** A domain error with the gRPC status it maps to; the message is one line and says what to do next. */
+/**
+ * A failure with its gRPC status. The message is one line with control characters escaped (docs/ARCHITECTURE.md rule 12): it
+ * often quotes what a target controls (a port-file path, an exe path, an agent's reply), and it is shown to
+ * an operator's terminal and written to logs.
+ */
 export class GopsError extends Error {
   override readonly name = "GopsError";
   constructor(
@@ -13,7 +18,7 @@ export class GopsError extends Error {
     message: string,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(escapeLine(message), options);
   }
 }
 

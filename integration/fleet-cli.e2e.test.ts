@@ -10,7 +10,7 @@ import path from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
 import { createToken } from "../common/token.testkit.js";
-import { repoRoot, runCli, startFixture, startGopsd, type CliResult, type Fixture, type Gopsd } from "./harness.js";
+import { repoRoot, runCli, startFixture, startGopsds, type CliResult, type Fixture, type Gopsd } from "./harness.js";
 
 const LIVE = ["web-1", "web-2", "web-3", "web-4", "web-5"];
 const DOWN = "web-6";
@@ -40,7 +40,7 @@ describe("gopsctl across a fleet", { timeout: 240_000 }, () => {
       ["--host-name", AUTH, "--auth-algorithms", "HS256", "--auth-hs-secret-file", secretFile, "--auth-issuer", "t", "--auth-audience", "gopsd"],
     ];
     // A few at a time: each gopsd compiles its TypeScript at start, and the machine has 2 cores.
-    for (let i = 0; i < specs.length; i += 4) gopsds.push(...(await Promise.all(specs.slice(i, i + 4).map((args) => startGopsd({ args })))));
+    gopsds.push(...(await startGopsds(specs)));
     // A token gopsd accepts, but without gops:read (nor gops:profile).
     const token = createToken({ keyFile: secretFile, alg: "HS256", issuer: "t", audience: "gopsd", subject: "ci", scopes: ["gops:stack"], ttlSec: 600 });
     const entries = [...LIVE, DOWN].map((name, i) => {

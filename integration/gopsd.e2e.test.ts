@@ -9,7 +9,7 @@ import { HealthDefinition } from "nice-grpc-server-health";
 import { connect, type DiagnosticsHandle } from "../client/index.js";
 import { AgentState, ProfileKind, type Process } from "../proto/index.js";
 import { captureBytes, drain, statusOf } from "./grpc-helpers.js";
-import { deadPid, startFixture, startGopsd, writeStalePortFile, type Fixture, type Gopsd } from "./harness.js";
+import { deadPid, portNobodyListensOn, startFixture, startGopsd, writeStalePortFile, type Fixture, type Gopsd } from "./harness.js";
 
 
 
@@ -37,7 +37,7 @@ describe("gopsd end to end", () => {
     const staleFixture = await startFixture("agentprog", { args: ["-no-port-file"] });
     fx.stale = staleFixture;
     stalePid = staleFixture.pid;
-    await writeStalePortFile(staleFixture.configDir, stalePid, 1);
+    await writeStalePortFile(staleFixture.configDir, stalePid, await portNobodyListensOn());
     // A spoofed file: names the port of the main fixture's agent, which another process owns.
     await writeStalePortFile(fx.spoofTarget!.configDir, fx.spoofTarget!.pid, fx.main!.port!);
 
@@ -62,7 +62,8 @@ describe("gopsd end to end", () => {
   describe("discovery", () => {
     let byPid: Map<number, Process>;
     before(async () => {
-      const res = await client.listProcesses({}, { deadline: 10_000 });
+      // A cold scan reads every process on the machine: its time depends on the machine, not on this test.
+      const res = await client.listProcesses({}, { deadline: 60_000 });
       assert.equal(res.host, "e2e-host");
       assert.ok(res.scanned > 0);
       byPid = new Map(res.processes.map((p) => [p.pid, p]));

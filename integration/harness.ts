@@ -17,6 +17,11 @@ const fixturesSource = path.join(repoRoot, "integration", "fixtures");
 const cacheRoot = path.join(repoRoot, ".cache");
 const fixturesCache = path.join(cacheRoot, "fixtures");
 const READY_TIMEOUT_MS = 10_000;
+/**
+ * gopsd compiles its TypeScript (tsx) as it starts: on a busy 2-core machine (other test files, a `go build`
+ * loop) that took more than 10 s. A bound against a hang, not a speed check.
+ */
+const GOPSD_READY_TIMEOUT_MS = 60_000;
 /** tsx resolved from this repository, so children started in another cwd still load TypeScript. */
 const TSX_LOADER = import.meta.resolve("tsx");
 const STOP_GRACE_MS = 3_000;
@@ -53,6 +58,11 @@ export interface FixtureOptions {
   gid?: number;
   /** HOME for the fixture. */
   home?: string;
+  /**
+   * Run a copy of the binary under this file name (its comm, argv[0] and exe path), in a fresh temp dir any
+   * user can enter: a hostile process's name.
+   */
+  exeName?: string;
 }
 
 export interface Fixture {
@@ -400,6 +410,14 @@ export async function fixturesGoVersion(): Promise<string> {
  */
 export async function startFixture(kind: FixtureKind, opts: FixtureOptions = {}): Promise<Fixture> {
   let exe = (await buildFixtures())[kind];
+  if (opts.exeName !== undefined) {
+    const dir = await makeTempDir("gopsctl-exe-");
+    await chmod(dir, 0o755);
+    const copy = path.join(dir, opts.exeName);
+    await copyFile(exe, copy);
+    await chmod(copy, 0o755);
+    exe = copy;
+  }
   const runAs = opts.uid ?? process.getuid!();
   const gid = opts.uid === undefined ? opts.gid : (opts.gid ?? passwdEntry(opts.uid)?.gid ?? opts.uid);
 
@@ -466,8 +484,34 @@ export async function startGopsd(opts: GopsdOptions = {}): Promise<Gopsd> {
   const exited = track(proc);
   const stdout = collect(proc.stdout);
   const stderr = collect(proc.stderr);
-  const ready = await waitForLine(proc, proc.stderr, /^gopsd: listening on (\S+)/, READY_TIMEOUT_MS, "gopsd", stderr);
+  let ready: RegExpMatchArray;
+  try {
+    ready = await waitForLine(proc, proc.stderr, /^gopsd: listening on (\S+)/, GOPSD_READY_TIMEOUT_MS, "gopsd", stderr);
+  } catch (e) {
+    // Not left running: a live child keeps the test file's process (and the whole run) from ending.
+    proc.kill("SIGKILL");
+    throw e;
+  }
   return { address: ready[1]!, proc, stop: stopper(proc, exited), stderr, stdout };
+}
+
+/**
+ * Starts one gopsd per argument list, `batch` at a time (each compiles its TypeScript at start, and the machine
+ * has 2 cores). If one fails, those already started are stopped before the error is thrown: a live child
+ * would keep the test file's process, and the whole run, from ending.
+ */
+export async function startGopsds(specs: readonly string[][], batch = 4): Promise<Gopsd[]> {
+  const started: Gopsd[] = [];
+  for (let i = 0; i < specs.length; i += batch) {
+    const settled = await Promise.allSettled(specs.slice(i, i + batch).map((args) => startGopsd({ args })));
+    for (const r of settled) if (r.status === "fulfilled") started.push(r.value);
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    if (failed !== undefined) {
+      await Promise.all(started.map((g) => g.stop()));
+      throw failed.reason;
+    }
+  }
+  return started;
 }
 
 /** Runs the CLI (cli/main.ts) with pipes for stdin/stdout/stderr and resolves when it exits. */
@@ -527,17 +571,18 @@ function signalWhenReady(proc: ChildProcess, signal: CliSignal, output: () => { 
   return poller;
 }
 
-/** A pid that belonged to a process which has exited (and been reaped). */
+/**
+ * A valid pid that no process has or can get: the kernel's pid_max (pids are allocated below it, and it is at
+ * most 4194304, the largest pid gopsctl accepts). Not the pid of a process that just exited: with other
+ * processes starting on the machine (a `go build` loop), a freed pid can be reused within a test.
+ */
 export async function deadPid(): Promise<number> {
-  const child = spawn("true", [], { stdio: "ignore" });
-  const pid = child.pid;
-  await new Promise<void>((resolve, reject) => {
-    child.once("error", reject);
-    child.once("exit", () => resolve());
-  });
-  if (pid === undefined) throw new Error("could not start `true` to obtain a dead pid");
-  return pid;
+  const pidMax = Number((await readFile("/proc/sys/kernel/pid_max", "utf8")).trim());
+  if (!Number.isInteger(pidMax) || pidMax < 2) throw new Error(`unexpected /proc/sys/kernel/pid_max: ${pidMax}`);
+  return pidMax;
 }
+
+export { portNobodyListensOn } from "./ports.js";
 
 /** Writes `<dir>/<pid>` holding `port` (a string allows malformed content), like a leftover port file. */
 export async function writeStalePortFile(dir: string, pid: number, port: number | string): Promise<string> {

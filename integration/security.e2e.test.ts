@@ -450,17 +450,22 @@ describe("gopsd security end to end", () => {
 
   it("the rate limit trips and recovers; the server stays healthy", async () => {
     const t = token({ subject: "flood", scopes: ["gops:read"] });
-    // burst 6 at 2/s: of 8 calls admitted together, exactly 6 pass.
+    // burst 6 at 2/s: of 8 calls sent together, 6 pass, plus one per half second the burst took to arrive (a busy
+    // machine can spread them out; the bucket refills at its rate meanwhile).
+    const started = performance.now();
     const results = await Promise.allSettled(Array.from({ length: 8 }, () => client.getProcess({ pid: fixture.pid }, bearer(t))));
+    const refills = Math.floor(((performance.now() - started) / 1000) * 2);
     const refused = results.filter((r): r is PromiseRejectedResult => r.status === "rejected");
-    assert.equal(results.length - refused.length, 6);
+    const passed = results.length - refused.length;
+    assert.ok(passed >= 6 && passed <= 6 + refills, `${passed} of 8 passed with ${refills} refills`);
+    if (refills === 0) assert.equal(refused.length, 2);
     for (const r of refused) {
       assert.ok(r.reason instanceof ClientError);
       assert.equal(Status[r.reason.code], "RESOURCE_EXHAUSTED");
       assert.match(r.reason.details, /^rate limit exceeded for flood; retry in 0\.\ds$/);
     }
     const lines = await nextAudits(8);
-    assert.equal(lines.filter((l) => l.outcome === "RESOURCE_EXHAUSTED").length, 2);
+    assert.equal(lines.filter((l) => l.outcome === "RESOURCE_EXHAUSTED").length, refused.length);
     const health = await createClient(HealthDefinition, channel).check({ service: DiagnosticsServiceDefinition.fullName });
     assert.equal(health.status, SERVING, "health is not rate limited");
     await nextAudit();

@@ -71,7 +71,24 @@ function freePort(): Promise<number> {
   });
 }
 
+/** The port picked for sshd was taken by another process before sshd could bind it. */
+class PortTakenError extends Error {}
+
+/**
+ * Starts sshd on a free port. The port is free when picked, but another process on the machine may bind it
+ * before sshd does: then sshd is started again on another one (5 tries).
+ */
 export async function startSshd(): Promise<Sshd> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startSshdOn(await freePort());
+    } catch (e) {
+      if (!(e instanceof PortTakenError) || attempt >= 5) throw e;
+    }
+  }
+}
+
+async function startSshdOn(port: number): Promise<Sshd> {
   const dir = mkdtempSync(path.join(tmpdir(), "gopsctl-sshd-"));
   chmodSync(dir, 0o755);
   mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
@@ -81,7 +98,6 @@ export async function startSshd(): Promise<Sshd> {
   const userPub = keygen(userKey, "gopsctl-test-user");
   const authorized = path.join(dir, "authorized_keys");
   writeFileSync(authorized, `${userPub}\n`, { mode: 0o600 });
-  const port = await freePort();
   const config = path.join(dir, "sshd_config");
   writeFileSync(
     config,
@@ -138,6 +154,12 @@ export async function startSshd(): Promise<Sshd> {
     });
     proc.once("exit", (code, signal) => {
       clearTimeout(timer);
+      if (/Address already in use|Cannot bind any address/.test(log)) {
+        process.off("exit", killOnExit);
+        rmSync(dir, { recursive: true, force: true });
+        reject(new PortTakenError(`sshd could not bind 127.0.0.1:${port}: ${log}`));
+        return;
+      }
       reject(new Error(`sshd exited (code ${code}, signal ${signal}) before listening:\n${log}`));
     });
   });

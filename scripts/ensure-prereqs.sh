@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Checks the Debian packages the tests need: golang-go (/usr/bin/go, go1.19 or newer),
 # openssh-server (/usr/sbin/sshd), openssh-client (ssh-keygen), openssl (the CLI the security tests make
-# certificates with) and chromium (/usr/bin/chromium, for the flame graph browser test). As root it installs the
+# certificates with), tmux (the terminal the top test drives) and chromium (/usr/bin/chromium, for the flame graph browser test). As root it installs the
 # missing ones; otherwise it names them with the install command and exits 1.
 set -euo pipefail
 
@@ -22,6 +22,8 @@ missing_packages() {
   # ip brings up loopback in the network namespace of the cross-namespace agent test.
   command -v ip >/dev/null 2>&1 || missing+=(iproute2)
   [[ -x /usr/bin/chromium ]] || missing+=(chromium)
+  # gopsctl top is driven in a real terminal by the top end-to-end test.
+  command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   # Only recommended by chromium, which is installed without recommends: the flame graph needs a font to draw.
   dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
   echo "${missing[*]}"

@@ -40,7 +40,20 @@ describe("gopsd config", () => {
     assert.equal(c.auth, undefined);
     assert.equal(c.hostName, "box-1");
     assert.deepEqual(c.audit, { kind: "stdout" });
-    assert.deepEqual(c.limits, { ratePerSec: 10, burst: 20, maxConcurrentPerSubject: 8, maxConcurrentStreams: 32, maxRequestBytes: 65536 });
+    assert.deepEqual(c.limits, {
+      ratePerSec: 10,
+      burst: 20,
+      maxConcurrentPerSubject: 8,
+      maxConcurrentStreams: 32,
+      maxRequestBytes: 65536,
+      maxConnections: 256,
+      maxConnectionsPerSource: 32,
+      handshakeTimeoutMs: 10_000,
+      idleTimeoutMs: 120_000,
+      maxStreamsPerConnection: 32,
+      maxSessionMemoryBytes: 4 << 20,
+      keepaliveTimeMs: 60_000,
+    });
     assert.equal(resolveWith({ argv: ["--insecure"] }).insecure, true);
   });
 
@@ -91,6 +104,8 @@ describe("gopsd config", () => {
     refuses({ env: { GOPSD_LIMITS_RATE_PER_SECOND: "fast" } }, /^GOPSD_LIMITS_RATE_PER_SECOND: must be a number/);
     refuses({ env: { GOPSD_AUTH_ISUER: "x" } }, /^GOPSD_AUTH_ISUER: unknown variable/);
     refuses({ argv: ["--limits-burst", "1.5"] }, /^--limits-burst: must be an integer/);
+    refuses({ argv: ["--limits-idle-timeout", "1500ms"] }, /^--limits-idle-timeout: must be a whole number of seconds/);
+    refuses({ argv: ["--limits-max-connections", "4", "--limits-max-connections-per-source", "8"] }, /^--limits-max-connections-per-source: must not exceed limits\.maxConnections \(4\)/);
     refuses({ argv: ["--agent-timeout", "cpu=soon"] }, /^--agent-timeout cpu: "soon" is not a duration/);
     refuses({ argv: ["--listen", "nowhere"] }, /^--listen: "nowhere" is not host:port/);
     assert.throws(() => parseFlags(["--bogus"]), ConfigError);
@@ -154,5 +169,20 @@ describe("gopsd config", () => {
     assert.deepEqual(c.tls, { cert: "/etc/gopsd/tls/gopsd.pem", key: "/etc/gopsd/tls/gopsd-key.pem", clientCa: "/etc/gopsd/tls/clients-ca.pem" });
     assert.deepEqual(c.auth?.publicKeyFiles, ["issuer-2024:/etc/gopsd/keys/issuer-2024.pem", "issuer-2025:/etc/gopsd/keys/next.pem"]);
     assert.deepEqual(c.agentTimeouts, { connectMs: 3000, deadlineMs: { CPUProfile: 45_000 } });
+  });
+});
+
+describe("gopsd config: containers", () => {
+  const base = ["--listen", "unix:/run/gopsd.sock"];
+  it("the /proc to read: --proc-root, else GOPSD_PROC_ROOT, else HOST_PROC (gops' variable), else none", () => {
+    assert.equal(resolveWith({ argv: base }).procRoot, undefined);
+    assert.equal(resolveWith({ argv: base, env: { HOST_PROC: "/host/proc" } }).procRoot, "/host/proc");
+    assert.equal(resolveWith({ argv: base, env: { HOST_PROC: "/host/proc", GOPSD_PROC_ROOT: "/hp" } }).procRoot, "/hp");
+    assert.equal(resolveWith({ argv: [...base, "--proc-root", "hp"], env: { HOST_PROC: "/host/proc" } }).procRoot, "/work/hp");
+  });
+  it("the runtimes' state roots for names, from flags or the file's containers section", () => {
+    const c = resolveWith({ argv: [...base, "--containers-kubelet-root", "/host/var/lib/kubelet"], file: { containers: { dockerRoot: "/host/docker" } } });
+    assert.deepEqual({ ...c.containers }, { dockerRoot: "/host/docker", kubeletRoot: "/host/var/lib/kubelet" });
+    assert.deepEqual({ ...resolveWith({ argv: base }).containers }, {});
   });
 });

@@ -61,7 +61,32 @@ export type AuditConfig = { readonly kind: "file"; readonly path: string } | { r
 export interface ServerLimits extends LimitsConfig {
   /** `grpc.max_receive_message_length`: larger requests get RESOURCE_EXHAUSTED. */
   readonly maxRequestBytes: number;
+  /** Open connections in all; more are closed at once. */
+  readonly maxConnections: number;
+  /** Open connections per source address; more are closed at once. */
+  readonly maxConnectionsPerSource: number;
+  /** Time a new connection has for TLS, HTTP/2 set-up and the start of its first call. */
+  readonly handshakeTimeoutMs: number;
+  /** Time a connection may stay open with no call in progress (GOAWAY, then closed). */
+  readonly idleTimeoutMs: number;
+  /** HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS per connection (`grpc.max_concurrent_streams`). */
+  readonly maxStreamsPerConnection: number;
+  /** nghttp2 memory per connection (`grpc-node.max_session_memory`); beyond it new streams are refused. */
+  readonly maxSessionMemoryBytes: number;
+  /** Interval of gopsd's HTTP/2 pings on a connection (`grpc.keepalive_time_ms`); 20 s for the answer. */
+  readonly keepaliveTimeMs: number;
 }
+
+/** Connection and HTTP/2 limits (issue 8: floods and idle connections before authentication). */
+export const DEFAULT_CONNECTION_LIMITS = Object.freeze({
+  maxConnections: 256,
+  maxConnectionsPerSource: 32,
+  handshakeTimeoutMs: 10_000,
+  idleTimeoutMs: 120_000,
+  maxStreamsPerConnection: 32,
+  maxSessionMemoryBytes: 4 << 20,
+  keepaliveTimeMs: 60_000,
+});
 
 export interface GopsdConfig {
   /** "host:port" or "unix:/path". */
@@ -79,6 +104,10 @@ export interface GopsdConfig {
   readonly limits: ServerLimits;
   /** Overrides of the agent connect timeout and per-signal deadlines. */
   readonly agentTimeouts: AgentTimeoutOverrides;
+  /** The /proc to read (gopsd in a container with the host's /proc mounted elsewhere); default $HOST_PROC or /proc. */
+  readonly procRoot?: string;
+  /** Where container runtimes and the kubelet keep their state, for container and pod names. */
+  readonly containers: { readonly dockerRoot?: string; readonly podmanRoot?: string; readonly kubeletRoot?: string };
   /** net/http/pprof endpoints: probe on every listing, and endpoints declared for muxes mounted elsewhere. */
   readonly pprof: PprofConfig;
 }
@@ -140,6 +169,8 @@ const KINDS = {
     ),
   lifetime: (from: From) => seconds(from, 1, 24 * 3600),
   skew: (from: From) => seconds(from, 0, 300),
+  /** A connection timer, whole seconds from 1 s to 1 h, in milliseconds. */
+  timeout: (from: From) => v.pipe(seconds(from, 1, 3600), v.transform((sec) => sec * 1000)),
   rate: (from: From) => number(from, false, 0.001, 1e6),
   count: (from: From) => number(from, true, 1, 1e6),
   bytes: (from: From) => number(from, true, 1024, 64 << 20),
@@ -157,48 +188,55 @@ const KINDS = {
 
 /** pprof.endpoints: a list of { pid?, exe?, cmdline?, port, prefix? } with at least one matcher (JSON in a flag or variable). */
 function declaredEndpoints(from: From): v.GenericSchema<unknown, DeclaredEndpoint[]> {
-  const entry = v.pipe(
-    v.strictObject(
-      {
-        pid: v.optional(v.pipe(v.number("pid must be a positive integer"), v.integer("pid must be a positive integer"), v.minValue(1, "pid must be a positive integer"))),
-        exe: v.optional(v.pipe(v.string("exe must be an absolute path"), v.startsWith("/", "exe must be an absolute path"))),
-        cmdline: v.optional(v.pipe(v.string("cmdline must be a non-empty string"), v.nonEmpty("cmdline must be a non-empty string"))),
-        port: v.pipe(
-          v.number("port must be an integer from 1 to 65535"),
-          v.integer("port must be an integer from 1 to 65535"),
-          v.minValue(1, "port must be an integer from 1 to 65535"),
-          v.maxValue(65535, "port must be an integer from 1 to 65535"),
-        ),
-        prefix: v.optional(
-          v.pipe(v.string(), v.regex(/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/, 'prefix must be "" or a path such as /admin (no trailing slash, no query)')),
-          "",
-        ),
-      },
-      "must be a mapping with pid, exe, cmdline, port, prefix",
-    ),
-    v.check((e) => e.pid !== undefined || e.exe !== undefined || e.cmdline !== undefined, "needs pid, exe or cmdline to match processes"),
-    v.transform((e): DeclaredEndpoint => ({
-      ...(e.pid !== undefined ? { pid: e.pid } : {}),
-      ...(e.exe !== undefined ? { exe: e.exe } : {}),
-      ...(e.cmdline !== undefined ? { cmdline: e.cmdline } : {}),
-      port: e.port,
-      prefix: e.prefix,
-    })),
-  );
-  const endpoints = v.array(entry, "must be a list of endpoints");
-  if (!from.text) return endpoints;
   return v.pipe(
-    v.string("must be a JSON list of endpoints"),
+    v.unknown(),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       try {
-        return JSON.parse(dataset.value) as unknown;
-      } catch {
-        addIssue({ message: "must be a JSON list of endpoints" });
+        return parseEndpoints(dataset.value, from.text);
+      } catch (e) {
+        addIssue({ message: (e as Error).message });
         return NEVER;
       }
     }),
-    endpoints,
   );
+}
+
+/** The entries one by one, so that a message names the entry ("entry 2: port must be ..."). */
+function parseEndpoints(raw: unknown, text: boolean): DeclaredEndpoint[] {
+  const fail = (why: string): never => {
+    throw new Error(why);
+  };
+  let list = raw;
+  if (text) {
+    try {
+      list = JSON.parse(String(raw));
+    } catch {
+      fail("must be a JSON list of endpoints");
+    }
+  }
+  if (!Array.isArray(list)) return fail("must be a list of endpoints");
+  return list.map((e: unknown, i): DeclaredEndpoint => {
+    const bad = (why: string): never => fail(`entry ${i + 1}: ${why}`);
+    if (typeof e !== "object" || e === null || Array.isArray(e)) return bad("must be a mapping");
+    const o = e as Record<string, unknown>;
+    for (const k of Object.keys(o)) if (!["pid", "exe", "cmdline", "port", "prefix"].includes(k)) bad(`unknown key ${k} (use pid, exe, cmdline, port, prefix)`);
+    const { pid, exe, cmdline, port, prefix = "" } = o;
+    if (pid === undefined && exe === undefined && cmdline === undefined) bad("needs pid, exe or cmdline to match processes");
+    if (pid !== undefined && !(Number.isInteger(pid) && (pid as number) > 0)) bad("pid must be a positive integer");
+    if (exe !== undefined && !(typeof exe === "string" && exe.startsWith("/"))) bad("exe must be an absolute path");
+    if (cmdline !== undefined && !(typeof cmdline === "string" && cmdline !== "")) bad("cmdline must be a non-empty string");
+    if (!(Number.isInteger(port) && (port as number) >= 1 && (port as number) <= 65535)) bad("port must be an integer from 1 to 65535");
+    if (typeof prefix !== "string" || !/^(\/[A-Za-z0-9._~!$&'()*+,;=:@%-]+)*$/.test(prefix)) {
+      bad('prefix must be "" or a path such as /admin (no trailing slash, no query)');
+    }
+    return {
+      ...(pid !== undefined ? { pid: pid as number } : {}),
+      ...(exe !== undefined ? { exe: exe as string } : {}),
+      ...(cmdline !== undefined ? { cmdline: cmdline as string } : {}),
+      port: port as number,
+      prefix: prefix as string,
+    };
+  });
 }
 
 function nonEmpty(what = "a non-empty string") {
@@ -274,8 +312,19 @@ const KEYS = [
   { key: "limits.maxConcurrentPerSubject", kind: "count", help: `calls in flight per subject (default ${DEFAULT_LIMITS.maxConcurrentPerSubject})` },
   { key: "limits.maxConcurrentStreams", kind: "count", help: `streaming calls in flight in all (default ${DEFAULT_LIMITS.maxConcurrentStreams})` },
   { key: "limits.maxRequestBytes", kind: "bytes", help: `largest request message (default ${DEFAULT_MAX_RECEIVE_MESSAGE_BYTES})` },
+  { key: "limits.maxConnections", kind: "count", help: `open connections in all; more are closed at once (default ${DEFAULT_CONNECTION_LIMITS.maxConnections})` },
+  { key: "limits.maxConnectionsPerSource", kind: "count", help: `open connections per source address (default ${DEFAULT_CONNECTION_LIMITS.maxConnectionsPerSource})` },
+  { key: "limits.handshakeTimeout", kind: "timeout", help: `time a new connection has for TLS, HTTP/2 set-up and its first call (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs)})` },
+  { key: "limits.idleTimeout", kind: "timeout", help: `a connection with no call in progress for this long is closed (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs)})` },
+  { key: "limits.maxStreamsPerConnection", kind: "count", help: `concurrent HTTP/2 streams per connection (default ${DEFAULT_CONNECTION_LIMITS.maxStreamsPerConnection})` },
+  { key: "limits.maxSessionMemory", kind: "bytes", help: `HTTP/2 memory per connection, whole MiB (default ${DEFAULT_CONNECTION_LIMITS.maxSessionMemoryBytes})` },
+  { key: "limits.keepaliveTime", kind: "timeout", help: `gopsd pings each connection this often and closes it after 20s without an answer (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.keepaliveTimeMs)})` },
   { key: "pprof.probeOnList", kind: "bool", help: "probe Go processes without a gops agent for net/http/pprof on every listing (default: only when asked)" },
   { key: "pprof.probeExe", kind: "exeGlobs", help: "probe only these executables for net/http/pprof: absolute paths, a trailing * matches any rest (default: every Go program)" },
+  { key: "procRoot", kind: "path", help: "the /proc to read, e.g. the host's mounted at /host/proc in a container (default $HOST_PROC, else /proc)" },
+  { key: "containers.dockerRoot", kind: "path", help: "Docker's data root, for container names (default /var/lib/docker)" },
+  { key: "containers.podmanRoot", kind: "path", help: "Podman's storage root, for container names (default /var/lib/containers/storage)" },
+  { key: "containers.kubeletRoot", kind: "path", help: "the kubelet's root, for pod names and namespaces (default /var/lib/kubelet)" },
   {
     key: "pprof.endpoints",
     kind: "endpoints",
@@ -544,7 +593,18 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     maxConcurrentPerSubject: get("limits.maxConcurrentPerSubject") ?? DEFAULT_LIMITS.maxConcurrentPerSubject,
     maxConcurrentStreams: get("limits.maxConcurrentStreams") ?? DEFAULT_LIMITS.maxConcurrentStreams,
     maxRequestBytes: get("limits.maxRequestBytes") ?? DEFAULT_MAX_RECEIVE_MESSAGE_BYTES,
+    maxConnections: get("limits.maxConnections") ?? DEFAULT_CONNECTION_LIMITS.maxConnections,
+    maxConnectionsPerSource: get("limits.maxConnectionsPerSource") ?? DEFAULT_CONNECTION_LIMITS.maxConnectionsPerSource,
+    handshakeTimeoutMs: get("limits.handshakeTimeout") ?? DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs,
+    idleTimeoutMs: get("limits.idleTimeout") ?? DEFAULT_CONNECTION_LIMITS.idleTimeoutMs,
+    maxStreamsPerConnection: get("limits.maxStreamsPerConnection") ?? DEFAULT_CONNECTION_LIMITS.maxStreamsPerConnection,
+    maxSessionMemoryBytes: get("limits.maxSessionMemory") ?? DEFAULT_CONNECTION_LIMITS.maxSessionMemoryBytes,
+    keepaliveTimeMs: get("limits.keepaliveTime") ?? DEFAULT_CONNECTION_LIMITS.keepaliveTimeMs,
   };
+  if (limits.maxConnectionsPerSource > limits.maxConnections) {
+    const where = settings.get("limits.maxConnectionsPerSource")?.where ?? "limits.maxConnectionsPerSource";
+    throw new ConfigError(`${where}: must not exceed limits.maxConnections (${limits.maxConnections})`);
+  }
 
   const deadlineMs: Partial<Record<SignalName, number>> = {};
   let connectMs: number | undefined;
@@ -553,6 +613,16 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     else deadlineMs[SIGNAL_BY_TIMEOUT_NAME[n]!] = ms;
   }
   const agentTimeouts: AgentTimeoutOverrides = { ...(connectMs !== undefined ? { connectMs } : {}), deadlineMs };
+
+  const procRoot = get("procRoot") ?? (src.env.HOST_PROC ? resolve(src.cwd, src.env.HOST_PROC) : undefined);
+  const dockerRoot = get("containers.dockerRoot");
+  const podmanRoot = get("containers.podmanRoot");
+  const kubeletRoot = get("containers.kubeletRoot");
+  const containers = {
+    ...(dockerRoot !== undefined ? { dockerRoot } : {}),
+    ...(podmanRoot !== undefined ? { podmanRoot } : {}),
+    ...(kubeletRoot !== undefined ? { kubeletRoot } : {}),
+  };
 
   const config: GopsdConfig = {
     listen,
@@ -564,6 +634,8 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     audit,
     limits,
     agentTimeouts,
+    ...(procRoot !== undefined ? { procRoot } : {}),
+    containers,
     pprof: {
       probeOnList: get("pprof.probeOnList") ?? false,
       endpoints: get("pprof.endpoints") ?? [],

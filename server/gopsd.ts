@@ -9,7 +9,7 @@
 import { readFileSync } from "node:fs";
 import { chmod, readFile, rm } from "node:fs/promises";
 import { ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
-import { createServer, type Server } from "nice-grpc";
+import type { Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
 import type { Diagnostics } from "../common/diagnostics.js";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
@@ -35,7 +35,9 @@ import {
 import { ConfigError } from "./config-error.js";
 import type { GopsdConfig, TlsConfig } from "./config.js";
 import { errorMiddleware } from "./error-middleware.js";
+import { createGuardedServer } from "./grpc-server.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
+import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
 import { LazyServerReflectionService, lazyServerReflection } from "./reflection.js";
 import { startIdleGc } from "./idle-gc.js";
@@ -54,6 +56,10 @@ export interface GopsdLog {
 
 /** How long start-up may spend reading key, certificate and audit files. */
 const STARTUP_IO_TIMEOUT_MS = 10_000;
+/** How long gopsd waits for the answer to its keepalive ping before closing the connection. */
+const KEEPALIVE_TIMEOUT_MS = 20_000;
+/** After grpc-js's GOAWAY to an idle connection, how long its peer has to close it. */
+const IDLE_CLOSE_GRACE_MS = 1_000;
 /** How long close() waits for running calls before cutting them. */
 const SHUTDOWN_GRACE_MS = 2_000;
 
@@ -78,6 +84,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       createHostDiagnostics({
       hostName: config.hostName,
       agentTimeouts: config.agentTimeouts,
+      ...(config.procRoot !== undefined ? { procFs: createProcFs(config.procRoot) } : {}),
+      containerSources: config.containers,
       pprof: {
         probeOnList: config.pprof.probeOnList,
         declared: config.pprof.endpoints,
@@ -85,19 +93,36 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       },
     });
     const health = HealthState();
+    const l = config.limits;
     const refusals = createRefusalLog(sink);
     const idleGc = startIdleGc();
     const idleGcInterceptor: ServerInterceptor = (_method, call) => (idleGc.activity(), new ServerInterceptingCall(call));
     const transportAudit = transportAuditInterceptor((r) => refusals.refused(transportRefusalRecord(config.hostName, r)));
     const options = {
-      "grpc.max_receive_message_length": config.limits.maxRequestBytes,
+      "grpc.max_receive_message_length": l.maxRequestBytes,
+      // Bounds on what one connection can make gopsd hold before any authentication: streams, nghttp2 memory
+      // (grpc-js lifts Node's 10 MB default to "unlimited" unless this is set; beyond it new streams get
+      // ENHANCE_YOUR_CALM), an idle connection is sent GOAWAY, and silent peers are found by pings.
+      "grpc.max_concurrent_streams": l.maxStreamsPerConnection,
+      "grpc-node.max_session_memory": Math.max(1, Math.ceil(l.maxSessionMemoryBytes / 2 ** 20)),
+      "grpc.max_connection_idle_ms": l.idleTimeoutMs,
+      "grpc.keepalive_time_ms": l.keepaliveTimeMs,
+      "grpc.keepalive_timeout_ms": KEEPALIVE_TIMEOUT_MS,
       // channelz bookkeeping costs ~0.05 ms per call and nothing here reads it.
       "grpc.enable_channelz": 0,
       // The transport audit must come first: it wraps grpc-js's own call (see auth/transport-audit.ts).
       // The idle collector only counts calls: it hands grpc-js's own call on untouched.
       interceptors: [transportAudit, ...(config.tls?.clientCa !== undefined ? [peerCertInterceptor] : []), idleGcInterceptor],
     };
-    const base = createServer(options)
+    // The listening socket is gopsd's own (see grpc-server.ts): connection caps and set-up/idle timers apply
+    // before grpc-js sees a byte.
+    const base = createGuardedServer(options, {
+      maxConnections: l.maxConnections,
+      maxConnectionsPerSource: l.maxConnectionsPerSource,
+      setupTimeoutMs: l.handshakeTimeoutMs,
+      // grpc-js sends GOAWAY at idleTimeoutMs; a peer that ignores it is cut a little later.
+      idleTimeoutMs: l.idleTimeoutMs + IDLE_CLOSE_GRACE_MS,
+    })
       .use(errorMiddleware((method, e) => log.error(`${method}: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`)))
       .use(
         auditMiddleware({ hostName: config.hostName, sink, refusals, ...(config.tls?.clientCa !== undefined ? { certSubject: certSubjectOf } : {}) }),

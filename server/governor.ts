@@ -65,6 +65,13 @@ export class Governor {
     return [...this.lanes.keys()];
   }
 
+  /** The capture running or queued for a key, described ("a CPU profile is already running (about 12s left)"), if any. */
+  captureOf(key: number): string | undefined {
+    const lane = this.lanes.get(key);
+    const t = lane && [lane.running, ...lane.queue].find((x) => x?.opts.capture);
+    return t ? describeCapture(t) : undefined;
+  }
+
   /** Number of calls waiting (not running) for a key. */
   queued(key: number): number {
     return this.lanes.get(key)?.queue.length ?? 0;

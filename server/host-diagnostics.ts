@@ -24,13 +24,37 @@ import {
   parseVersion,
   ReplyFormatError,
 } from "./agent/codec.js";
-import { callAgent, formatAgentAddress, streamAgent, type AgentAddress } from "./agent/client.js";
+import { formatAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./agent/client.js";
+import { describeRelayTarget, openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "./agent/netns-dial.js";
+import { closeSync } from "node:fs";
+import { setTimeout as sleep } from "node:timers/promises";
 import { Signal, type SignalName } from "./agent/signals.js";
 import { CaptureDurationMs, withAgentTimeouts, type AgentTimeoutOverrides } from "./agent/timeouts.js";
-import { agentProtocol, invalidArgument, noBackend, notSupportedBy } from "../common/errors.js";
+import {
+  GopsError,
+  Status,
+  agentProtocol,
+  agentUnavailable,
+  invalidArgument,
+  noBackend,
+  notSupportedBy,
+  processNotFound,
+} from "../common/errors.js";
 import type { BackendName, DiagnosticBackend } from "./diagnostic-backend.js";
 import { Governor } from "./governor.js";
-import { createProcFs, getBuildInfo, getProcessDetails, NetTables, ProcessScanner, type ProcFs } from "./proc/index.js";
+import {
+  ContainerResolver,
+  createProcFs,
+  DEFAULT_CONTAINER_SOURCES,
+  getBuildInfo,
+  getProcessDetails,
+  hasExited,
+  NetTables,
+  parseStat,
+  ProcessScanner,
+  type ContainerSources,
+  type ProcFs,
+} from "./proc/index.js";
 import {
   CALL_BUDGET,
   createHttpPprofBackend,
@@ -40,7 +64,8 @@ import {
   type DeclaredEndpoint,
   type ProbeBudget,
 } from "./pprof-http/index.js";
-import { requireCpuSampleMs, requireGcPercent, requirePid } from "./validate.js";
+import { requireCpuSampleMs, requireGcPercent, requirePid, requireWatchInterval, requireWatchPids } from "./validate.js";
+import { createStatsHub, rememberGogc } from "./watch-stats.js";
 
 export interface HostDiagnosticsOptions {
   hostName: string;
@@ -48,6 +73,8 @@ export interface HostDiagnosticsOptions {
   procFs?: ProcFs;
   /** net/http/pprof discovery: probe on every listing, endpoints declared in the config, probe budgets. */
   pprof?: PprofHttpOptions;
+  /** Where the container runtimes and the kubelet keep their state (defaults: the usual /var/lib paths). */
+  containerSources?: Partial<ContainerSources>;
 }
 
 export interface PprofHttpOptions {
@@ -97,7 +124,8 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
     const ep = pprof.lookup(pid, tables);
     return ep ? { ...agent, ...httpAgentFields(ep) } : agent;
   };
-  const scanner = new ProcessScanner(fs, { locateAgent: describeAccess });
+  const containers = new ContainerResolver(fs, { ...DEFAULT_CONTAINER_SOURCES, ...options.containerSources });
+  const scanner = new ProcessScanner(fs, { locateAgent: describeAccess, containers });
   const governor = new Governor();
   const timeouts = withAgentTimeouts(options.agentTimeouts);
   const host = options.hostName;
@@ -116,7 +144,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
    * through `parse`, and a reply it rejects is reported as the agent's fault.
    */
   async function exchange<T>(
-    addr: AgentAddress,
+    route: AgentRoute,
     pid: number,
     name: SignalName,
     arg: Buffer | undefined,
@@ -124,16 +152,99 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
     parse: (text: string) => T,
   ): Promise<T> {
     const { queue, agent } = callOptions(name, name, o);
-    const reply = await governor.run(pid, queue, () => callAgent(addr, Signal[name], arg, agent));
+    const reply = await governor.run(pid, queue, async () => {
+      const parts: Buffer[] = [];
+      for await (const chunk of relayAware(route, Signal[name], arg, agent)) parts.push(chunk);
+      return Buffer.concat(parts);
+    });
     try {
       return parse(reply.toString("utf8"));
     } catch (e) {
-      if (e instanceof ReplyFormatError) throw agentProtocol(`${formatAgentAddress(addr)} (pid ${pid})`, e.message);
+      if (e instanceof ReplyFormatError) throw agentProtocol(`${route.where} (pid ${pid})`, e.message);
       throw e;
     }
   }
 
-  async function* capture(addr: AgentAddress, pid: number, name: CaptureSignal, o: Opts): AsyncGenerator<StreamProfileResponse> {
+  /**
+   * How to reach pid's verified agent. One in another network namespace is reached only through a relay inside
+   * that namespace (never from gopsd's own: 127.0.0.1:PORT here may be someone else); the relay re-checks the
+   * agent and the namespace just before it starts.
+   */
+  function routeOf(pid: number, agent: Agent): AgentRoute {
+    const addr = parseAddress(agent.address);
+    if (!agent.networkNamespace) return { addr, where: formatAgentAddress(addr) };
+    const starttime = locator.verifiedStart(pid) ?? startOf(pid);
+    if (starttime === undefined) throw processNotFound(pid);
+    const target: VerifiedNamespace = { pid, netns: agent.networkNamespace, starttime };
+    const where = describeRelayTarget(addr, target);
+    return {
+      addr,
+      where,
+      relayed: target,
+      dial(a) {
+        const now = locator.locate(pid);
+        if (
+          now.state !== AgentState.AGENT_STATE_LISTENING ||
+          now.address !== agent.address ||
+          now.networkNamespace !== agent.networkNamespace ||
+          locator.verifiedStart(pid) !== starttime
+        ) {
+          if (startOf(pid) !== starttime) throw processNotFound(pid);
+          throw agentUnavailable(where, `the agent changed since it was verified (${now.detail || "now " + now.address}); try again`);
+        }
+        const fd = openVerifiedNamespace(fs, target);
+        try {
+          return new RelaySocket(fd, a, where);
+        } finally {
+          closeSync(fd);
+        }
+      },
+    };
+  }
+
+  function startOf(pid: number): number | undefined {
+    try {
+      return parseStat(fs.readStat(pid)).starttime;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Whether the process verified at `t` is gone: exited (a zombie counts), or its pid names another process. */
+  function exited(t: VerifiedNamespace): boolean {
+    try {
+      const st = parseStat(fs.readStat(t.pid));
+      return st.starttime !== t.starttime || hasExited(st);
+    } catch {
+      return true;
+    }
+  }
+
+  /**
+   * A relayed call that failed because its process exited fails with NOT_FOUND. The kernel closes an exiting
+   * process's sockets before it becomes a zombie, so the failure may be seen a moment before the exit is: look
+   * a few times over ~100 ms (only on this failure path).
+   */
+  async function explain(route: AgentRoute, e: unknown): Promise<unknown> {
+    const t = route.relayed;
+    if (t === undefined || (e instanceof GopsError && e.code === Status.CANCELLED)) return e;
+    for (let i = 0; i < 6; i++) {
+      if (exited(t)) return processNotFound(t.pid);
+      await sleep(20);
+    }
+    return e;
+  }
+
+  /** streamAgent along `route`, failures explained. */
+  async function* relayAware(route: AgentRoute, sig: number, arg: Buffer | undefined, opts: AgentCallOptions) {
+    try {
+      yield* streamAgent(route.addr, sig, arg, { ...opts, where: route.where, ...(route.dial ? { dial: route.dial } : {}) });
+    } catch (e) {
+      throw await explain(route, e);
+    }
+  }
+
+  async function* capture(route: AgentRoute, pid: number, name: CaptureSignal, o: Opts): AsyncGenerator<StreamProfileResponse> {
     const info = CAPTURE_INFO[name];
     // Timed captures are exclusive: the real agent hangs on a second CPU profile (docs/agent-protocol.md §2.1).
     const exclusive = info.ms > 0 ? { label: info.label, expectedMs: info.ms } : undefined;
@@ -148,21 +259,21 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
     const { queue, agent } = callOptions(name, info.label, o);
     yield* governor.stream(pid, { ...queue, capture: exclusive }, async function* () {
       yield { payload: { $case: "metadata" as const, value: metadata } };
-      for await (const chunk of streamAgent(addr, Signal[name], undefined, agent)) {
+      for await (const chunk of relayAware(route, Signal[name], undefined, agent)) {
         yield { payload: { $case: "chunk" as const, value: chunk } };
       }
     });
   }
 
-  /** The gops agent at addr as a backend for pid. */
-  function agentBackend(pid: number, addr: AgentAddress): DiagnosticBackend {
+  /** The gops agent along `addr` (directly, or through a relay in its network namespace) as a backend for pid. */
+  function agentBackend(pid: number, addr: AgentRoute): DiagnosticBackend {
     const refuse = (what: string) => notSupportedBy(pid, "has a gops agent", what);
     return {
       name: "gops-agent",
       kind: AgentKind.AGENT_KIND_GOPS_AGENT,
       async *stack(o) {
         const { queue, agent } = callOptions("StackTrace", "stack", o);
-        yield* governor.stream(pid, queue, () => streamAgent(addr, Signal.StackTrace, undefined, agent));
+        yield* governor.stream(pid, queue, () => relayAware(addr, Signal.StackTrace, undefined, agent));
       },
       memStats: (o) => exchange(addr, pid, "MemStats", undefined, o, (raw) => ({ ...parseMemStats(raw), raw })),
       stats: (o) => exchange(addr, pid, "Stats", undefined, o, (raw) => ({ ...parseStats(raw), raw })),
@@ -201,7 +312,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
     const agent = locator.locate(pid);
     let backend: DiagnosticBackend;
     if (agent.state === AgentState.AGENT_STATE_LISTENING) {
-      backend = agentBackend(pid, parseAddress(agent.address));
+      backend = agentBackend(pid, routeOf(pid, agent));
     } else {
       // Not usable: say why in the most helpful terms (no such process / not Go), and probe only Go processes.
       const info = getBuildInfo(fs, pid);
@@ -229,7 +340,24 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
       yield* fn(await backendFor(requirePid(req.pid), o), req, o);
     };
 
+  /** GOGC set through this gopsd, by "pid:starttime" (WatchStats reports it as the process's GOGC). */
+  const gogcSet = new Map<string, number>();
+  const statsHub = createStatsHub({
+    fs,
+    host,
+    scanner,
+    governor,
+    gogcSet,
+    agentBackend: (pid, agent) => agentBackend(pid, routeOf(pid, agent)),
+    pprof,
+  });
+
   return {
+    watchStats(req, o: Opts = {}) {
+      const intervalMs = requireWatchInterval(req.intervalMs);
+      const pids = requireWatchPids(req.pids);
+      return statsHub.watch({ intervalMs, pids, ...(o.signal ? { signal: o.signal } : {}) });
+    },
     async listProcesses(req, o: Opts = {}) {
       const res: ListProcessesResponse = { ...scanner.scan({ all: req.all ?? false }), host };
       if (req.probe || probeOnList) await probeListing(res, o.signal);
@@ -241,6 +369,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
         cpuSampleMs: requireCpuSampleMs(req.cpuSampleMs),
         signal: o.signal,
         locateAgent: (p) => describeAccess(p, new NetTables(fs)),
+        containers,
       });
     },
     async getBuildInfo(req) {
@@ -254,7 +383,9 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
     async setGCPercent(req, o: Opts = {}) {
       const pid = requirePid(req.pid);
       const percent = requireGcPercent(req.percent);
-      return (await backendFor(pid, o)).setGCPercent(percent, o);
+      const res = await (await backendFor(pid, o)).setGCPercent(percent, o);
+      rememberGogc(fs, gogcSet, pid, res.current);
+      return res;
     },
     async *streamProfile(req, o: Opts = {}) {
       const pid = requirePid(req.pid);
@@ -305,6 +436,15 @@ function durationOf(seconds: number | undefined): number | undefined {
 
 async function* mapStream<T, U>(src: AsyncIterable<T>, f: (x: T) => U): AsyncGenerator<U> {
   for await (const x of src) yield f(x);
+}
+
+/** How one call reaches an agent: directly, or (`dial`) through a relay in the agent's network namespace. */
+interface AgentRoute {
+  addr: AgentAddress;
+  /** The address as messages name it. */
+  where: string;
+  dial?: AgentCallOptions["dial"];
+  relayed?: VerifiedNamespace;
 }
 
 function parseAddress(address: string): AgentAddress {

@@ -27,5 +27,6 @@ export function diagnosticsService(core: HostDiagnostics): DiagnosticsServiceImp
     streamProfile: (req, ctx) => core.streamProfile(req, opts(ctx)),
     streamTrace: (req, ctx) => core.streamTrace(req, opts(ctx)),
     streamBinary: (req, ctx) => core.streamBinary(req, opts(ctx)),
+    watchStats: (req, ctx) => core.watchStats(req, opts(ctx)),
   };
 }

@@ -36,3 +36,26 @@ export function requireGcPercent(percent: number | undefined): number {
   }
   return percent;
 }
+
+const MIN_WATCH_INTERVAL_MS = 500;
+const MAX_WATCH_INTERVAL_MS = 3_600_000;
+const DEFAULT_WATCH_INTERVAL_MS = 1_000;
+const MAX_WATCH_PIDS = 4096;
+
+/** WatchStats' interval: 0 = 1 s, else 500 ms..1 h. */
+export function requireWatchInterval(ms: number | undefined): number {
+  const v = ms ?? 0;
+  if (v === 0) return DEFAULT_WATCH_INTERVAL_MS;
+  if (!Number.isInteger(v) || v < MIN_WATCH_INTERVAL_MS || v > MAX_WATCH_INTERVAL_MS) {
+    throw invalidArgument(`invalid watch interval ${v} ms: use ${MIN_WATCH_INTERVAL_MS}..${MAX_WATCH_INTERVAL_MS} ms`);
+  }
+  return v;
+}
+
+/** WatchStats' pids: each a valid pid, at most 4096 of them. */
+export function requireWatchPids(pids: readonly number[] | undefined): number[] {
+  const list = [...(pids ?? [])];
+  if (list.length > MAX_WATCH_PIDS) throw invalidArgument(`too many pids (${list.length}): watch at most ${MAX_WATCH_PIDS}`);
+  for (const p of list) requirePid(p);
+  return list;
+}

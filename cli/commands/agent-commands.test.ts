@@ -58,7 +58,7 @@ test("stats: raw text on a terminal, typed JSON otherwise", async () => {
   assert.equal(f.stdout.text(), reply.raw);
   const j = fakeContext({ stats: async () => reply }, { isTTY: false, json: true });
   await runStats({ pid: 9 }, j.ctx);
-  assert.deepEqual(JSON.parse(j.stdout.text()), { pid: 9, ...reply });
+  assert.deepEqual(JSON.parse(j.stdout.text()), { pid: 9, ...reply, unknownFields: [] });
 });
 
 test("version: the target's Go version", async () => {

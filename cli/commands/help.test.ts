@@ -28,12 +28,22 @@ test("a command's help shows its usage, aliases and only the flags it takes", as
 
   const g = fakeContext({});
   await run({ topic: findCommand("pprof-cpu"), commands: COMMANDS }, g.ctx);
-  assert.match(g.stdout.text(), /^usage: gopsctl \[flags\] pprof-cpu <pid> \[-o FILE\]$/m);
-  for (const flag of ["--top [N]", "--sample-index NAME", "--flame FILE.html"]) assert.ok(g.stdout.text().includes(`  ${flag} `), flag);
+  assert.match(g.stdout.text(), /^usage: gopsctl \[flags\] pprof-cpu <pid> \[-o FILE\] \[--duration DUR\]$/m);
+  for (const flag of ["--duration DUR", "--top [N]", "--sample-index NAME", "--flame FILE.html"]) assert.ok(g.stdout.text().includes(`  ${flag} `), flag);
   assert.doesNotMatch(g.stdout.text(), /--summary/);
   assert.match(g.stdout.text(), /-o, --output FILE/);
   assert.doesNotMatch(g.stdout.text(), /--all-processes/);
   assert.match(g.stdout.text(), /--merge/);
+  assert.doesNotMatch(g.stdout.text(), /--kind/);
+
+  const h = fakeContext({});
+  await run({ topic: findCommand("pprof-heap"), commands: COMMANDS }, h.ctx);
+  assert.match(h.stdout.text(), /^  --kind KIND .*allocs, block, mutex, goroutine, threadcreate/m);
+  assert.doesNotMatch(h.stdout.text(), /--duration/);
+  const p = fakeContext({});
+  await run({ topic: findCommand("ps"), commands: COMMANDS }, p.ctx);
+  assert.match(p.stdout.text(), /^  --probe /m);
+  assert.match(p.stdout.text(), /~ = a net\/http\/pprof/);
 });
 
 test("the overview shows the connection flags, the environment, the config file, and the token command", async () => {

@@ -18,6 +18,7 @@ import { spec as stack } from "./stack.js";
 import { spec as stats } from "./stats.js";
 import { spec as trace } from "./trace.js";
 import { spec as token } from "./token.js";
+import { spec as top } from "./top.js";
 import { spec as tree } from "./tree.js";
 import { spec as version } from "./version.js";
 
@@ -35,6 +36,7 @@ export const COMMANDS: readonly Command[] = [
   setgc,
   memstats,
   stats,
+  top,
   version,
   buildinfo,
   trace,

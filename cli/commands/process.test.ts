@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AgentState, GetProcessResponse } from "../../proto/index.js";
+import { Agent, AgentKind, AgentState, GetProcessResponse } from "../../proto/index.js";
 import { fakeContext } from "../fake-context.testkit.js";
-import { formatConnection, formatElapsed, processLabels, run } from "./process.js";
+import { describeBackend, formatConnection, formatElapsed, processLabels, run } from "./process.js";
 
 const response = GetProcessResponse.fromPartial({
   process: {
@@ -13,7 +13,7 @@ const response = GetProcessResponse.fromPartial({
     memoryPercent: 0.12345,
     cpuPercent: 432.1,
     isGo: true,
-    agent: { state: AgentState.AGENT_STATE_LISTENING },
+    agent: { state: AgentState.AGENT_STATE_LISTENING, address: "127.0.0.1:35367" },
   },
   threads: 12,
   cmdline: ["/usr/bin/foops", "-listen", ":8080"],
@@ -38,6 +38,7 @@ test("on a terminal: the gops lines in gops' order", async () => {
       "username:\talice",
       "cmd+args:\t/usr/bin/foops -listen :8080",
       "elapsed time:\t01:02:03",
+      "diagnostics via:\tgops agent at 127.0.0.1:35367",
       "local/remote:\t127.0.0.1:56765 <-> :0 (LISTEN)",
       "local/remote:\t0.0.0.0:53 <-> :0",
       "",
@@ -89,4 +90,17 @@ test("connections: local <-> remote (STATE)", () => {
   assert.equal(formatConnection({ type: "unix", localAddress: "/run/x.sock", remoteAddress: "", state: "" }), "/run/x.sock");
   assert.equal(formatConnection({ type: "unix", localAddress: "/run/y.sock", remoteAddress: "", state: "LISTEN" }), "/run/y.sock (LISTEN)");
   assert.equal(formatConnection({ type: "unix", localAddress: "", remoteAddress: "", state: "CONNECTED" }), "unix socket (CONNECTED)");
+});
+
+test("the backend line: a gops agent, a net/http/pprof endpoint (verified or declared), or none", () => {
+  assert.equal(describeBackend(Agent.fromPartial({ kind: AgentKind.AGENT_KIND_GOPS_AGENT, address: "127.0.0.1:1" })), "gops agent at 127.0.0.1:1");
+  assert.equal(
+    describeBackend(Agent.fromPartial({ kind: AgentKind.AGENT_KIND_HTTP_PPROF, httpAddress: "[::1]:6060", httpPathPrefix: "", httpVerified: true })),
+    "net/http/pprof at http://[::1]:6060/debug/pprof/",
+  );
+  assert.equal(
+    describeBackend(Agent.fromPartial({ kind: AgentKind.AGENT_KIND_HTTP_PPROF, httpAddress: "127.0.0.1:6060", httpPathPrefix: "/admin", httpVerified: false })),
+    "net/http/pprof at http://127.0.0.1:6060/admin/debug/pprof/ (declared, not yet verified)",
+  );
+  assert.equal(describeBackend(Agent.fromPartial({ state: AgentState.AGENT_STATE_STALE, kind: AgentKind.AGENT_KIND_UNSPECIFIED })), undefined);
 });

@@ -1,5 +1,6 @@
-// `gopsctl <pid> [period]` / `gopsctl process|pid|proc <pid> [period]`: the gops view of any process.
-import type { Connection, GetProcessResponse } from "../../proto/index.js";
+// `gopsctl <pid> [period]` / `gopsctl process|pid|proc <pid> [period]`: the gops view of any process, and which
+// backend (gops agent or net/http/pprof endpoint, and where) the diagnostic commands use for it.
+import { AgentKind, AgentState, type Agent, type Connection, type GetProcessResponse } from "../../proto/index.js";
 import { parsePeriod, parsePid } from "../arguments.js";
 import { defineCommand } from "../command.js";
 import { formatGoDuration } from "../duration.js";
@@ -38,8 +39,23 @@ export function processLabels(res: GetProcessResponse, periodMs: number): string
   if (p !== undefined && p.user !== "") pairs.push(["username", p.user]);
   if (res.cmdline.length > 0) pairs.push(["cmd+args", res.cmdline.join(" ")]);
   if (p !== undefined) pairs.push(["elapsed time", formatElapsed(res.elapsedSeconds)]);
+  const backend = p?.agent === undefined ? undefined : describeBackend(p.agent);
+  if (backend !== undefined) pairs.push(["diagnostics via", backend]);
   for (const c of res.connections) pairs.push(["local/remote", formatConnection(c)]);
   return renderLabels(pairs);
+}
+
+/**
+ * Which backend the diagnostic commands use and where: "gops agent at 127.0.0.1:35367", "net/http/pprof at
+ * http://127.0.0.1:6060/admin/debug/pprof/ (declared, not yet verified)"; undefined when neither is known.
+ */
+export function describeBackend(agent: Agent): string | undefined {
+  if (agent.kind === AgentKind.AGENT_KIND_HTTP_PPROF) {
+    const url = `http://${agent.httpAddress ?? ""}${agent.httpPathPrefix ?? ""}/debug/pprof/`;
+    return agent.httpVerified === false ? `net/http/pprof at ${url} (declared, not yet verified)` : `net/http/pprof at ${url}`;
+  }
+  if (agent.kind === AgentKind.AGENT_KIND_GOPS_AGENT || agent.state === AgentState.AGENT_STATE_LISTENING) return `gops agent at ${agent.address}`;
+  return undefined;
 }
 
 /** ps-style etime: [[DD-]hh:]mm:ss. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AgentState, ListProcessesResponse, ScanProblemKind } from "../../proto/index.js";
+import { AgentKind, AgentState, ListProcessesResponse, ScanProblemKind } from "../../proto/index.js";
 import { fakeContext } from "../fake-context.testkit.js";
 import { problemFooter, run, shortGoVersion } from "./ps.js";
 
@@ -40,13 +40,13 @@ test("on a terminal: a gops-like table sorted by pid, * for a listening agent, f
     ].join("\n"),
   );
   assert.equal(f.stderr.text(), "3 processes could not be inspected (permission denied: 2, corrupt: 1); run as root or see --json\n");
-  assert.deepEqual(f.calls.map((c) => [c.method, c.request, c.signal]), [["listProcesses", { all: false }, f.ctx.signal]]);
+  assert.deepEqual(f.calls.map((c) => [c.method, c.request, c.signal]), [["listProcesses", { all: false, probe: false }, f.ctx.signal]]);
 });
 
 test("-A/--all-processes is passed on as all", async () => {
   const f = fakeContext({ listProcesses: async () => ListProcessesResponse.fromPartial({}) });
   await run({ allProcesses: true }, f.ctx);
-  assert.deepEqual(f.calls[0]!.request, { all: true });
+  assert.deepEqual(f.calls[0]!.request, { all: true, probe: false });
   assert.equal(f.stdout.text(), "PID  PPID  NAME  *  VERSION  PATH\n");
   assert.equal(f.stderr.text(), "");
 });
@@ -75,7 +75,7 @@ test("--json: JSON with enum names and no footer", async () => {
     assert.equal(out.host, "web-1");
     assert.equal(out.scanned, 120);
     assert.deepEqual(out.processes.map((p: { pid: number }) => p.pid), [88, 4132]);
-    assert.deepEqual(out.processes[1].agent, { state: "LISTENING", portFile: "", address: "127.0.0.1:35367", port: 35367, detail: "" });
+    assert.deepEqual(out.processes[1].agent, { state: "LISTENING", portFile: "", address: "127.0.0.1:35367", port: 35367, detail: "", kind: "GOPS_AGENT", httpAddress: "", httpPathPrefix: "", httpVerified: false });
     assert.equal(out.processes[1].ppid, 4130);
     assert.equal(out.processes[1].cpuPercent, 0, "zero values are present");
     assert.deepEqual(out.problemCounts[1], { kind: "PERMISSION_DENIED", count: 2 });
@@ -106,3 +106,28 @@ test("a remote error propagates unchanged", async () => {
   assert.equal(f.stdout.text(), "");
 });
 
+
+test("--probe is passed on; ~ marks a net/http/pprof endpoint, * a gops agent; --json names the kind and address", async () => {
+  const withPprof = ListProcessesResponse.fromPartial({
+    host: "web-1",
+    processes: [
+      { pid: 4132, ppid: 1, name: "foops", exe: "/usr/bin/foops", isGo: true, goVersion: "go1.19.8", agent: { state: AgentState.AGENT_STATE_LISTENING, address: "127.0.0.1:35367", port: 35367, kind: AgentKind.AGENT_KIND_GOPS_AGENT } },
+      { pid: 5000, ppid: 1, name: "api", exe: "/usr/bin/api", isGo: true, goVersion: "go1.19.8", agent: { state: AgentState.AGENT_STATE_NONE, kind: AgentKind.AGENT_KIND_HTTP_PPROF, httpAddress: "127.0.0.1:6060", httpPathPrefix: "/admin", httpVerified: true } },
+      { pid: 6000, ppid: 1, name: "plain", exe: "/usr/bin/plain", isGo: true, goVersion: "go1.19.8", agent: { state: AgentState.AGENT_STATE_NONE, kind: AgentKind.AGENT_KIND_UNSPECIFIED } },
+    ],
+  });
+  const f = fakeContext({ listProcesses: async () => withPprof });
+  await run({ allProcesses: false, probe: true }, f.ctx);
+  assert.deepEqual(f.calls[0]!.request, { all: false, probe: true });
+  const rows = f.stdout.text().split("\n").slice(1, -1).map((l) => l.split(/\s+/));
+  assert.deepEqual(rows.map((r) => [r[0], r[3]]), [["4132", "*"], ["5000", "~"], ["6000", "go1.19.8"]]);
+
+  const j = fakeContext({ listProcesses: async () => withPprof }, { json: true });
+  await run({ allProcesses: false }, j.ctx);
+  const agents = (JSON.parse(j.stdout.text()) as { processes: { agent: Record<string, unknown> }[] }).processes.map((p) => p.agent);
+  assert.deepEqual(agents.map((a) => [a["kind"], a["httpAddress"], a["httpPathPrefix"], a["httpVerified"]]), [
+    ["GOPS_AGENT", "", "", false],
+    ["HTTP_PPROF", "127.0.0.1:6060", "/admin", true],
+    ["UNSPECIFIED", "", "", false],
+  ]);
+});

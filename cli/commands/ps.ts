@@ -4,7 +4,7 @@
 // dependency search from build info, no agent needed).
 import { findModule, parseModuleQuery, type ModuleMatch, type ModuleQuery, type ProcessWithBuildInfo } from "../../client/fleet/modules.js";
 import type { Diagnostics } from "../../common/diagnostics.js";
-import { AgentState, ScanProblemKind, type ListProcessesResponse, type Process, type ScanProblemCount } from "../../proto/index.js";
+import { AgentKind, AgentState, ScanProblemKind, type ListProcessesResponse, type Process, type ScanProblemCount } from "../../proto/index.js";
 import { defineCommand, type CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
 import { mapLimit } from "../map-limit.js";
@@ -18,6 +18,8 @@ export type PsSort = (typeof SORT_KEYS)[number];
 export interface PsOptions {
   /** -A/--all-processes: every process, not only Go ones. */
   allProcesses: boolean;
+  /** --probe: gopsd asks Go processes without a gops agent for net/http/pprof on their loopback ports. */
+  probe?: boolean;
   sort?: PsSort;
   module?: ModuleQuery;
 }
@@ -33,18 +35,26 @@ type PsAnswer = ({ kind: "listing" } & Listing) | ({ kind: "module" } & ModuleSe
 
 export const spec = defineCommand<PsOptions, PsAnswer>({
   name: "ps",
-  args: "[-A] [--sort KEY] [--module PATH[@VER]]",
-  summary: "list Go processes (* = gops agent listening); the default command",
+  args: "[-A] [--probe] [--sort KEY] [--module PATH[@VER]]",
+  summary: "list Go processes (* = gops agent listening, ~ = net/http/pprof endpoint); the default command",
   flags: [
     ALL_PROCESSES,
+    { name: "probe", help: "also look for net/http/pprof endpoints: GET /debug/pprof/cmdline on the loopback ports of Go processes without a gops agent" },
     { name: "sort", value: "KEY", help: "sort by cpu, mem (from the listing), heap or goroutines (asks each Go process's agent), largest first" },
     { name: "module", value: "PATH[@VER]", help: "processes whose binary contains this Go module, optionally @v1.2.3, @<v1.2.3, @<=, @>, @>= (from build info)" },
   ],
   details: [
+    "The * column says how gopsctl reaches a process's runtime: * = a gops agent is listening; ~ = a net/http/pprof",
+    "  endpoint (stack, memstats, stats, pprof-*, trace work through it; gc and setgc do not); blank = neither known.",
+    "  --json: agent.kind (GOPS_AGENT, HTTP_PPROF, UNSPECIFIED), agent.httpAddress, agent.httpPathPrefix, agent.httpVerified.",
     "-A, --all-processes: every process, not only Go ones.",
+    "--probe: also find net/http/pprof endpoints now: one small GET /debug/pprof/cmdline (short deadline) to each",
+    "  loopback port of each Go process without a gops agent (only ports it owns). A plain ps sends no request to any",
+    "  port: it shows endpoints found before (gopsd remembers them while their socket lives; gopsctl without gopsd",
+    "  remembers nothing between runs) and those declared in gopsd's config (pprof.endpoints).",
     "--sort cpu|mem: largest CPU or memory share first (from the listing); adds a CPU% or MEM% column.",
     "--sort heap|goroutines: asks each Go process's agent (memstats, stats; a few at a time per host), largest first;",
-    "  processes without a listening agent are left out (stderr says how many); an agent that does not answer shows -.",
+    "  processes without an agent or pprof endpoint are left out (stderr says how many); an agent that does not answer shows -.",
     "--module PATH[@VERSION]: the processes whose binary contains the Go module (main module or dependency, from",
     "  build info: no agent needed), optionally at a version: @v1.2.3 (exactly), @<v1.2.3, @<=, @>, @>=.",
     "  Columns: PID NAME MODULE VERSION VIA (main, dependency or replacement).",
@@ -60,6 +70,7 @@ export const spec = defineCommand<PsOptions, PsAnswer>({
     if (sort !== undefined && module !== undefined) throw new UsageError("--sort and --module exclude each other");
     return {
       allProcesses: parsed.given.has("all-processes"),
+      ...(parsed.given.has("probe") ? { probe: true } : {}),
       ...(sort !== undefined ? { sort: sort as PsSort } : {}),
       ...(module !== undefined ? { module: parseModuleQuery(module) } : {}),
     };
@@ -108,7 +119,7 @@ interface Listing {
 
 /** One host's listing, with the --sort values (asking each agent for heap or goroutines). */
 async function gatherListing(client: Diagnostics, opts: PsOptions, signal: AbortSignal): Promise<Listing> {
-  const res = await client.listProcesses({ all: opts.allProcesses }, { signal });
+  const res = await client.listProcesses({ all: opts.allProcesses, probe: opts.probe === true }, { signal });
   const processes = [...res.processes].sort((a, b) => a.pid - b.pid);
   const sort = opts.sort;
   if (sort === undefined) return { res, rows: processes.map((process) => ({ process })), withoutAgent: 0, unanswered: 0 };
@@ -116,7 +127,8 @@ async function gatherListing(client: Diagnostics, opts: PsOptions, signal: Abort
     const rows = processes.map((process) => ({ process, value: sort === "cpu" ? process.cpuPercent : process.memoryPercent }));
     return { res, rows: rows.sort(compareRows), withoutAgent: 0, unanswered: 0 };
   }
-  const withAgent = processes.filter((p) => p.agent?.state === AgentState.AGENT_STATE_LISTENING);
+  // Both backends answer memstats and stats (a pprof endpoint's heap figures; its goroutine count).
+  const withAgent = processes.filter((p) => accessMarker(p) !== "");
   const values = await mapLimit(
     withAgent,
     PER_HOST_CALLS,
@@ -165,7 +177,7 @@ function psTable(rows: readonly { host?: string; row: PsRow }[], sort: PsSort | 
         String(p.pid),
         String(p.ppid),
         p.name,
-        p.agent?.state === AgentState.AGENT_STATE_LISTENING ? "*" : "",
+        accessMarker(p),
         shortGoVersion(p.goVersion),
         ...(column !== undefined ? [row.value === undefined ? "-" : column.format(row.value)] : []),
         p.exe,
@@ -173,6 +185,18 @@ function psTable(rows: readonly { host?: string; row: PsRow }[], sort: PsSort | 
     }),
     [...(withHost ? ["HOST"] : []), "PID", "PPID", "NAME", "*", "VERSION", ...(column !== undefined ? [column.title] : []), "PATH"],
   );
+}
+
+/**
+ * The access column: `*` a gops agent listens (the backend gopsd uses), `~` a net/http/pprof endpoint (verified,
+ * or declared in gopsd's config), "" neither. A gopsd from before issue 11 sends no kind: its LISTENING is `*`.
+ */
+export function accessMarker(p: Pick<Process, "agent">): string {
+  const a = p.agent;
+  if (a === undefined) return "";
+  if (a.kind === AgentKind.AGENT_KIND_HTTP_PPROF) return "~";
+  if (a.kind === AgentKind.AGENT_KIND_GOPS_AGENT || a.state === AgentState.AGENT_STATE_LISTENING) return "*";
+  return "";
 }
 
 /** The footers on stderr: processes that could not be inspected, and what --sort heap|goroutines left out. */
@@ -183,7 +207,7 @@ function listingNotes(listings: readonly Listing[], sort: PsSort | undefined, ct
   const notes: string[] = footer === undefined ? [] : [footer];
   const withoutAgent = listings.reduce((n, l) => n + l.withoutAgent, 0);
   const unanswered = listings.reduce((n, l) => n + l.unanswered, 0);
-  if (withoutAgent > 0) notes.push(`--sort ${sort}: ${plural(withoutAgent, "process", "processes")} without a listening gops agent left out`);
+  if (withoutAgent > 0) notes.push(`--sort ${sort}: ${plural(withoutAgent, "process", "processes")} without a gops agent or pprof endpoint left out`);
   if (unanswered > 0) notes.push(`--sort ${sort}: ${plural(unanswered, "agent", "agents")} did not answer (shown as -)`);
   return notes;
 }
@@ -252,7 +276,7 @@ interface ModuleSearch {
 }
 
 async function searchModule(client: Diagnostics, opts: PsOptions, query: ModuleQuery, signal: AbortSignal): Promise<ModuleSearch> {
-  const res = await client.listProcesses({ all: opts.allProcesses }, { signal });
+  const res = await client.listProcesses({ all: opts.allProcesses, probe: opts.probe === true }, { signal });
   const goProcesses = res.processes.filter((p) => p.isGo).sort((a, b) => a.pid - b.pid);
   const infos = await mapLimit(goProcesses, PER_HOST_CALLS, (p) => client.getBuildInfo({ pid: p.pid }, { signal }), signal);
   const withInfo: ProcessWithBuildInfo[] = goProcesses.map((p, i) => {

@@ -8,6 +8,10 @@ export const spec = defineCommand({
   name: "setgc",
   args: "<pid> <percent|off>",
   summary: "set the garbage collection target percentage (GOGC); off disables the collector",
+  details: [
+    "Needs a gops agent (ps: *). A process reached through net/http/pprof (ps: ~) has no endpoint that sets GOGC:",
+    '  one line "gopsctl: pid N serves net/http/pprof, which has no endpoint to set GOGC" and exit 4 (FAILED_PRECONDITION).',
+  ],
   parse(args) {
     if (args.length > 2) throw new UsageError(`too many arguments: "${args[2]}"`);
     return { pid: parsePid(args[0]), percent: parseGcPercent(args[1]) };

@@ -1,7 +1,8 @@
-// `gopsctl trace <pid> [-o FILE]`: a 5 s runtime execution trace, saved to a file for `go tool trace`, with a
+// `gopsctl trace <pid> [-o FILE] [--duration DUR]`: a runtime execution trace (5 s, or --duration where the backend
+// allows one), saved to a file for `go tool trace`, with a
 // one-line summary (size, trace format, length, the command that opens it).
 import { describeTrace } from "../../analysis/index.js";
-import { afterSaving, OUTPUT_FLAG, parseCaptureArgs, summarizedCapture, type CaptureKindSpec, type SavedCapture } from "../capture.js";
+import { afterSaving, durationFlag, OUTPUT_FLAG, parseCaptureArgs, parseCaptureDuration, summarizedCapture, type CaptureKindSpec, type SavedCapture } from "../capture.js";
 import { defineCommand } from "../command.js";
 import { flagValue } from "../parse-argv.js";
 
@@ -9,23 +10,29 @@ const kind: CaptureKindSpec = {
   kind: "trace",
   what: "execution trace",
   defaultExtension: ".trace",
-  start: (diagnostics, pid, signal) => diagnostics.streamTrace({ pid }, { signal }),
+  start: (diagnostics, pid, signal, durationSeconds) => diagnostics.streamTrace({ pid, ...(durationSeconds !== undefined ? { durationSeconds } : {}) }, { signal }),
 };
 
 export const spec = defineCommand({
   name: "trace",
-  args: "<pid> [-o FILE]",
-  summary: "capture a 5s execution trace into a file (go tool trace)",
-  flags: [OUTPUT_FLAG],
+  args: "<pid> [-o FILE] [--duration DUR]",
+  summary: "capture an execution trace (5s, or --duration) into a file (go tool trace)",
+  flags: [OUTPUT_FLAG, durationFlag("5s")],
   details: [
     "Saves the trace as the agent wrote it to -o FILE or <pid>-trace-<date>-<time>.trace and prints one line:",
     "  size, trace format, length and the command that opens it (go tool trace, on any machine with Go).",
     "--json: {pid, kind, path, bytes, goVersion, durationMs, openCommand, line}.",
+    "--duration DUR: trace for DUR (whole seconds, 1s to 10m: 2s, 1m30s, or a number of seconds). A",
+    "  net/http/pprof endpoint (ps: ~) honours it; a gops agent (ps: *) always traces 5s and refuses other",
+    "  durations (FAILED_PRECONDITION, one line, exit 4).",
     "A progress bar runs on stderr when it is a terminal; Ctrl-C stops the capture and leaves no file (exit 130).",
     "Across hosts (the pid applies on every host): one file per host, <host>-<pid>-trace-<date>-<time>.trace, in the",
     "  working directory or in -o DIR (created if missing), and each host's line as its trace arrives.",
   ],
-  parse: (args, parsed) => parseCaptureArgs(args, flagValue(parsed, "output")),
+  parse: (args, parsed) => {
+    const durationSeconds = parseCaptureDuration(flagValue(parsed, "duration"));
+    return { ...parseCaptureArgs(args, flagValue(parsed, "output")), ...(durationSeconds !== undefined ? { durationSeconds } : {}) };
+  },
   // A capture takes as long as it takes; bound it with --timeout if wanted.
   defaultTimeoutMs: () => undefined,
   ...summarizedCapture(kind, described),

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AgentState, ListProcessesResponse } from "../../proto/index.js";
+import { AgentKind, AgentState, ListProcessesResponse } from "../../proto/index.js";
 import { fakeContext } from "../fake-context.testkit.js";
 import { run } from "./tree.js";
 
@@ -8,7 +8,7 @@ const listing = ListProcessesResponse.fromPartial({
   host: "web-1",
   processes: [
     { pid: 1234, ppid: 1, name: "foo", goVersion: "go1.22.1", agent: { state: AgentState.AGENT_STATE_LISTENING } },
-    { pid: 1300, ppid: 1234, name: "child", goVersion: "go1.22.1", agent: { state: AgentState.AGENT_STATE_NONE } },
+    { pid: 1300, ppid: 1234, name: "child", goVersion: "go1.22.1", agent: { state: AgentState.AGENT_STATE_NONE, kind: AgentKind.AGENT_KIND_HTTP_PPROF } },
     { pid: 900, ppid: 800, name: "bar", goVersion: "go1.19.8" },
     { pid: 950, ppid: 800, name: "sh", goVersion: "" },
   ],
@@ -24,7 +24,7 @@ test("on a terminal: the gops tree layout, agents marked [*], children nested", 
       "...",
       "├── 1",
       "│   └── [*]  1234 (foo) {go1.22.1}",
-      "│       └── 1300 (child) {go1.22.1}",
+      "│       └── [~]  1300 (child) {go1.22.1}",
       "└── 800",
       "    ├── 900 (bar) {go1.19.8}",
       "    └── 950 (sh)",

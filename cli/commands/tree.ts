@@ -1,10 +1,10 @@
 // `gopsctl tree [-A]`: the process tree, like gops tree; across hosts, one tree per host (rooted at its name).
-import { AgentState, type ListProcessesResponse } from "../../proto/index.js";
+import type { ListProcessesResponse } from "../../proto/index.js";
 import { defineCommand } from "../command.js";
 import { UsageError } from "../errors.js";
 import { processJson, renderTree, type TextTree } from "../output/index.js";
 import { buildProcessTree, type ProcessTreeNode } from "../process-tree.js";
-import { ALL_PROCESSES } from "./ps.js";
+import { accessMarker, ALL_PROCESSES } from "./ps.js";
 
 export const spec = defineCommand({
   name: "tree",
@@ -29,11 +29,12 @@ function treeText(res: ListProcessesResponse, root: string): string {
   return renderTree({ label: root, children: buildProcessTree(res.processes).map(textNode) });
 }
 
-/** `1234 (name) {go1.22.1}`, prefixed `[*]  ` when the agent listens; a bare pid for a parent not in the list. */
+/** `1234 (name) {go1.22.1}`, prefixed `[*]  ` when the agent listens (`[~]  ` for a net/http/pprof endpoint); a bare pid for a parent not in the list. */
 function textNode(n: ProcessTreeNode): TextTree {
   const p = n.process;
   if (p === undefined) return { label: String(n.pid), children: n.children.map(textNode) };
-  const agent = p.agent?.state === AgentState.AGENT_STATE_LISTENING ? "[*]  " : "";
+  const marker = accessMarker(p);
+  const agent = marker !== "" ? `[${marker}]  ` : "";
   const version = p.goVersion === "" ? "" : ` {${p.goVersion}}`;
   return { label: `${agent}${p.pid} (${p.name})${version}`, children: n.children.map(textNode) };
 }

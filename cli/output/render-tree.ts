@@ -1,5 +1,7 @@
 // Box-drawing tree text (the layout gops tree prints): the root label, then one line per node with
-// "├── " / "└── " branches and "│   " / "    " indentation.
+// "├── " / "└── " branches and "│   " / "    " indentation. Labels are escaped: one node, one line.
+import { escapeLine } from "../../common/escape-text.js";
+
 
 export interface TextTree {
   label: string;
@@ -7,11 +9,11 @@ export interface TextTree {
 }
 
 export function renderTree(root: TextTree): string {
-  const lines = [root.label];
+  const lines = [escapeLine(root.label)];
   const walk = (nodes: readonly TextTree[], indent: string): void => {
     nodes.forEach((node, i) => {
       const last = i === nodes.length - 1;
-      lines.push(`${indent}${last ? "└── " : "├── "}${node.label}`);
+      lines.push(`${indent}${last ? "└── " : "├── "}${escapeLine(node.label)}`);
       walk(node.children, indent + (last ? "    " : "│   "));
     });
   };

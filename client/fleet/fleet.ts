@@ -7,13 +7,13 @@
 //   const fleet = await openFleet({ selector: "role=web" });
 //   for await (const r of fleet.memStats({ pid: 1234 })) console.log(r.host, r.value?.stats?.heapAlloc ?? r.error);
 //   fleet.close();
-import { DiagnosticsServiceDefinition, type CaptureMetadata } from "../../proto/index.js";
+import { DiagnosticsServiceDefinition, type CaptureMetadata, type WatchStatsResponse } from "../../proto/index.js";
 import { connect, type ConnectOptions } from "../connect.js";
 import type { Diagnostics, DiagnosticsHandle } from "../../common/diagnostics.js";
 import { openSshTunnel, type SshTunnel } from "../ssh/index.js";
 import { readTokenFile } from "../token-file.js";
 import { GopsError, Status } from "../../common/errors.js";
-import { fanOut, type HostResult, type TaskContext } from "./fan-out.js";
+import { fanOut, type HostError, type HostResult, type TaskContext } from "./fan-out.js";
 import { loadInventory, type FleetHost, type Inventory, type HostTokenSource } from "./inventory.js";
 import { selectHosts, type SelectionOptions } from "./selection.js";
 
@@ -48,15 +48,26 @@ export type FleetUnaryMethods = {
   [K in UnaryMethod]: (req: FleetRequest<K>, opts?: FleetCallOptions) => AsyncIterable<HostResult<ResponseOf<K>>>;
 };
 export type FleetStreamMethods = {
-  [K in StreamMethod]: <R = ResponseOf<K>[]>(
+  [K in Exclude<StreamMethod, "watchStats">]: <R = ResponseOf<K>[]>(
     req: FleetRequest<K>,
     consume?: StreamConsumer<ResponseOf<K>, R>,
     opts?: FleetCallOptions,
   ) => AsyncIterable<HostResult<R>>;
 };
 
+/** One item of fleet.watchStats: a host's sample, or the error that ended its stream. */
+export type HostSample =
+  | { host: string; sample: WatchStatsResponse; error?: undefined }
+  | { host: string; sample?: undefined; error: HostError };
+
 /** The Diagnostics calls across selected hosts: each method yields one HostResult per host as it finishes. */
 export interface Fleet extends FleetUnaryMethods, FleetStreamMethods {
+  /**
+   * Every host's WatchStats samples merged as they arrive, until the caller stops iterating or the signal aborts.
+   * A host whose stream fails yields one `error` item and is not retried; the others go on. No per-host deadline
+   * unless `perHostDeadlineMs` is given (a watch has no natural end).
+   */
+  watchStats(req: FleetRequest<"watchStats">, opts?: FleetCallOptions): AsyncIterable<HostSample>;
   /** The selected hosts, in selection order. */
   readonly hosts: readonly FleetHost[];
   /** Any per-host work (several calls, a call then a follow-up), fanned out like the RPC methods. */
@@ -147,7 +158,54 @@ export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions 
     }
   }
 
+  async function* watchStats(req: FleetRequest<"watchStats">, call: FleetCallOptions = {}): AsyncGenerator<HostSample> {
+    const stop = new AbortController();
+    const queue: HostSample[] = [];
+    let wake: (() => void) | undefined;
+    let finished = false;
+    const push = (item: HostSample) => {
+      queue.push(item);
+      wake?.();
+    };
+    // Errors after the caller stopped (its signal, or leaving the loop) are the cancellation itself: not reported.
+    const stopped = anySignal([opts.signal, call.signal, stop.signal])!;
+    const results = run(
+      async (client, ctx) => {
+        for await (const sample of client.watchStats(requestFor(req, ctx.host), { signal: ctx.signal })) push({ host: ctx.host, sample });
+        throw new GopsError(Status.UNAVAILABLE, "gopsd ended the stream");
+      },
+      {
+        ...call,
+        signal: anySignal([call.signal, stop.signal])!,
+        concurrency: call.concurrency ?? Math.max(1, names.length),
+        perHostDeadlineMs: call.perHostDeadlineMs ?? NO_DEADLINE_MS,
+      },
+    );
+    const draining = (async () => {
+      for await (const r of results) if (r.error !== undefined && !stopped.aborted) push({ host: r.host, error: r.error });
+    })().finally(() => {
+      finished = true;
+      wake?.();
+    });
+    try {
+      for (;;) {
+        const item = queue.shift();
+        if (item !== undefined) {
+          yield item;
+          continue;
+        }
+        if (finished) break;
+        await new Promise<void>((resolve) => (wake = resolve));
+        wake = undefined;
+      }
+    } finally {
+      stop.abort();
+      await draining.catch(() => undefined);
+    }
+  }
+
   return Object.assign(methods as unknown as FleetUnaryMethods & FleetStreamMethods, {
+    watchStats,
     hosts,
     run,
     client: async (host: string, signal?: AbortSignal) => {
@@ -161,6 +219,9 @@ export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions 
     },
   });
 }
+
+/** The largest timer Node takes (24.8 days): "no deadline" for fanOut's per-host timer. */
+const NO_DEADLINE_MS = 2 ** 31 - 1;
 
 async function collect<T>(stream: AsyncIterable<T>): Promise<T[]> {
   const out: T[] = [];

@@ -7,6 +7,7 @@ export {
   type Fleet,
   type FleetCallOptions,
   type FleetRequest,
+  type HostSample,
   type OpenFleetOptions,
   type StreamConsumer,
   type StreamContext,

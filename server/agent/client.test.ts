@@ -5,7 +5,7 @@ import net from "node:net";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GopsError, Status } from "../../common/errors.js";
-import { callAgent, formatAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./client.js";
+import { callAgent, defaultMaxBytes, formatAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./client.js";
 import { encodeSignedVarint } from "./codec.js";
 import { Signal } from "./signals.js";
 
@@ -260,6 +260,28 @@ describe("streamAgent / callAgent against fake agents", () => {
     }, isCode(Status.RESOURCE_EXHAUSTED, /more than 4096 bytes for BinaryDump/));
     assert.ok(n <= 4_096, `yielded ${n} bytes`);
     assert.ok(await within(fake.conns[0]!.closed, 1_000));
+  });
+
+  it("bounds every reply by default: 1 MiB for text signals, the signal's own limit otherwise", async () => {
+    // An endless agent: writes until the client hangs up.
+    const endless = () =>
+      fakeAgent(async (c) => {
+        await c.firstData;
+        const block = Buffer.alloc(64 << 10, 0x61);
+        // The client's hang-up may be a reset: closed then rejects (events.once), which is fine here.
+        const gone = c.closed.catch(() => undefined);
+        while (!c.socket.destroyed) {
+          if (!c.socket.write(block)) await Promise.race([new Promise((r) => c.socket.once("drain", r)), gone]);
+        }
+      });
+    for (const sig of [Signal.MemStats, Signal.Stats, Signal.Version, Signal.GC, Signal.SetGCPercent, 0x11]) {
+      const fake = await endless();
+      await assert.rejects(callAgent(fake.addr, sig, undefined, opts()), isCode(Status.RESOURCE_EXHAUSTED, /more than 1048576 bytes/));
+      assert.ok(await within(fake.conns[0]!.closed.catch(() => undefined), 1_000), `socket left open for signal ${sig}`);
+    }
+    assert.equal(defaultMaxBytes(Signal.StackTrace), 64 << 20);
+    assert.equal(defaultMaxBytes(Signal.CPUProfile), 512 << 20);
+    assert.ok(defaultMaxBytes(Signal.BinaryDump) <= 1 << 30);
   });
 
   it("rejects bad options before connecting", async () => {

@@ -5,18 +5,20 @@
 // Every exit path destroys the socket: EOF, deadline, abort, maxBytes, socket error, and a consumer that
 // stops iterating early. A call that never starts iterating never connects.
 import net from "node:net";
+import type { Duplex } from "node:stream";
 import { formatDurationMs } from "../../common/duration.js";
 import {
+  GopsError,
   agentDeadline,
   agentProtocol,
   agentReplyTooLarge,
   agentUnavailable,
   cancelled,
   invalidArgument,
-  type GopsError,
 } from "../../common/errors.js";
 import { encodeRequest } from "./codec.js";
-import { describeSignal, isKnownSignal } from "./signals.js";
+import { describeSignal, isKnownSignal, signalName } from "./signals.js";
+import { AgentReplyMaxBytes, TEXT_REPLY_MAX_BYTES } from "./timeouts.js";
 
 export interface AgentAddress {
   host: string;
@@ -29,9 +31,24 @@ export interface AgentCallOptions {
   connectTimeoutMs: number;
   /** Limit on the whole call, counted from the start of the connect. */
   deadlineMs: number;
-  /** Fail (RESOURCE_EXHAUSTED) as soon as the reply grows beyond this many bytes. */
+  /**
+   * Fail (RESOURCE_EXHAUSTED) as soon as the reply grows beyond this many bytes. Default: the signal's limit
+   * in AgentReplyMaxBytes (1 MiB for text replies and unknown bytes): no reply is ever unbounded.
+   */
   maxBytes?: number;
+  /**
+   * How to open the connection (default: TCP from this process's network namespace). The stream must emit
+   * "connect" once connected; an "error" that is a GopsError is reported as it is. See netns-dial.ts.
+   */
+  dial?: AgentDial;
+  /** How the address is named in messages (default host:port). */
+  where?: string;
 }
+
+/** Opens a connection to an agent; may throw a GopsError when it must not or cannot be opened. */
+export type AgentDial = (addr: AgentAddress) => Duplex;
+
+const tcpDial: AgentDial = (addr) => net.connect({ host: addr.host, port: addr.port, noDelay: true });
 
 // Received bytes not yet taken by the consumer above which the socket is paused (TCP back-pressure reaches
 // the agent); reading resumes once the consumer has drained them.
@@ -52,10 +69,11 @@ export async function* streamAgent(
   arg: Buffer | undefined,
   opts: AgentCallOptions,
 ): AsyncGenerator<Buffer, void, undefined> {
-  const where = formatAgentAddress(addr);
+  const where = opts.where ?? formatAgentAddress(addr);
   const what = describeSignal(sig);
   const request = encodeRequest(sig, arg);
   checkOptions(opts);
+  const maxBytes = opts.maxBytes ?? defaultMaxBytes(sig);
   if (opts.signal?.aborted) throw cancelled(`${what} to gops agent at ${where}`);
 
   const chunks: Buffer[] = [];
@@ -70,7 +88,7 @@ export async function* streamAgent(
     w?.();
   };
 
-  const socket = net.connect({ host: addr.host, port: addr.port, noDelay: true });
+  const socket = (opts.dial ?? tcpDial)(addr);
   const fail = (e: GopsError) => {
     failure ??= e;
     socket.destroy();
@@ -91,8 +109,8 @@ export async function* streamAgent(
     });
     socket.on("data", (chunk: Buffer) => {
       received += chunk.length;
-      if (opts.maxBytes !== undefined && received > opts.maxBytes) {
-        fail(agentReplyTooLarge(where, what, opts.maxBytes));
+      if (received > maxBytes) {
+        fail(agentReplyTooLarge(where, what, maxBytes));
         return;
       }
       chunks.push(chunk);
@@ -105,7 +123,9 @@ export async function* streamAgent(
       clearTimeout(deadlineTimer);
       notify();
     });
-    socket.on("error", (err: NodeJS.ErrnoException) => fail(agentUnavailable(where, describeSocketError(err))));
+    socket.on("error", (err: NodeJS.ErrnoException) =>
+      fail(err instanceof GopsError ? err : agentUnavailable(where, describeSocketError(err))),
+    );
     socket.once("close", () => {
       if (!ended) fail(agentUnavailable(where, `connection closed before the reply to ${what} ended`));
     });
@@ -133,7 +153,13 @@ export async function* streamAgent(
   }
 }
 
-/** streamAgent collected into one Buffer. */
+/** The reply limit of a signal when the caller sets none. */
+export function defaultMaxBytes(sig: number): number {
+  const name = signalName(sig);
+  return name === undefined ? TEXT_REPLY_MAX_BYTES : AgentReplyMaxBytes[name];
+}
+
+/** streamAgent collected into one Buffer (bounded like every reply: see AgentCallOptions.maxBytes). */
 export async function callAgent(
   addr: AgentAddress,
   sig: number,

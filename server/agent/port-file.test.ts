@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { portNobodyListensOn } from "../../integration/ports.js";
 import { AgentState } from "../../proto/index.js";
 import { FakeProcFs, inetTable, type FakeProcess } from "../proc/fake-proc-fs.testkit.js";
 import { buildGoTestProgram, startGoTestProgram, type BuiltGoProgram } from "../proc/go-test-program.testkit.js";
@@ -131,6 +131,16 @@ describe("locateAgent (fake /proc)", () => {
     assert.doesNotMatch(odd.detail, /\d+ bytes/, "the size of a bad port file is not echoed");
   });
 
+  it("a detail that quotes a hostile path has its controls escaped; the portFile field stays exact", () => {
+    const home = "/h\x1b]0;pwned\x07\r\u202e";
+    const fs = fakeWith({ environ: { HOME: home }, files: { [`${home}/.config/gops/${PID}`]: { errno: "EISDIR" } } });
+    const a = locateAgent(fs, PID);
+    assert.equal(state(a.state), "AGENT_STATE_INVALID");
+    assert.equal(a.portFile, `/fakeproc/${PID}/root${home}/.config/gops/${PID}`);
+    assert.match(a.detail, /\/h\\e\]0;pwned\\x07\\r\\u202e\/\.config/);
+    assert.doesNotMatch(a.detail, /[\x00-\x1f\x7f-\x9f\u202e]/);
+  });
+
   it("UNKNOWN when the fds or the environment cannot be read", () => {
     const noFds = fakeWith({ environ: { HOME: "/h" }, files: { [`/h/.config/gops/${PID}`]: String(PORT) }, errors: { readFdLinks: "EACCES" } });
     const a = locateAgent(noFds, PID);
@@ -237,12 +247,9 @@ describe("locateAgent (real /proc)", () => {
       assert.equal(state(spoofed.state), "AGENT_STATE_SPOOFED", spoofed.detail);
       assert.equal(spoofed.portFile, `/proc/${pid}/root${home}/.config/gops/${pid}`);
 
-      const closed = await new Promise<number>((resolve) => {
-        const srv = createServer().listen(0, "127.0.0.1", () => {
-          const port = (srv.address() as { port: number }).port;
-          srv.close(() => resolve(port));
-        });
-      });
+      // A port nothing listens on: below 1024 (no ephemeral port; only root binds there) and not listening now.
+      // Not a just-closed ephemeral port: another process on the machine may be given it a moment later.
+      const closed = await portNobodyListensOn();
       await writeFile(join(home, ".config", "gops", String(pid)), `${closed}\n`);
       assert.equal(state(locateAgent(createProcFs(), pid).state), "AGENT_STATE_STALE");
     } finally {
@@ -319,14 +326,24 @@ describe("AgentLocator across network namespaces", () => {
     assert.equal(state(a.state), "AGENT_STATE_LISTENING");
   });
 
-  it("never dials an agent verified in another namespace: 127.0.0.1:PORT there is not 127.0.0.1:PORT here", () => {
+  it("names the namespace of an agent verified in another one: its address means something only there", () => {
+    const own = new AgentLocator(fsWith(), 16, HOST_NETNS).locate(PID);
+    assert.equal(own.networkNamespace, undefined, "the caller's own namespace is not named");
     const locator = new AgentLocator(fsWith(4026532999), 16, HOST_NETNS);
     for (let i = 0; i < 2; i++) {
       const a = locator.locate(PID);
-      assert.equal(state(a.state), "AGENT_STATE_UNKNOWN");
-      assert.equal(a.address, "");
-      assert.equal(a.port, PORT);
-      assert.match(a.detail, /another network namespace \(net:\[4026532999\]\)/);
+      assert.equal(state(a.state), "AGENT_STATE_LISTENING");
+      assert.equal(a.address, `127.0.0.1:${PORT}`);
+      assert.equal(a.networkNamespace, "net:[4026532999]");
     }
+  });
+
+  it("UNKNOWN when the namespace of a listening agent cannot be read (it could not be dialled safely)", () => {
+    const fs = fsWith(4026532999);
+    fs.processes.get(PID)!.errors = { readNetNamespace: "EACCES" };
+    const a = new AgentLocator(fs, 16, HOST_NETNS).locate(PID);
+    assert.equal(state(a.state), "AGENT_STATE_UNKNOWN");
+    assert.equal(a.address, "");
+    assert.match(a.detail, /network namespace of pid \d+ cannot be read/);
   });
 });

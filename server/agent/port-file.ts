@@ -2,6 +2,7 @@
 // the TARGET's own config dir (resolved from its environment and passwd, seen through /proc/PID/root so
 // containers and other users work), then checks that the port is a listening socket owned by that pid.
 // A stale or spoofed file is reported, never trusted.
+import { readlinkSync } from "node:fs";
 import { posix } from "node:path";
 import { AgentState, type Agent } from "../../proto/index.js";
 import { errnoCode, errorText, isDenied, isGone } from "../proc/errno.js";
@@ -13,6 +14,7 @@ import { parseStat } from "../proc/parse-stat.js";
 import { parseStatus } from "../proc/parse-status.js";
 import type { PidDir, ProcFs } from "../proc/proc-fs.js";
 import type { Credentials } from "../proc/target-file.js";
+import { escapeLine } from "../../common/escape-text.js";
 
 /** A port file holds at most "65535" and some whitespace; anything longer is not a port file. */
 const MAX_PORT_FILE_BYTES = 64;
@@ -38,7 +40,8 @@ const agent = (state: AgentState, portFile: string, detail: string, port = 0, ad
   portFile,
   address,
   port,
-  detail,
+  // One line that may quote the target's paths or file content: controls escaped where it is built.
+  detail: escapeLine(detail),
 });
 const located = (...args: Parameters<typeof agent>): Located => ({ agent: agent(...args) });
 
@@ -247,12 +250,13 @@ export class AgentLocator {
 
   /**
    * `ownNetns` is the network namespace the caller dials from (default: this process's). An agent verified in
-   * another namespace is reported, never dialled: 127.0.0.1:PORT here may be a different process altogether.
+   * another namespace carries that namespace in `networkNamespace`: its address means something only there
+   * (127.0.0.1:PORT here may be a different process altogether), so it must be dialled from inside it.
    */
   constructor(
     private readonly fs: ProcFs,
     private readonly maxEntries = 4096,
-    private readonly ownNetns: string | undefined = netnsOf(fs, process.pid),
+    private readonly ownNetns: string | undefined = ownNetworkNamespace(),
   ) {}
 
   locate(pid: number, tables: NetTables = new NetTables(this.fs)): Agent {
@@ -262,16 +266,17 @@ export class AgentLocator {
       this.verified.delete(pid);
     }
     const found = locate(this.fs, pid, tables);
-    if (found.agent.state === AgentState.AGENT_STATE_LISTENING && this.ownNetns !== undefined) {
+    if (found.agent.state === AgentState.AGENT_STATE_LISTENING) {
       const theirs = netnsOf(this.fs, pid);
-      if (theirs !== this.ownNetns) {
+      if (theirs === undefined) {
         return {
           ...found.agent,
           state: AgentState.AGENT_STATE_UNKNOWN,
           address: "",
-          detail: `the agent listens on port ${found.agent.port} in another network namespace (${theirs ?? "unreadable"}); gopsd dials from its own, so it does not`,
+          detail: `the agent listens on port ${found.agent.port}, but the network namespace of pid ${pid} cannot be read to know where`,
         };
       }
+      if (theirs !== this.ownNetns) found.agent = { ...found.agent, networkNamespace: theirs };
     }
     const { inode, fd, candidate, content, who } = found;
     if (inode !== undefined && fd !== undefined && candidate !== undefined && content !== undefined && who !== undefined) {
@@ -282,6 +287,11 @@ export class AgentLocator {
       }
     }
     return found.agent;
+  }
+
+  /** The start time of pid when its agent was verified (undefined when not remembered). */
+  verifiedStart(pid: number): number | undefined {
+    return this.verified.get(pid)?.starttime;
   }
 
   private starttime(pid: number): number | undefined {
@@ -301,6 +311,18 @@ export class AgentLocator {
     } catch {
       return false;
     }
+  }
+}
+
+/**
+ * This process's network namespace from its own /proc/self (not the ProcFs root: with --proc-root gopsd may read
+ * another pid namespace's /proc, where process.pid names someone else). nsfs inode numbers are host-wide.
+ */
+function ownNetworkNamespace(): string | undefined {
+  try {
+    return readlinkSync("/proc/self/ns/net");
+  } catch {
+    return undefined;
   }
 }
 

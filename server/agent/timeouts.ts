@@ -34,6 +34,30 @@ export const AgentTimeouts: AgentTimeoutTable = Object.freeze({
   SetGCPercent: entry(TEXT_MS),
 });
 
+/**
+ * The most bytes one agent reply may have, per signal. Every reply is bounded: a hostile "agent" (any process
+ * of the target's user listening on its advertised port) may stream forever. Text replies are tiny (memstats
+ * ~2 KiB); a stack dump of 100k goroutines is ~50 MiB; captures are streamed through, never buffered, and
+ * still bounded so that a stream cannot run on for its whole deadline at loopback speed.
+ */
+export const TEXT_REPLY_MAX_BYTES = 1 << 20;
+export const STACK_REPLY_MAX_BYTES = 64 << 20;
+export const CAPTURE_REPLY_MAX_BYTES = 512 << 20;
+export const BINARY_REPLY_MAX_BYTES = 1024 << 20;
+
+export const AgentReplyMaxBytes: Readonly<Record<SignalName, number>> = Object.freeze({
+  StackTrace: STACK_REPLY_MAX_BYTES,
+  GC: TEXT_REPLY_MAX_BYTES,
+  MemStats: TEXT_REPLY_MAX_BYTES,
+  Version: TEXT_REPLY_MAX_BYTES,
+  HeapProfile: CAPTURE_REPLY_MAX_BYTES,
+  CPUProfile: CAPTURE_REPLY_MAX_BYTES,
+  Stats: TEXT_REPLY_MAX_BYTES,
+  Trace: CAPTURE_REPLY_MAX_BYTES,
+  BinaryDump: BINARY_REPLY_MAX_BYTES,
+  SetGCPercent: TEXT_REPLY_MAX_BYTES,
+});
+
 export interface AgentTimeoutOverrides {
   /** Connect timeout for every signal. */
   connectMs?: number;

@@ -220,6 +220,7 @@ describe("the chain on a real server: admitted calls, refusals, floods", () => {
       streamProfile: async function* () {},
       streamTrace: async function* () {},
       streamBinary: async function* () {},
+      watchStats: async function* () {},
     } as never);
     server.add(HealthDefinition, HealthServiceImpl());
     const port = await server.listen("127.0.0.1:0");

@@ -100,6 +100,9 @@ function fakeService(gate: Gate): DiagnosticsServiceImplementation<AuthnContext>
     streamProfile: (req, ctx) => capture(req.pid, ctx),
     streamTrace: (req, ctx) => capture(req.pid, ctx),
     streamBinary: (req, ctx) => capture(req.pid, ctx),
+    async *watchStats() {
+      yield { host: HOST, seq: 1 };
+    },
   };
 }
 
@@ -323,6 +326,7 @@ describe("security chain on a real server", () => {
       ["Version", (t, pid) => s.client.version({ pid }, bearer(t))],
       ["Stats", (t, pid) => s.client.stats({ pid }, bearer(t))],
       ["MemStats", (t, pid) => s.client.memStats({ pid }, bearer(t))],
+      ["WatchStats", (t) => drain(s.client.watchStats({}, bearer(t)))],
     ],
     "gops:stack": [["Stack", (t, pid) => drain(s.client.stack({ pid }, bearer(t)))]],
     "gops:profile": [
@@ -347,7 +351,7 @@ describe("security chain on a real server", () => {
         assert.equal(ok.method, `/gops.v1.DiagnosticsService/${method}`);
         assert.equal(ok.subject, `only-${scope}`);
         assert.match(ok.jti ?? "", /^[0-9a-f-]{36}$/);
-        assert.equal(ok.pid, method === "ListProcesses" ? null : 42);
+        assert.equal(ok.pid, method === "ListProcesses" || method === "WatchStats" ? null : 42);
         assert.equal(ok.host, HOST);
 
         await refused(call(allBut, 42), Status.PERMISSION_DENIED, new RegExp(`^token lacks scope ${scope}$`));

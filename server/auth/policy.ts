@@ -13,6 +13,7 @@ export const METHOD_SCOPES: Readonly<Record<DiagnosticsMethod, Scope>> = Object.
   version: "gops:read",
   stats: "gops:read",
   memStats: "gops:read",
+  watchStats: "gops:read",
   stack: "gops:stack",
   streamProfile: "gops:profile",
   streamTrace: "gops:profile",

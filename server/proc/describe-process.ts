@@ -1,5 +1,5 @@
 // The Process row (ListProcesses / GetProcess) from parsed /proc data.
-import type { Agent, Process } from "../../proto/index.js";
+import type { Agent, Container, Process } from "../../proto/index.js";
 import type { GoBuildInfo } from "../elf/index.js";
 import type { HostSnapshot } from "./host-snapshot.js";
 import type { ProcStat } from "./parse-stat.js";
@@ -14,6 +14,15 @@ export interface ProcessSources {
   cmdline?: readonly string[];
   go?: GoBuildInfo;
   agent?: Agent;
+  /** NSpid of /proc/PID/status: the pid in each pid namespace, outermost first. */
+  nspid?: readonly number[];
+  container?: Container;
+}
+
+/** The pid in the process's innermost pid namespace when it differs from `pid`, else 0. */
+export function innerPid(pid: number, nspid: readonly number[] | undefined): number {
+  const inner = nspid?.at(-1);
+  return inner !== undefined && inner !== pid ? inner : 0;
 }
 
 export function describeProcess(pid: number, src: ProcessSources, host: HostSnapshot): Process {
@@ -30,5 +39,7 @@ export function describeProcess(pid: number, src: ProcessSources, host: HostSnap
     moduleVersion: src.go?.main?.version ?? "",
     agent: src.agent,
     ...usageFields(src.stat, host),
+    ...(innerPid(pid, src.nspid) !== 0 ? { nsPid: innerPid(pid, src.nspid) } : {}),
+    container: src.container,
   };
 }

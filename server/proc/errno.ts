@@ -1,4 +1,5 @@
 // Node errno errors from ProcFs, classified the way every /proc reader needs them.
+import { escapeLine } from "../../common/escape-text.js";
 
 export function errnoCode(e: unknown): string | undefined {
   if (typeof e !== "object" || e === null) return undefined;
@@ -18,6 +19,7 @@ export function isDenied(e: unknown): boolean {
   return code === "EACCES" || code === "EPERM";
 }
 
+/** An error as one line of text, control characters escaped (fs errors quote target-controlled paths). */
 export function errorText(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  return escapeLine(e instanceof Error ? e.message : String(e));
 }

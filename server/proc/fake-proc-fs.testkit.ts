@@ -16,7 +16,8 @@ export type FakeMethod =
   | "readFdEntries"
   | "readFdLink"
   | "readNet"
-  | "readNetNamespace";
+  | "readNetNamespace"
+  | "readCgroup";
 
 export interface FakeExe {
   path: string;
@@ -44,6 +45,8 @@ export interface FakeProcess {
   net?: Partial<Record<NetTable, string>>;
   /** Network namespace inode (default: the host's). */
   netns?: number;
+  /** /proc/PID/cgroup content (default: the root cgroup of a v2-only host). */
+  cgroup?: string;
   /** Files as the process sees them (absolute paths); a string value that is an errno code fails with it. */
   files?: Record<string, string | Buffer | { errno: string }>;
   /** The process's working directory (absolute, as it sees it). */
@@ -199,6 +202,14 @@ export class FakeProcFs implements ProcFs {
   }
   readNetNamespace(pid: number): string {
     return `net:[${this.proc("readNetNamespace", pid, "ns/net").netns ?? 4026531840}]`;
+  }
+  /** There are no real namespaces behind a fake: opening one fails as if it were not there. */
+  openNetNamespace(pid: number): number {
+    this.proc("readNetNamespace", pid, "ns/net");
+    throw errnoError("ENOENT", "open", `/proc/${pid}/ns/net`);
+  }
+  readCgroup(pid: number): string {
+    return this.proc("readCgroup", pid, "cgroup").cgroup ?? "0::/\n";
   }
   pathUnder(pid: number, dir: PidDir, path: string): string {
     const rel = dir === "root" ? posix.normalize(`/${path}`) : `/${posix.normalize(path)}`;

@@ -29,4 +29,6 @@ export { readConnections } from "./connections.js";
 export { NetTables } from "./net-tables.js";
 export { toProtoBuildInfo, type ReadBuildInfo } from "./go-binary.js";
 export { ProcessScanner, type ProcessScannerOptions, type ScanResult } from "./process-scanner.js";
+export { ContainerResolver, DEFAULT_CONTAINER_SOURCES, type ContainerSources } from "./container-info.js";
+export { parseCgroupContainer } from "./parse-cgroup.js";
 export { getProcessDetails, getBuildInfo, type ProcessDetailsOptions } from "./process-details.js";

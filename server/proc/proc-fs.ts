@@ -64,6 +64,10 @@ export interface ProcFs {
   readNet(pid: number, table: NetTable): string;
   /** Target of /proc/PID/ns/net, e.g. "net:[4026531840]": equal for processes sharing a network namespace. */
   readNetNamespace(pid: number): string;
+  /** Opens /proc/PID/ns/net read-only (libuv sets close-on-exec); the caller closes the descriptor. */
+  openNetNamespace(pid: number): number;
+  /** /proc/PID/cgroup: one "ID:controllers:/path" line per cgroup hierarchy. */
+  readCgroup(pid: number): string;
   /** Host path of `path` as seen by the process (under /proc/PID/root or /proc/PID/cwd). */
   pathUnder(pid: number, dir: PidDir, path: string): string;
   /**
@@ -224,6 +228,8 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
     readFdLink: (pid, fd) => readlinkSync(pidPath(pid, `fd/${fd}`)),
     readNet: (pid, table) => readText(pidPath(pid, `net/${table}`)),
     readNetNamespace: (pid) => readlinkSync(pidPath(pid, "ns/net")),
+    openNetNamespace: (pid) => openSync(pidPath(pid, "ns/net"), "r"),
+    readCgroup: (pid) => readText(pidPath(pid, "cgroup")),
     pathUnder,
     readFileUnder: (pid, dir, path, maxBytes, as) =>
       readTargetFile(pidPath(pid, "root"), pidPath(pid, dir), path, as, maxBytes, pathUnder(pid, dir, path)),

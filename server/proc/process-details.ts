@@ -16,6 +16,7 @@ import { parseStatus } from "./parse-status.js";
 import { elapsedSeconds } from "./process-fields.js";
 import type { ProcFs } from "./proc-fs.js";
 import { UserNames } from "./user-names.js";
+import type { ContainerResolver } from "./container-info.js";
 
 export interface ProcessDetailsOptions {
   /** Also measure CPU use over this many milliseconds (0..60000). */
@@ -24,6 +25,8 @@ export interface ProcessDetailsOptions {
   readBuildInfo?: ReadBuildInfo;
   /** How a Go process's agent is found (default locateAgent on `fs`). */
   locateAgent?: (pid: number) => Agent;
+  /** Names the process's container (default: none). */
+  containers?: ContainerResolver;
 }
 
 /** Runs one read of pid's /proc data, turning "gone" and "denied" into domain errors. */
@@ -108,6 +111,8 @@ export async function getProcessDetails(
       cmdline,
       go,
       agent: go ? (opts.locateAgent?.(pid) ?? locateAgent(fs, pid)) : undefined,
+      nspid: status.nspid,
+      container: opts.containers?.of(pid, stat.starttime),
     },
     host,
   );
@@ -122,6 +127,7 @@ export async function getProcessDetails(
     cpuSampleMs: sampled !== undefined ? sampleMs : 0,
     connections,
     buildInfo: go ? toProtoBuildInfo(go) : undefined,
+    nsPids: status.nspid.length > 0 ? [...status.nspid] : [pid],
   };
 }
 

@@ -11,6 +11,7 @@ import {
 import { locateAgent } from "../agent/port-file.js";
 import type { GoBuildInfo } from "../elf/index.js";
 import { BuildInfoCache } from "./build-info-cache.js";
+import type { ContainerResolver } from "./container-info.js";
 import { describeProcess } from "./describe-process.js";
 import { errorText, isDenied, isGone } from "./errno.js";
 import { exeVerdict, type ExeVerdict, type ReadBuildInfo } from "./go-binary.js";
@@ -22,6 +23,7 @@ import { parseStatus } from "./parse-status.js";
 import { commMayBeTruncated } from "./process-fields.js";
 import type { ProcFs } from "./proc-fs.js";
 import { UserNames } from "./user-names.js";
+import { escapeLine } from "../../common/escape-text.js";
 
 export type ScanResult = Omit<ListProcessesResponse, "host">;
 
@@ -33,6 +35,8 @@ export interface ProcessScannerOptions {
   readBuildInfo?: ReadBuildInfo;
   /** How a Go process's agent is found (default locateAgent on this scanner's ProcFs). */
   locateAgent?: (pid: number, tables: NetTables) => Agent;
+  /** Names each process's container (default: none). */
+  containers?: ContainerResolver;
 }
 
 const K = ScanProblemKind;
@@ -49,7 +53,7 @@ class ProblemTally {
       kind === K.SCAN_PROBLEM_KIND_KERNEL_THREAD ||
       kind === K.SCAN_PROBLEM_KIND_EXITED ||
       (kind === K.SCAN_PROBLEM_KIND_NO_BUILD_INFO && !this.all);
-    if (!countOnly) this.problems.push({ pid, kind, detail });
+    if (!countOnly) this.problems.push({ pid, kind, detail: escapeLine(detail) });
   }
 
   /** A read that failed for pid: the process went away, or a problem reading /proc. */
@@ -70,6 +74,7 @@ export class ProcessScanner {
   private readonly users: UserNames;
   private readonly readBuildInfo: ReadBuildInfo | undefined;
   private readonly locate: (pid: number, tables: NetTables) => Agent;
+  private readonly containers: ContainerResolver | undefined;
   /** Socket tables of the current scan, shared by the agent lookups of one network namespace. */
   private netTables: NetTables;
   private bootTimeSeconds: number | undefined;
@@ -83,6 +88,7 @@ export class ProcessScanner {
     this.readBuildInfo = opts.readBuildInfo;
     this.locate = opts.locateAgent ?? ((pid, tables) => locateAgent(fs, pid, tables));
     this.netTables = new NetTables(fs);
+    this.containers = opts.containers;
   }
 
   /** Number of executables whose verdict is cached. */
@@ -106,6 +112,7 @@ export class ProcessScanner {
     } finally {
       this.cache.endScan();
     }
+    this.containers?.retain(new Set(pids));
     return { processes, scanned: pids.length, problemCounts: tally.counts(), problems: tally.problems };
   }
 
@@ -203,6 +210,8 @@ export class ProcessScanner {
         cmdline,
         go,
         agent: go ? this.locate(pid, this.netTables) : undefined,
+        nspid: status.nspid,
+        container: this.containers?.of(pid, st.starttime),
       },
       host,
     );

@@ -128,6 +128,123 @@ export function agentKindToJSON(object: AgentKind): string {
   }
 }
 
+/** ContainerRuntime says which runtime's cgroup layout a process's /proc/PID/cgroup matched. */
+export enum ContainerRuntime {
+  CONTAINER_RUNTIME_UNSPECIFIED = 0,
+  CONTAINER_RUNTIME_DOCKER = 1,
+  CONTAINER_RUNTIME_CONTAINERD = 2,
+  CONTAINER_RUNTIME_CRIO = 3,
+  CONTAINER_RUNTIME_PODMAN = 4,
+  CONTAINER_RUNTIME_SYSTEMD_NSPAWN = 5,
+  CONTAINER_RUNTIME_LXC = 6,
+  /** CONTAINER_RUNTIME_CRI - A Kubernetes pod container whose runtime the cgroup path does not name (cgroupfs driver). */
+  CONTAINER_RUNTIME_CRI = 7,
+  UNRECOGNIZED = -1,
+}
+
+export function containerRuntimeFromJSON(object: any): ContainerRuntime {
+  switch (object) {
+    case 0:
+    case "CONTAINER_RUNTIME_UNSPECIFIED":
+      return ContainerRuntime.CONTAINER_RUNTIME_UNSPECIFIED;
+    case 1:
+    case "CONTAINER_RUNTIME_DOCKER":
+      return ContainerRuntime.CONTAINER_RUNTIME_DOCKER;
+    case 2:
+    case "CONTAINER_RUNTIME_CONTAINERD":
+      return ContainerRuntime.CONTAINER_RUNTIME_CONTAINERD;
+    case 3:
+    case "CONTAINER_RUNTIME_CRIO":
+      return ContainerRuntime.CONTAINER_RUNTIME_CRIO;
+    case 4:
+    case "CONTAINER_RUNTIME_PODMAN":
+      return ContainerRuntime.CONTAINER_RUNTIME_PODMAN;
+    case 5:
+    case "CONTAINER_RUNTIME_SYSTEMD_NSPAWN":
+      return ContainerRuntime.CONTAINER_RUNTIME_SYSTEMD_NSPAWN;
+    case 6:
+    case "CONTAINER_RUNTIME_LXC":
+      return ContainerRuntime.CONTAINER_RUNTIME_LXC;
+    case 7:
+    case "CONTAINER_RUNTIME_CRI":
+      return ContainerRuntime.CONTAINER_RUNTIME_CRI;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return ContainerRuntime.UNRECOGNIZED;
+  }
+}
+
+export function containerRuntimeToJSON(object: ContainerRuntime): string {
+  switch (object) {
+    case ContainerRuntime.CONTAINER_RUNTIME_UNSPECIFIED:
+      return "CONTAINER_RUNTIME_UNSPECIFIED";
+    case ContainerRuntime.CONTAINER_RUNTIME_DOCKER:
+      return "CONTAINER_RUNTIME_DOCKER";
+    case ContainerRuntime.CONTAINER_RUNTIME_CONTAINERD:
+      return "CONTAINER_RUNTIME_CONTAINERD";
+    case ContainerRuntime.CONTAINER_RUNTIME_CRIO:
+      return "CONTAINER_RUNTIME_CRIO";
+    case ContainerRuntime.CONTAINER_RUNTIME_PODMAN:
+      return "CONTAINER_RUNTIME_PODMAN";
+    case ContainerRuntime.CONTAINER_RUNTIME_SYSTEMD_NSPAWN:
+      return "CONTAINER_RUNTIME_SYSTEMD_NSPAWN";
+    case ContainerRuntime.CONTAINER_RUNTIME_LXC:
+      return "CONTAINER_RUNTIME_LXC";
+    case ContainerRuntime.CONTAINER_RUNTIME_CRI:
+      return "CONTAINER_RUNTIME_CRI";
+    case ContainerRuntime.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+/** PodQosClass is a Kubernetes pod's QoS class as its cgroup path encodes it. */
+export enum PodQosClass {
+  POD_QOS_CLASS_UNSPECIFIED = 0,
+  POD_QOS_CLASS_GUARANTEED = 1,
+  POD_QOS_CLASS_BURSTABLE = 2,
+  POD_QOS_CLASS_BEST_EFFORT = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function podQosClassFromJSON(object: any): PodQosClass {
+  switch (object) {
+    case 0:
+    case "POD_QOS_CLASS_UNSPECIFIED":
+      return PodQosClass.POD_QOS_CLASS_UNSPECIFIED;
+    case 1:
+    case "POD_QOS_CLASS_GUARANTEED":
+      return PodQosClass.POD_QOS_CLASS_GUARANTEED;
+    case 2:
+    case "POD_QOS_CLASS_BURSTABLE":
+      return PodQosClass.POD_QOS_CLASS_BURSTABLE;
+    case 3:
+    case "POD_QOS_CLASS_BEST_EFFORT":
+      return PodQosClass.POD_QOS_CLASS_BEST_EFFORT;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return PodQosClass.UNRECOGNIZED;
+  }
+}
+
+export function podQosClassToJSON(object: PodQosClass): string {
+  switch (object) {
+    case PodQosClass.POD_QOS_CLASS_UNSPECIFIED:
+      return "POD_QOS_CLASS_UNSPECIFIED";
+    case PodQosClass.POD_QOS_CLASS_GUARANTEED:
+      return "POD_QOS_CLASS_GUARANTEED";
+    case PodQosClass.POD_QOS_CLASS_BURSTABLE:
+      return "POD_QOS_CLASS_BURSTABLE";
+    case PodQosClass.POD_QOS_CLASS_BEST_EFFORT:
+      return "POD_QOS_CLASS_BEST_EFFORT";
+    case PodQosClass.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** Why a process could not be classified. */
 export enum ScanProblemKind {
   SCAN_PROBLEM_KIND_UNSPECIFIED = 0,
@@ -376,7 +493,37 @@ export interface Agent {
    * /debug/pprof/cmdline equals the process's argv); false for an endpoint declared in gopsd's config
    * and not yet used.
    */
-  httpVerified?: boolean | undefined;
+  httpVerified?:
+    | boolean
+    | undefined;
+  /**
+   * Set when the gops agent lives in another network namespace than gopsd (a container with its own network),
+   * e.g. "net:[4026532801]". The address is then an address inside that namespace: gopsd reaches it through
+   * a short-lived relay started in the namespace for each call, never from its own namespace.
+   */
+  networkNamespace?: string | undefined;
+}
+
+/**
+ * Container is the container a process runs in, from its cgroup path and, where the host keeps them, the
+ * runtime's state files (no daemon API is called). Absent for processes outside any known container.
+ */
+export interface Container {
+  runtime: ContainerRuntime;
+  /**
+   * The full container id (64 hex digits for Docker, containerd, CRI-O and Podman); the machine or container
+   * name for systemd-nspawn and LXC.
+   */
+  id: string;
+  /** The runtime's name for it (Docker/Podman name, nspawn machine, LXC container), when known. */
+  name: string;
+  /** Kubernetes only: the pod's UID (with dashes), name, namespace and QoS class. */
+  podUid: string;
+  podName: string;
+  podNamespace: string;
+  podQosClass: PodQosClass;
+  /** The cgroup path the container was recognised in. */
+  cgroup: string;
 }
 
 export interface Process {
@@ -402,6 +549,15 @@ export interface Process {
   memoryPercent: number;
   /** Process start time, Unix milliseconds. */
   startTimeUnixMs: number;
+  /**
+   * The pid the process has in its own (innermost) pid namespace, when that differs from pid (a
+   * containerised process is often 1 there); 0 when it runs in gopsd's pid namespace.
+   */
+  nsPid?:
+    | number
+    | undefined;
+  /** The container the process runs in; unset when it is in none gopsd recognises. */
+  container: Container | undefined;
 }
 
 export interface ScanProblemCount {
@@ -465,7 +621,11 @@ export interface GetProcessResponse {
   cpuSampleMs: number;
   connections: Connection[];
   /** Build info when the process is Go. */
-  buildInfo: BuildInfo | undefined;
+  buildInfo:
+    | BuildInfo
+    | undefined;
+  /** The process's pid in each pid namespace it belongs to, outermost (gopsd's view) first. */
+  nsPids: number[];
 }
 
 export interface Module {
@@ -666,6 +826,71 @@ export interface StreamBinaryResponse {
   payload: { $case: "metadata"; value: CaptureMetadata } | { $case: "chunk"; value: Buffer } | undefined;
 }
 
+export interface WatchStatsRequest {
+  /** Milliseconds between samples; 0 = 1000. At least 500, at most 3600000. */
+  intervalMs: number;
+  /** Only these processes (their Go processes); empty = every Go process of the host. */
+  pids: number[];
+}
+
+/**
+ * One process in one sample. Fields the backend cannot tell are named in `unknown_fields`, fields that could
+ * not be read for this sample (agent busy with a capture, hung or slow) in `stale_fields`: both hold proto field
+ * names, e.g. "goroutines", "gogc". A stale field keeps its last known value (zero if none yet).
+ */
+export interface ProcessStats {
+  pid: number;
+  name: string;
+  /** Main module path from the build info: processes of the same program share it. */
+  modulePath: string;
+  /**
+   * The backend that answered: GOPS_AGENT, HTTP_PPROF, or UNSPECIFIED when the process has none (then only
+   * the /proc fields are known).
+   */
+  backend: AgentKind;
+  /** CPU use over the interval (from /proc/PID/stat deltas), percent of one core; unknown in the first sample. */
+  cpuPercent: number;
+  rssBytes: number;
+  threads: number;
+  goroutines: number;
+  heapInUseBytes: number;
+  heapObjects: number;
+  /** GC cycles that ended during the interval, and their total stop-the-world pause. */
+  gcCycles: number;
+  gcPauseNs: number;
+  /** Cumulative since the process started (runtime.MemStats.NumGC and PauseTotalNs). */
+  numGc: number;
+  gcPauseTotalNs: number;
+  gcCpuFraction: number;
+  /** GOGC: -1 when the collector is off. See `gogc_source` for how gopsd knows it. */
+  gogc: number;
+  /**
+   * "env" (the GOGC of the process's environment, or the default 100 when unset: a program may still change it
+   * at run time), "set" (set through this gopsd since), "off" (memstats say the collector is disabled);
+   * empty when unknown.
+   */
+  gogcSource: string;
+  gomaxprocs: number;
+  /** Process start time, Unix milliseconds (with the pid, names the process across samples). */
+  startTimeUnixMs: number;
+  unknownFields: string[];
+  staleFields: string[];
+  /** Why the agent fields are stale or unknown (one line), empty when they are fresh. */
+  detail: string;
+}
+
+export interface WatchStatsResponse {
+  /** Host name of the gopsd. */
+  host: string;
+  /** When the sample was taken, Unix milliseconds. */
+  timeUnixMs: number;
+  /** The interval this stream was asked for (after defaults), ms. */
+  intervalMs: number;
+  /** Sequence number of the sample in this stream, from 1. */
+  seq: number;
+  processes: ProcessStats[];
+}
+
 function createBaseAgent(): Agent {
   return {
     state: 0,
@@ -677,6 +902,7 @@ function createBaseAgent(): Agent {
     httpAddress: undefined,
     httpPathPrefix: undefined,
     httpVerified: undefined,
+    networkNamespace: undefined,
   };
 }
 
@@ -708,6 +934,9 @@ export const Agent: MessageFns<Agent> = {
     }
     if (message.httpVerified !== undefined) {
       writer.uint32(72).bool(message.httpVerified);
+    }
+    if (message.networkNamespace !== undefined) {
+      writer.uint32(82).string(message.networkNamespace);
     }
     return writer;
   },
@@ -797,6 +1026,14 @@ export const Agent: MessageFns<Agent> = {
             message.httpVerified = reader.bool();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.networkNamespace = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -836,6 +1073,11 @@ export const Agent: MessageFns<Agent> = {
         : isSet(object.http_verified)
         ? globalThis.Boolean(object.http_verified)
         : undefined,
+      networkNamespace: isSet(object.networkNamespace)
+        ? globalThis.String(object.networkNamespace)
+        : isSet(object.network_namespace)
+        ? globalThis.String(object.network_namespace)
+        : undefined,
     };
   },
 
@@ -868,6 +1110,9 @@ export const Agent: MessageFns<Agent> = {
     if (message.httpVerified !== undefined) {
       obj.httpVerified = message.httpVerified;
     }
+    if (message.networkNamespace !== undefined) {
+      obj.networkNamespace = message.networkNamespace;
+    }
     return obj;
   },
 
@@ -885,6 +1130,204 @@ export const Agent: MessageFns<Agent> = {
     message.httpAddress = object.httpAddress ?? undefined;
     message.httpPathPrefix = object.httpPathPrefix ?? undefined;
     message.httpVerified = object.httpVerified ?? undefined;
+    message.networkNamespace = object.networkNamespace ?? undefined;
+    return message;
+  },
+};
+
+function createBaseContainer(): Container {
+  return { runtime: 0, id: "", name: "", podUid: "", podName: "", podNamespace: "", podQosClass: 0, cgroup: "" };
+}
+
+export const Container: MessageFns<Container> = {
+  encode(message: Container, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.runtime !== 0) {
+      writer.uint32(8).int32(message.runtime);
+    }
+    if (message.id !== "") {
+      writer.uint32(18).string(message.id);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.podUid !== "") {
+      writer.uint32(34).string(message.podUid);
+    }
+    if (message.podName !== "") {
+      writer.uint32(42).string(message.podName);
+    }
+    if (message.podNamespace !== "") {
+      writer.uint32(50).string(message.podNamespace);
+    }
+    if (message.podQosClass !== 0) {
+      writer.uint32(56).int32(message.podQosClass);
+    }
+    if (message.cgroup !== "") {
+      writer.uint32(66).string(message.cgroup);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Container {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseContainer();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.runtime = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.podUid = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.podName = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.podNamespace = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.podQosClass = reader.int32() as any;
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.cgroup = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Container {
+    return {
+      runtime: isSet(object.runtime) ? containerRuntimeFromJSON(object.runtime) : 0,
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      podUid: isSet(object.podUid)
+        ? globalThis.String(object.podUid)
+        : isSet(object.pod_uid)
+        ? globalThis.String(object.pod_uid)
+        : "",
+      podName: isSet(object.podName)
+        ? globalThis.String(object.podName)
+        : isSet(object.pod_name)
+        ? globalThis.String(object.pod_name)
+        : "",
+      podNamespace: isSet(object.podNamespace)
+        ? globalThis.String(object.podNamespace)
+        : isSet(object.pod_namespace)
+        ? globalThis.String(object.pod_namespace)
+        : "",
+      podQosClass: isSet(object.podQosClass)
+        ? podQosClassFromJSON(object.podQosClass)
+        : isSet(object.pod_qos_class)
+        ? podQosClassFromJSON(object.pod_qos_class)
+        : 0,
+      cgroup: isSet(object.cgroup) ? globalThis.String(object.cgroup) : "",
+    };
+  },
+
+  toJSON(message: Container): unknown {
+    const obj: any = {};
+    if (message.runtime !== 0) {
+      obj.runtime = containerRuntimeToJSON(message.runtime);
+    }
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.podUid !== "") {
+      obj.podUid = message.podUid;
+    }
+    if (message.podName !== "") {
+      obj.podName = message.podName;
+    }
+    if (message.podNamespace !== "") {
+      obj.podNamespace = message.podNamespace;
+    }
+    if (message.podQosClass !== 0) {
+      obj.podQosClass = podQosClassToJSON(message.podQosClass);
+    }
+    if (message.cgroup !== "") {
+      obj.cgroup = message.cgroup;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Container>): Container {
+    return Container.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Container>): Container {
+    const message = createBaseContainer();
+    message.runtime = object.runtime ?? 0;
+    message.id = object.id ?? "";
+    message.name = object.name ?? "";
+    message.podUid = object.podUid ?? "";
+    message.podName = object.podName ?? "";
+    message.podNamespace = object.podNamespace ?? "";
+    message.podQosClass = object.podQosClass ?? 0;
+    message.cgroup = object.cgroup ?? "";
     return message;
   },
 };
@@ -906,6 +1349,8 @@ function createBaseProcess(): Process {
     rssBytes: 0,
     memoryPercent: 0,
     startTimeUnixMs: 0,
+    nsPid: undefined,
+    container: undefined,
   };
 }
 
@@ -955,6 +1400,12 @@ export const Process: MessageFns<Process> = {
     }
     if (message.startTimeUnixMs !== 0) {
       writer.uint32(120).int64(message.startTimeUnixMs);
+    }
+    if (message.nsPid !== undefined) {
+      writer.uint32(128).int32(message.nsPid);
+    }
+    if (message.container !== undefined) {
+      Container.encode(message.container, writer.uint32(138).fork()).join();
     }
     return writer;
   },
@@ -1092,6 +1543,22 @@ export const Process: MessageFns<Process> = {
             message.startTimeUnixMs = longToNumber(reader.int64());
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.nsPid = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.container = Container.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1153,6 +1620,12 @@ export const Process: MessageFns<Process> = {
         : isSet(object.start_time_unix_ms)
         ? globalThis.Number(object.start_time_unix_ms)
         : 0,
+      nsPid: isSet(object.nsPid)
+        ? globalThis.Number(object.nsPid)
+        : isSet(object.ns_pid)
+        ? globalThis.Number(object.ns_pid)
+        : undefined,
+      container: isSet(object.container) ? Container.fromJSON(object.container) : undefined,
     };
   },
 
@@ -1203,6 +1676,12 @@ export const Process: MessageFns<Process> = {
     if (message.startTimeUnixMs !== 0) {
       obj.startTimeUnixMs = Math.round(message.startTimeUnixMs);
     }
+    if (message.nsPid !== undefined) {
+      obj.nsPid = Math.round(message.nsPid);
+    }
+    if (message.container !== undefined) {
+      obj.container = Container.toJSON(message.container);
+    }
     return obj;
   },
 
@@ -1226,6 +1705,10 @@ export const Process: MessageFns<Process> = {
     message.rssBytes = object.rssBytes ?? 0;
     message.memoryPercent = object.memoryPercent ?? 0;
     message.startTimeUnixMs = object.startTimeUnixMs ?? 0;
+    message.nsPid = object.nsPid ?? undefined;
+    message.container = (object.container !== undefined && object.container !== null)
+      ? Container.fromPartial(object.container)
+      : undefined;
     return message;
   },
 };
@@ -1867,6 +2350,7 @@ function createBaseGetProcessResponse(): GetProcessResponse {
     cpuSampleMs: 0,
     connections: [],
     buildInfo: undefined,
+    nsPids: [],
   };
 }
 
@@ -1898,6 +2382,13 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
     }
     if (message.buildInfo !== undefined) {
       BuildInfo.encode(message.buildInfo, writer.uint32(74).fork()).join();
+    }
+    if (message.nsPids.length !== 0) {
+      writer.uint32(82).fork();
+      for (const v of message.nsPids) {
+        writer.int32(v);
+      }
+      writer.join();
     }
     return writer;
   },
@@ -1987,6 +2478,24 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
             message.buildInfo = BuildInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 10: {
+            if (tag === 80) {
+              message.nsPids.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 82) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.nsPids.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2032,6 +2541,11 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
         : isSet(object.build_info)
         ? BuildInfo.fromJSON(object.build_info)
         : undefined,
+      nsPids: globalThis.Array.isArray(object?.nsPids)
+        ? object.nsPids.map((e: any) => globalThis.Number(e))
+        : globalThis.Array.isArray(object?.ns_pids)
+        ? object.ns_pids.map((e: any) => globalThis.Number(e))
+        : [],
     };
   },
 
@@ -2064,6 +2578,9 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
     if (message.buildInfo !== undefined) {
       obj.buildInfo = BuildInfo.toJSON(message.buildInfo);
     }
+    if (message.nsPids?.length) {
+      obj.nsPids = message.nsPids.map((e) => Math.round(e));
+    }
     return obj;
   },
 
@@ -2085,6 +2602,7 @@ export const GetProcessResponse: MessageFns<GetProcessResponse> = {
     message.buildInfo = (object.buildInfo !== undefined && object.buildInfo !== null)
       ? BuildInfo.fromPartial(object.buildInfo)
       : undefined;
+    message.nsPids = object.nsPids?.map((e) => e) || [];
     return message;
   },
 };
@@ -5105,6 +5623,736 @@ export const StreamBinaryResponse: MessageFns<StreamBinaryResponse> = {
   },
 };
 
+function createBaseWatchStatsRequest(): WatchStatsRequest {
+  return { intervalMs: 0, pids: [] };
+}
+
+export const WatchStatsRequest: MessageFns<WatchStatsRequest> = {
+  encode(message: WatchStatsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.intervalMs !== 0) {
+      writer.uint32(8).int32(message.intervalMs);
+    }
+    if (message.pids.length !== 0) {
+      writer.uint32(18).fork();
+      for (const v of message.pids) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchStatsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchStatsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.intervalMs = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag === 16) {
+              message.pids.push(reader.int32());
+
+              continue;
+            }
+
+            if (tag === 18) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.pids.push(reader.int32());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchStatsRequest {
+    return {
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+      pids: globalThis.Array.isArray(object?.pids) ? object.pids.map((e: any) => globalThis.Number(e)) : [],
+    };
+  },
+
+  toJSON(message: WatchStatsRequest): unknown {
+    const obj: any = {};
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    if (message.pids?.length) {
+      obj.pids = message.pids.map((e) => Math.round(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchStatsRequest>): WatchStatsRequest {
+    return WatchStatsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchStatsRequest>): WatchStatsRequest {
+    const message = createBaseWatchStatsRequest();
+    message.intervalMs = object.intervalMs ?? 0;
+    message.pids = object.pids?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseProcessStats(): ProcessStats {
+  return {
+    pid: 0,
+    name: "",
+    modulePath: "",
+    backend: 0,
+    cpuPercent: 0,
+    rssBytes: 0,
+    threads: 0,
+    goroutines: 0,
+    heapInUseBytes: 0,
+    heapObjects: 0,
+    gcCycles: 0,
+    gcPauseNs: 0,
+    numGc: 0,
+    gcPauseTotalNs: 0,
+    gcCpuFraction: 0,
+    gogc: 0,
+    gogcSource: "",
+    gomaxprocs: 0,
+    startTimeUnixMs: 0,
+    unknownFields: [],
+    staleFields: [],
+    detail: "",
+  };
+}
+
+export const ProcessStats: MessageFns<ProcessStats> = {
+  encode(message: ProcessStats, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.pid !== 0) {
+      writer.uint32(8).int32(message.pid);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    if (message.modulePath !== "") {
+      writer.uint32(26).string(message.modulePath);
+    }
+    if (message.backend !== 0) {
+      writer.uint32(32).int32(message.backend);
+    }
+    if (message.cpuPercent !== 0) {
+      writer.uint32(41).double(message.cpuPercent);
+    }
+    if (message.rssBytes !== 0) {
+      writer.uint32(48).uint64(message.rssBytes);
+    }
+    if (message.threads !== 0) {
+      writer.uint32(56).int32(message.threads);
+    }
+    if (message.goroutines !== 0) {
+      writer.uint32(64).int32(message.goroutines);
+    }
+    if (message.heapInUseBytes !== 0) {
+      writer.uint32(72).uint64(message.heapInUseBytes);
+    }
+    if (message.heapObjects !== 0) {
+      writer.uint32(80).uint64(message.heapObjects);
+    }
+    if (message.gcCycles !== 0) {
+      writer.uint32(88).uint32(message.gcCycles);
+    }
+    if (message.gcPauseNs !== 0) {
+      writer.uint32(96).uint64(message.gcPauseNs);
+    }
+    if (message.numGc !== 0) {
+      writer.uint32(104).uint32(message.numGc);
+    }
+    if (message.gcPauseTotalNs !== 0) {
+      writer.uint32(112).uint64(message.gcPauseTotalNs);
+    }
+    if (message.gcCpuFraction !== 0) {
+      writer.uint32(121).double(message.gcCpuFraction);
+    }
+    if (message.gogc !== 0) {
+      writer.uint32(128).int32(message.gogc);
+    }
+    if (message.gogcSource !== "") {
+      writer.uint32(138).string(message.gogcSource);
+    }
+    if (message.gomaxprocs !== 0) {
+      writer.uint32(144).int32(message.gomaxprocs);
+    }
+    if (message.startTimeUnixMs !== 0) {
+      writer.uint32(152).int64(message.startTimeUnixMs);
+    }
+    for (const v of message.unknownFields) {
+      writer.uint32(162).string(v!);
+    }
+    for (const v of message.staleFields) {
+      writer.uint32(170).string(v!);
+    }
+    if (message.detail !== "") {
+      writer.uint32(178).string(message.detail);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ProcessStats {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseProcessStats();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.modulePath = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.backend = reader.int32() as any;
+            continue;
+          }
+          case 5: {
+            if (tag !== 41) {
+              break;
+            }
+
+            message.cpuPercent = reader.double();
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.rssBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.threads = reader.int32();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.goroutines = reader.int32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.heapInUseBytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.heapObjects = longToNumber(reader.uint64());
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.gcCycles = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.gcPauseNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.numGc = reader.uint32();
+            continue;
+          }
+          case 14: {
+            if (tag !== 112) {
+              break;
+            }
+
+            message.gcPauseTotalNs = longToNumber(reader.uint64());
+            continue;
+          }
+          case 15: {
+            if (tag !== 121) {
+              break;
+            }
+
+            message.gcCpuFraction = reader.double();
+            continue;
+          }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.gogc = reader.int32();
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.gogcSource = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.gomaxprocs = reader.int32();
+            continue;
+          }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.startTimeUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.unknownFields.push(reader.string());
+            continue;
+          }
+          case 21: {
+            if (tag !== 170) {
+              break;
+            }
+
+            message.staleFields.push(reader.string());
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.detail = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ProcessStats {
+    return {
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      modulePath: isSet(object.modulePath)
+        ? globalThis.String(object.modulePath)
+        : isSet(object.module_path)
+        ? globalThis.String(object.module_path)
+        : "",
+      backend: isSet(object.backend) ? agentKindFromJSON(object.backend) : 0,
+      cpuPercent: isSet(object.cpuPercent)
+        ? globalThis.Number(object.cpuPercent)
+        : isSet(object.cpu_percent)
+        ? globalThis.Number(object.cpu_percent)
+        : 0,
+      rssBytes: isSet(object.rssBytes)
+        ? globalThis.Number(object.rssBytes)
+        : isSet(object.rss_bytes)
+        ? globalThis.Number(object.rss_bytes)
+        : 0,
+      threads: isSet(object.threads) ? globalThis.Number(object.threads) : 0,
+      goroutines: isSet(object.goroutines) ? globalThis.Number(object.goroutines) : 0,
+      heapInUseBytes: isSet(object.heapInUseBytes)
+        ? globalThis.Number(object.heapInUseBytes)
+        : isSet(object.heap_in_use_bytes)
+        ? globalThis.Number(object.heap_in_use_bytes)
+        : 0,
+      heapObjects: isSet(object.heapObjects)
+        ? globalThis.Number(object.heapObjects)
+        : isSet(object.heap_objects)
+        ? globalThis.Number(object.heap_objects)
+        : 0,
+      gcCycles: isSet(object.gcCycles)
+        ? globalThis.Number(object.gcCycles)
+        : isSet(object.gc_cycles)
+        ? globalThis.Number(object.gc_cycles)
+        : 0,
+      gcPauseNs: isSet(object.gcPauseNs)
+        ? globalThis.Number(object.gcPauseNs)
+        : isSet(object.gc_pause_ns)
+        ? globalThis.Number(object.gc_pause_ns)
+        : 0,
+      numGc: isSet(object.numGc)
+        ? globalThis.Number(object.numGc)
+        : isSet(object.num_gc)
+        ? globalThis.Number(object.num_gc)
+        : 0,
+      gcPauseTotalNs: isSet(object.gcPauseTotalNs)
+        ? globalThis.Number(object.gcPauseTotalNs)
+        : isSet(object.gc_pause_total_ns)
+        ? globalThis.Number(object.gc_pause_total_ns)
+        : 0,
+      gcCpuFraction: isSet(object.gcCpuFraction)
+        ? globalThis.Number(object.gcCpuFraction)
+        : isSet(object.gc_cpu_fraction)
+        ? globalThis.Number(object.gc_cpu_fraction)
+        : 0,
+      gogc: isSet(object.gogc) ? globalThis.Number(object.gogc) : 0,
+      gogcSource: isSet(object.gogcSource)
+        ? globalThis.String(object.gogcSource)
+        : isSet(object.gogc_source)
+        ? globalThis.String(object.gogc_source)
+        : "",
+      gomaxprocs: isSet(object.gomaxprocs) ? globalThis.Number(object.gomaxprocs) : 0,
+      startTimeUnixMs: isSet(object.startTimeUnixMs)
+        ? globalThis.Number(object.startTimeUnixMs)
+        : isSet(object.start_time_unix_ms)
+        ? globalThis.Number(object.start_time_unix_ms)
+        : 0,
+      unknownFields: globalThis.Array.isArray(object?.unknownFields)
+        ? object.unknownFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.unknown_fields)
+        ? object.unknown_fields.map((e: any) => globalThis.String(e))
+        : [],
+      staleFields: globalThis.Array.isArray(object?.staleFields)
+        ? object.staleFields.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.stale_fields)
+        ? object.stale_fields.map((e: any) => globalThis.String(e))
+        : [],
+      detail: isSet(object.detail) ? globalThis.String(object.detail) : "",
+    };
+  },
+
+  toJSON(message: ProcessStats): unknown {
+    const obj: any = {};
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.modulePath !== "") {
+      obj.modulePath = message.modulePath;
+    }
+    if (message.backend !== 0) {
+      obj.backend = agentKindToJSON(message.backend);
+    }
+    if (message.cpuPercent !== 0) {
+      obj.cpuPercent = floatToJson(message.cpuPercent);
+    }
+    if (message.rssBytes !== 0) {
+      obj.rssBytes = Math.round(message.rssBytes);
+    }
+    if (message.threads !== 0) {
+      obj.threads = Math.round(message.threads);
+    }
+    if (message.goroutines !== 0) {
+      obj.goroutines = Math.round(message.goroutines);
+    }
+    if (message.heapInUseBytes !== 0) {
+      obj.heapInUseBytes = Math.round(message.heapInUseBytes);
+    }
+    if (message.heapObjects !== 0) {
+      obj.heapObjects = Math.round(message.heapObjects);
+    }
+    if (message.gcCycles !== 0) {
+      obj.gcCycles = Math.round(message.gcCycles);
+    }
+    if (message.gcPauseNs !== 0) {
+      obj.gcPauseNs = Math.round(message.gcPauseNs);
+    }
+    if (message.numGc !== 0) {
+      obj.numGc = Math.round(message.numGc);
+    }
+    if (message.gcPauseTotalNs !== 0) {
+      obj.gcPauseTotalNs = Math.round(message.gcPauseTotalNs);
+    }
+    if (message.gcCpuFraction !== 0) {
+      obj.gcCpuFraction = floatToJson(message.gcCpuFraction);
+    }
+    if (message.gogc !== 0) {
+      obj.gogc = Math.round(message.gogc);
+    }
+    if (message.gogcSource !== "") {
+      obj.gogcSource = message.gogcSource;
+    }
+    if (message.gomaxprocs !== 0) {
+      obj.gomaxprocs = Math.round(message.gomaxprocs);
+    }
+    if (message.startTimeUnixMs !== 0) {
+      obj.startTimeUnixMs = Math.round(message.startTimeUnixMs);
+    }
+    if (message.unknownFields?.length) {
+      obj.unknownFields = message.unknownFields;
+    }
+    if (message.staleFields?.length) {
+      obj.staleFields = message.staleFields;
+    }
+    if (message.detail !== "") {
+      obj.detail = message.detail;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ProcessStats>): ProcessStats {
+    return ProcessStats.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ProcessStats>): ProcessStats {
+    const message = createBaseProcessStats();
+    message.pid = object.pid ?? 0;
+    message.name = object.name ?? "";
+    message.modulePath = object.modulePath ?? "";
+    message.backend = object.backend ?? 0;
+    message.cpuPercent = object.cpuPercent ?? 0;
+    message.rssBytes = object.rssBytes ?? 0;
+    message.threads = object.threads ?? 0;
+    message.goroutines = object.goroutines ?? 0;
+    message.heapInUseBytes = object.heapInUseBytes ?? 0;
+    message.heapObjects = object.heapObjects ?? 0;
+    message.gcCycles = object.gcCycles ?? 0;
+    message.gcPauseNs = object.gcPauseNs ?? 0;
+    message.numGc = object.numGc ?? 0;
+    message.gcPauseTotalNs = object.gcPauseTotalNs ?? 0;
+    message.gcCpuFraction = object.gcCpuFraction ?? 0;
+    message.gogc = object.gogc ?? 0;
+    message.gogcSource = object.gogcSource ?? "";
+    message.gomaxprocs = object.gomaxprocs ?? 0;
+    message.startTimeUnixMs = object.startTimeUnixMs ?? 0;
+    message.unknownFields = object.unknownFields?.map((e) => e) || [];
+    message.staleFields = object.staleFields?.map((e) => e) || [];
+    message.detail = object.detail ?? "";
+    return message;
+  },
+};
+
+function createBaseWatchStatsResponse(): WatchStatsResponse {
+  return { host: "", timeUnixMs: 0, intervalMs: 0, seq: 0, processes: [] };
+}
+
+export const WatchStatsResponse: MessageFns<WatchStatsResponse> = {
+  encode(message: WatchStatsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.host !== "") {
+      writer.uint32(10).string(message.host);
+    }
+    if (message.timeUnixMs !== 0) {
+      writer.uint32(16).int64(message.timeUnixMs);
+    }
+    if (message.intervalMs !== 0) {
+      writer.uint32(24).int32(message.intervalMs);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(32).uint32(message.seq);
+    }
+    for (const v of message.processes) {
+      ProcessStats.encode(v!, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): WatchStatsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseWatchStatsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.timeUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.intervalMs = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.seq = reader.uint32();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.processes.push(ProcessStats.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): WatchStatsResponse {
+    return {
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      timeUnixMs: isSet(object.timeUnixMs)
+        ? globalThis.Number(object.timeUnixMs)
+        : isSet(object.time_unix_ms)
+        ? globalThis.Number(object.time_unix_ms)
+        : 0,
+      intervalMs: isSet(object.intervalMs)
+        ? globalThis.Number(object.intervalMs)
+        : isSet(object.interval_ms)
+        ? globalThis.Number(object.interval_ms)
+        : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
+      processes: globalThis.Array.isArray(object?.processes)
+        ? object.processes.map((e: any) => ProcessStats.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: WatchStatsResponse): unknown {
+    const obj: any = {};
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.timeUnixMs !== 0) {
+      obj.timeUnixMs = Math.round(message.timeUnixMs);
+    }
+    if (message.intervalMs !== 0) {
+      obj.intervalMs = Math.round(message.intervalMs);
+    }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    if (message.processes?.length) {
+      obj.processes = message.processes.map((e) => ProcessStats.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<WatchStatsResponse>): WatchStatsResponse {
+    return WatchStatsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<WatchStatsResponse>): WatchStatsResponse {
+    const message = createBaseWatchStatsResponse();
+    message.host = object.host ?? "";
+    message.timeUnixMs = object.timeUnixMs ?? 0;
+    message.intervalMs = object.intervalMs ?? 0;
+    message.seq = object.seq ?? 0;
+    message.processes = object.processes?.map((e) => ProcessStats.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * DiagnosticsService is gopsd's API: the local view of one host's Go processes
  * (discovery from /proc and the Go build info of each binary) and access to the
@@ -5230,6 +6478,21 @@ export const DiagnosticsServiceDefinition = {
       responseStream: true,
       options: {},
     },
+    /**
+     * WatchStats streams one sample of every watched Go process per interval (CPU, memory and threads from
+     * /proc; goroutines, heap and GC from its gops agent or net/http/pprof endpoint) until the call is cancelled.
+     * gopsd samples each process at most once per interval however many clients watch; processes that start
+     * appear in the next sample, processes that exit leave it. A sample never waits behind a running capture:
+     * the fields it cannot read in time are listed in `stale_fields` (with their previous values).
+     */
+    watchStats: {
+      name: "WatchStats",
+      requestType: WatchStatsRequest as typeof WatchStatsRequest,
+      requestStream: false,
+      responseType: WatchStatsResponse as typeof WatchStatsResponse,
+      responseStream: true,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
   },
 } as const;
 
@@ -5286,6 +6549,17 @@ export interface DiagnosticsServiceImplementation<CallContextExt = {}> {
     request: StreamBinaryRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<StreamBinaryResponse>>;
+  /**
+   * WatchStats streams one sample of every watched Go process per interval (CPU, memory and threads from
+   * /proc; goroutines, heap and GC from its gops agent or net/http/pprof endpoint) until the call is cancelled.
+   * gopsd samples each process at most once per interval however many clients watch; processes that start
+   * appear in the next sample, processes that exit leave it. A sample never waits behind a running capture:
+   * the fields it cannot read in time are listed in `stale_fields` (with their previous values).
+   */
+  watchStats(
+    request: WatchStatsRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<WatchStatsResponse>>;
 }
 
 export interface DiagnosticsServiceClient<CallOptionsExt = {}> {
@@ -5338,6 +6612,17 @@ export interface DiagnosticsServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<StreamBinaryRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<StreamBinaryResponse>;
+  /**
+   * WatchStats streams one sample of every watched Go process per interval (CPU, memory and threads from
+   * /proc; goroutines, heap and GC from its gops agent or net/http/pprof endpoint) until the call is cancelled.
+   * gopsd samples each process at most once per interval however many clients watch; processes that start
+   * appear in the next sample, processes that exit leave it. A sample never waits behind a running capture:
+   * the fields it cannot read in time are listed in `stale_fields` (with their previous values).
+   */
+  watchStats(
+    request: DeepPartial<WatchStatsRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<WatchStatsResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {

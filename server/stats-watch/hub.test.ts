@@ -1,0 +1,205 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { AgentKind, type WatchStatsResponse } from "../../proto/index.js";
+import { StatsHub, type StatsHubDeps } from "./hub.js";
+import type { AgentReading, ProcReading } from "./sample.js";
+
+const GOPS = AgentKind.AGENT_KIND_GOPS_AGENT;
+
+function proc(pid: number, over: Partial<ProcReading> = {}): ProcReading {
+  return {
+    pid,
+    starttime: pid * 10,
+    name: `p${pid}`,
+    modulePath: "example.com/app",
+    backend: GOPS,
+    cpuTicks: 0,
+    rssBytes: 1 << 20,
+    threads: 5,
+    startTimeUnixMs: 1,
+    gogcEnv: 100,
+    gogcSet: undefined,
+    ...over,
+  };
+}
+
+/** A fake host: processes and their agents, counting reads per pid. */
+class FakeHost {
+  procs = new Map<number, ProcReading>();
+  reads = new Map<number, number>();
+  goroutines = new Map<number, number>();
+  hung = new Set<number>();
+  busy = new Map<number, string>();
+  numGc = 0;
+  deps(): StatsHubDeps {
+    return {
+      host: "h",
+      clockTicks: 100,
+      readTargets: (pids) => [...this.procs.values()].filter((p) => pids === undefined || pids.has(p.pid)).map((p) => ({ ...p })),
+      readAgent: (p, signal) => {
+        this.reads.set(p.pid, (this.reads.get(p.pid) ?? 0) + 1);
+        if (this.hung.has(p.pid)) {
+          return new Promise<AgentReading>((_, reject) => signal.addEventListener("abort", () => reject(new Error("cut")), { once: true }));
+        }
+        return Promise.resolve({
+          values: { goroutines: this.goroutines.get(p.pid) ?? 4, gomaxprocs: 2, heapInUseBytes: 1000, heapObjects: 10, numGc: this.numGc, gcPauseTotalNs: this.numGc * 1000, gcCpuFraction: 0.01, enableGc: true },
+          unknown: [],
+        });
+      },
+      captureBusy: (pid) => this.busy.get(pid),
+    };
+  }
+}
+
+async function take(it: AsyncIterator<WatchStatsResponse>, n: number): Promise<WatchStatsResponse[]> {
+  const out: WatchStatsResponse[] = [];
+  for (let i = 0; i < n; i++) {
+    const r = await it.next();
+    assert.equal(r.done, false);
+    out.push(r.value as WatchStatsResponse);
+  }
+  return out;
+}
+
+const until = async (cond: () => boolean) => {
+  for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+  assert.ok(cond());
+};
+
+test("two watchers share one round: each process is read once per round, not once per watcher", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1));
+  host.procs.set(2, proc(2));
+  const hub = new StatsHub(host.deps());
+  const a = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const b = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const [sa, sb] = await Promise.all([take(a, 3), take(b, 3)]);
+  assert.deepEqual(sa.map((s) => s.seq), [1, 2, 3]);
+  assert.deepEqual(sb.at(-1)!.processes.map((p) => p.pid).sort(), [1, 2]);
+  const { rounds, agentReads } = hub.state();
+  assert.equal(agentReads, rounds * 2, "two processes, one read each per round");
+  assert.equal(host.reads.get(1), rounds);
+  await a.return!();
+  assert.equal(hub.state().running, true, "one watcher left: still sampling");
+  await b.return!();
+  assert.equal(hub.state().subscribers, 0);
+  await until(() => !hub.state().running);
+  const after = hub.state().rounds;
+  await new Promise((r) => setTimeout(r, 300));
+  assert.equal(hub.state().rounds, after, "no round after the last watcher left");
+});
+
+test("a watcher with a longer interval gets every other round; its deltas cover its own interval", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1));
+  const hub = new StatsHub(host.deps());
+  const fast = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const slow = hub.watch({ intervalMs: 200 })[Symbol.asyncIterator]();
+  const slowSamples = take(slow, 3);
+  const fastSamples = await take(fast, 5);
+  const s = await slowSamples;
+  assert.ok(fastSamples.length === 5 && s.length === 3);
+  assert.ok(hub.state().rounds >= 5, "the sampler runs at the shortest interval");
+  // The first sample has no CPU base; the later ones do.
+  assert.ok(s[0]!.processes[0]!.unknownFields.includes("cpu_percent"));
+  assert.ok(!s[1]!.processes[0]!.unknownFields.includes("cpu_percent"));
+  assert.equal(s[1]!.intervalMs, 200);
+  await fast.return!();
+  await slow.return!();
+});
+
+test("GC cycles and pause are deltas since the watcher's previous sample; CPU % from tick deltas", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1));
+  const hub = new StatsHub(host.deps());
+  const it = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const [first] = await take(it, 1);
+  assert.ok(first!.processes[0]!.unknownFields.includes("gc_cycles"));
+  host.numGc = 3;
+  host.procs.get(1)!.cpuTicks = 1_000_000; // far more than any interval could hold: CPU % is large
+  const [second] = await take(it, 1);
+  const p = second!.processes[0]!;
+  assert.equal(p.gcCycles, 3);
+  assert.equal(p.gcPauseNs, 3000);
+  assert.equal(p.numGc, 3);
+  assert.ok(p.cpuPercent > 100);
+  assert.deepEqual(p.unknownFields, []);
+  assert.equal(p.gogc, 100);
+  assert.equal(p.gogcSource, "env");
+  const [third] = await take(it, 1);
+  assert.equal(third!.processes[0]!.gcCycles, 0);
+  await it.return!();
+});
+
+test("a busy agent (capture running) is not read: its fields are stale with their last values; others stay fresh", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1));
+  host.procs.set(2, proc(2));
+  host.goroutines.set(1, 7);
+  const hub = new StatsHub(host.deps());
+  const it = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  await take(it, 1);
+  const readsBefore = host.reads.get(1);
+  host.busy.set(1, "a CPU profile is already running");
+  const [s] = await take(it, 2).then((x) => x.slice(-1));
+  const p1 = s!.processes.find((p) => p.pid === 1)!;
+  const p2 = s!.processes.find((p) => p.pid === 2)!;
+  assert.equal(host.reads.get(1), readsBefore, "no read queued behind the capture");
+  assert.equal(p1.goroutines, 7, "last known value");
+  assert.ok(p1.staleFields.includes("goroutines") && p1.staleFields.includes("heap_in_use_bytes"));
+  assert.match(p1.detail, /CPU profile/);
+  assert.deepEqual(p2.staleFields, []);
+  await it.return!();
+});
+
+test("a hung agent marks its process stale and does not hold up the others or the rounds", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1));
+  host.procs.set(2, proc(2));
+  const hub = new StatsHub(host.deps());
+  const it = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  await take(it, 1);
+  host.hung.add(2);
+  const samples = await take(it, 3);
+  const last = samples.at(-1)!;
+  const p2 = last.processes.find((p) => p.pid === 2)!;
+  assert.ok(p2.staleFields.includes("goroutines"));
+  assert.match(p2.detail, /no answer within|previous read/);
+  assert.deepEqual(last.processes.find((p) => p.pid === 1)!.staleFields, []);
+  await it.return!();
+});
+
+test("processes that start appear, processes that exit leave; pids filter", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1));
+  const hub = new StatsHub(host.deps());
+  const all = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const only3 = hub.watch({ intervalMs: 100, pids: [3] })[Symbol.asyncIterator]();
+  assert.deepEqual((await take(all, 1))[0]!.processes.map((p) => p.pid), [1]);
+  host.procs.set(3, proc(3));
+  await until(() => hub.state().rounds >= 3);
+  const pids = async (it: AsyncIterator<WatchStatsResponse>) => (await take(it, 1))[0]!.processes.map((p) => p.pid).sort();
+  assert.deepEqual(await pids(all), [1, 3]);
+  host.procs.delete(1);
+  await take(all, 1);
+  assert.deepEqual(await pids(all), [3]);
+  assert.deepEqual(await pids(only3), [3]);
+  await all.return!();
+  await only3.return!();
+});
+
+test("a process without a backend has only its /proc fields, the agent ones unknown; an aborted signal ends the stream", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1, { backend: AgentKind.AGENT_KIND_UNSPECIFIED }));
+  const hub = new StatsHub(host.deps());
+  const ctl = new AbortController();
+  const it = hub.watch({ intervalMs: 100, signal: ctl.signal })[Symbol.asyncIterator]();
+  const [s] = await take(it, 1);
+  const p = s!.processes[0]!;
+  assert.ok(p.unknownFields.includes("goroutines") && p.unknownFields.includes("heap_in_use_bytes"));
+  assert.equal(p.threads, 5);
+  assert.equal(host.reads.get(1), undefined);
+  ctl.abort();
+  assert.equal((await it.next()).done, true);
+  await until(() => !hub.state().running);
+});
