@@ -65,6 +65,9 @@ export async function startSecureGopsd(extraArgs: string[] = []): Promise<Secure
       "--limits-rate-per-second", "1000000",
       "--limits-burst", "1000000",
       "--limits-max-concurrent-per-subject", "1000000",
+      // Every client here connects from 127.0.0.1, standing for as many machines.
+      "--limits-max-connections", "4096",
+      "--limits-max-connections-per-source", "4096",
       ...extraArgs,
     ],
     { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
