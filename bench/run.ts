@@ -11,6 +11,7 @@
 //             remembered), against a plain listing in the same run.
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { createChannel, createClient } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { connect } from "../client/index.js";
@@ -21,18 +22,12 @@ import { createProcFs } from "../server/proc/index.js";
 import { PprofLocator } from "../server/pprof-http/index.js";
 import { startFixture, startGopsd } from "../integration/harness.js";
 import { percentile, timeAsync, timeSync } from "./measure.js";
+import { gopsdFootprint, gopsdSecureOverhead } from "./gopsd.js";
+import { printTable, writeResults, type Row } from "./rows.js";
+import { startup } from "./startup.js";
 
 const SLEEPERS = Number(process.env.BENCH_PROCESSES ?? 500);
 
-interface Row {
-  bench: string;
-  metric: string;
-  ms: number;
-  baseline: string;
-  baselineMs: number;
-  ratio: number;
-  goal?: string;
-}
 const rows: Row[] = [];
 
 function bareProcWalk(): void {
@@ -62,8 +57,8 @@ async function discovery(): Promise<void> {
       const warm = percentile(await timeAsync(30, () => core.listProcesses({})), 50);
       const found = (await core.listProcesses({})).processes.length;
       const label = `${total} processes (${found} Go)`;
-      rows.push({ bench: "discovery", metric: `ListProcesses cold p50, ${label}`, ms: cold, baseline: "bare /proc stat walk", baselineMs: base, ratio: cold / base, goal: "<= 50 ms" });
-      rows.push({ bench: "discovery", metric: `ListProcesses warm p50, ${label}`, ms: warm, baseline: "bare /proc stat walk", baselineMs: base, ratio: warm / base, goal: "<= 10 ms" });
+      rows.push({ bench: "discovery", metric: `ListProcesses cold p50, ${label}`, value: cold, unit: "ms", baseline: "bare /proc stat walk", baselineValue: base, ratio: cold / base, goal: "<= 50 ms", ok: cold <= 50 });
+      rows.push({ bench: "discovery", metric: `ListProcesses warm p50, ${label}`, value: warm, unit: "ms", baseline: "bare /proc stat walk", baselineValue: base, ratio: warm / base, goal: "<= 10 ms", ok: warm <= 10 });
     } finally {
       await Promise.all(fixtures.map((f) => f.stop()));
     }
@@ -99,10 +94,10 @@ async function gopsdOverhead(): Promise<void> {
     healthChannel.close();
     const dp50 = percentile(d, 50);
     const gp50 = percentile(g, 50);
-    rows.push({ bench: "gopsd", metric: "version via gopsd p50", ms: gp50, baseline: "direct agent call p50", baselineMs: dp50, ratio: gp50 / dp50 });
+    rows.push({ bench: "gopsd", metric: "version via gopsd p50", value: gp50, unit: "ms", baseline: "direct agent call p50", baselineValue: dp50, ratio: gp50 / dp50 });
     const hp50 = percentile(h, 50);
-    rows.push({ bench: "gopsd", metric: "gRPC floor: health check via gopsd p50", ms: hp50, baseline: "direct agent call p50", baselineMs: dp50, ratio: hp50 / dp50 });
-    rows.push({ bench: "gopsd", metric: "gopsd per-call overhead p50 (via − direct)", ms: gp50 - dp50, baseline: "direct agent call p50", baselineMs: dp50, ratio: (gp50 - dp50) / dp50, goal: "<= 1 ms" });
+    rows.push({ bench: "gopsd", metric: "gRPC floor: health check via gopsd p50", value: hp50, unit: "ms", baseline: "direct agent call p50", baselineValue: dp50, ratio: hp50 / dp50 });
+    rows.push({ bench: "gopsd", metric: "gopsd per-call overhead p50 (via − direct)", value: gp50 - dp50, unit: "ms", baseline: "direct agent call p50", baselineValue: dp50, ratio: (gp50 - dp50) / dp50, goal: "<= 1 ms", ok: gp50 - dp50 <= 1 });
   } finally {
     client.close();
     await gopsd.stop();
@@ -149,9 +144,9 @@ async function pprofProbe(): Promise<void> {
       const warmRequests = (locator.requestsSent - before) / 20;
       const marked = (await core.listProcesses({})).processes.filter((p) => p.agent?.kind === 2).length;
       const label = `${total} processes, 20 Go`;
-      rows.push({ bench: "pprof", metric: `ListProcesses plain p50, ${label}`, ms: plain, baseline: "plain listing", baselineMs: plain, ratio: 1 });
-      rows.push({ bench: "pprof", metric: `probe cold p50 (${coldRequests} requests, ${marked} marked)`, ms: cold, baseline: "plain listing", baselineMs: plain, ratio: cold / plain });
-      rows.push({ bench: "pprof", metric: `probe warm p50 (${warmRequests} requests)`, ms: warm, baseline: "plain listing", baselineMs: plain, ratio: warm / plain });
+      rows.push({ bench: "pprof", metric: `ListProcesses plain p50, ${label}`, value: plain, unit: "ms", baseline: "plain listing", baselineValue: plain, ratio: 1 });
+      rows.push({ bench: "pprof", metric: `probe cold p50 (${coldRequests} requests, ${marked} marked)`, value: cold, unit: "ms", baseline: "plain listing", baselineValue: plain, ratio: cold / plain });
+      rows.push({ bench: "pprof", metric: `probe warm p50 (${warmRequests} requests)`, value: warm, unit: "ms", baseline: "plain listing", baselineValue: plain, ratio: warm / plain });
     } finally {
       await Promise.all(fixtures.map((f) => f.stop()));
     }
@@ -161,14 +156,73 @@ async function pprofProbe(): Promise<void> {
 }
 
 const only = process.argv[2];
-if (!only || only === "discovery") await discovery();
-if (!only || only === "gopsd") await gopsdOverhead();
-if (!only || only === "pprof-probe") await pprofProbe();
-
-const fmt = (n: number) => n.toFixed(3).padStart(9);
-console.log(`${"bench".padEnd(10)} ${"metric".padEnd(58)} ${"ms".padStart(9)} ${"baseline ms".padStart(11)} ${"ratio".padStart(7)}  goal`);
-for (const r of rows) {
-  console.log(`${r.bench.padEnd(10)} ${r.metric.padEnd(58)} ${fmt(r.ms)} ${fmt(r.baselineMs).padStart(11)} ${r.ratio.toFixed(2).padStart(7)}  ${r.goal ?? ""}  (baseline: ${r.baseline})`);
+const want = (name: string) => !only || only === name;
+if (want("startup")) await startup(rows);
+if (want("overhead")) await gopsdSecureOverhead(rows);
+if (want("footprint")) {
+  const idleSec = Number(process.env.BENCH_IDLE_SEC ?? 60);
+  await gopsdFootprint(rows, { idleSec, clients: 200, callsPerClient: 100, recoverSec: 60 });
 }
-console.log(JSON.stringify({ date: new Date().toISOString(), rows }));
+if (want("discovery")) await discovery();
+if (want("gopsd")) await gopsdOverhead();
+if (want("pprof-probe")) await pprofProbe();
+if (want("fanout")) rows.push(...(await fanoutRows()));
+if (want("netns")) rows.push(...(await netnsRows()));
+if (want("watch-stats")) rows.push(...(await watchStatsRows()));
+
+console.log(printTable(rows));
+const out = fileURLToPath(new URL("./results.json", import.meta.url));
+if (!only) writeResults(out, rows);
 process.exit(0);
+
+/** A benchmark script in its own process (its last stdout line is its JSON), its rows in this table's shape. */
+async function childRows(name: string, convert: (json: Record<string, unknown>) => Row[]): Promise<Row[]> {
+  const script = fileURLToPath(new URL(`./${name}`, import.meta.url));
+  const out = await new Promise<string>((resolve, reject) => {
+    const p = spawn(process.execPath, ["--import", "tsx", script], { stdio: ["ignore", "pipe", "inherit"] });
+    let text = "";
+    p.stdout!.on("data", (d: Buffer) => (text += d.toString()));
+    p.once("error", reject);
+    p.once("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`bench/${name} exited ${code}`))));
+  });
+  return convert(JSON.parse(out.trim().split("\n").pop()!) as Record<string, unknown>);
+}
+
+/** bench/fleet.ts: fan-out against the simulated fleet, and the ssh tunnel. */
+function fanoutRows(): Promise<Row[]> {
+  return childRows("fleet.ts", (j) => (j.rows as Row[]).map((r) => (r.goal === undefined ? r : { ...r, ok: okByGoal(r) })));
+}
+
+/** bench/netns.ts: a call to an agent in another network namespace through gopsd's relay. */
+function netnsRows(): Promise<Row[]> {
+  return childRows("netns.ts", (j) =>
+    (j.rows as { metric: string; ms: number; baseline: string; baselineMs: number; ratio: number; goal?: string }[]).map((r) => {
+      const row: Row = { bench: "netns", metric: r.metric, value: r.ms, unit: "ms", baseline: r.baseline, baselineValue: r.baselineMs, ratio: r.ratio };
+      return r.goal === undefined ? row : { ...row, goal: r.goal, ok: okByGoal(row, r.goal) };
+    }),
+  );
+}
+
+/** bench/watch-stats.ts: figures without a baseline of their own (ratio 0). */
+function watchStatsRows(): Promise<Row[]> {
+  return childRows("watch-stats.ts", (j) =>
+    (j.watchStats as { bench: string; metric: string; value: number; baseline: string }[]).map((r) => ({
+      bench: `watch ${r.bench}`,
+      metric: r.metric,
+      value: r.value,
+      unit: "",
+      baseline: r.baseline || "-",
+      baselineValue: 0,
+      ratio: 0,
+    })),
+  );
+}
+
+/** fleet.ts states goals as text; the ones it uses, checked. */
+function okByGoal(r: Row, goal = r.goal!): boolean | undefined {
+  const ratio = /^ratio (<=|>=) ([\d.]+)$/.exec(goal) ?? /^(<=|>=) ([\d.]+)x$/.exec(goal);
+  if (ratio) return ratio[1] === "<=" ? r.ratio <= Number(ratio[2]) : r.ratio >= Number(ratio[2]);
+  const abs = /^<= ([\d.]+) (ms|MiB)$/.exec(goal);
+  if (abs) return r.value <= Number(abs[1]);
+  return undefined;
+}

@@ -148,6 +148,9 @@ async function serve(hosts: number, rttMs: number): Promise<void> {
       "--limits-rate-per-second", "1000000",
       "--limits-burst", "1000000",
       "--limits-max-concurrent-per-subject", "1000000",
+      // ... and every simulated host's relay connects from 127.0.0.1: the per-source cap stands for one machine.
+      "--limits-max-connections", "4096",
+      "--limits-max-connections-per-source", "4096",
     ],
     {},
     { cwd: dir, hostName: "sim" },

@@ -1,7 +1,6 @@
 // Writing a capture (profile, trace) to disk: into a temporary file in the destination directory, renamed into
 // place only when the whole capture has arrived; removed on any error or abort, so a file with the final name is
 // always complete.
-import { randomBytes } from "node:crypto";
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
@@ -30,6 +29,8 @@ function captureTimestamp(now: Date): string {
 
 /** Writes every chunk to `path` atomically; returns the number of bytes. An empty capture is an error. */
 export async function writeCaptureFile(path: string, chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): Promise<number> {
+  // node:crypto costs a start-up ~8 ms of CPU: loaded by the commands that save a capture, when they do.
+  const { randomBytes } = await import("node:crypto");
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString("hex")}.partial`);
   const file = await open(temp, "wx", 0o644);
   let bytes = 0;

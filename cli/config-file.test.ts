@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { defaultConfigPath, loadConfig, parseConfig } from "./config-file.js";
+import { defaultConfigPath, loadConfig } from "./config-file.js";
+import { parseConfig } from "./config-parse.js";
 import { UsageError } from "./errors.js";
 
 const SRC = "/etc/ops/gopsctl.yaml";

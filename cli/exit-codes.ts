@@ -3,7 +3,7 @@
 import { oneLine } from "../common/first-line.js";
 import { ClientError, Status } from "nice-grpc-common";
 import { CredentialsError } from "../client/credentials-error.js";
-import { InventoryError } from "../client/fleet/inventory.js";
+import { InventoryError } from "../client/fleet/inventory-error.js";
 import { ModuleQueryError } from "../client/fleet/modules.js";
 import { GopsError } from "../common/errors.js";
 import { escapeLine } from "../common/escape-text.js";

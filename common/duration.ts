@@ -14,7 +14,7 @@ const NS_PER_UNIT: ReadonlyMap<string, bigint> = new Map([
 /** A Go time.Duration string (`0s`, `38.458µs`, `1.2ms`, `3m2.1s`, `1h2m3.5s`, `500ns`) → nanoseconds. */
 export function parseGoDuration(s: string): number | undefined {
   if (s === "0") return 0;
-  const re = /(\d*)(?:\.(\d*))?(ns|us|µs|μs|ms|s|m|h)/y;
+  const re = /(\d*)(?:\.(\d*))?(ns|us|\u00b5s|\u03bcs|ms|s|m|h)/y;
   let total = 0n;
   let pos = 0;
   while (pos < s.length) {

@@ -3,17 +3,9 @@
 // (server/auth/verifier.ts) with the same lists, so the two cannot drift apart.
 import { createPrivateKey, createSecretKey, randomUUID, type KeyObject } from "node:crypto";
 import jwt from "jsonwebtoken";
+import { MIN_HS256_SECRET_BYTES, SCOPES, type Algorithm } from "./token-rules.js";
 
-export const ALGORITHMS = ["HS256", "RS256", "ES256"] as const;
-export type Algorithm = (typeof ALGORITHMS)[number];
-
-export const SCOPES = ["gops:read", "gops:stack", "gops:profile", "gops:write", "gops:binary"] as const;
-export type Scope = (typeof SCOPES)[number];
-
-/** gopsd's default longest token lifetime (`exp - (nbf ?? iat)`). */
-export const DEFAULT_MAX_LIFETIME_SEC = 3600;
-/** HS256 secrets shorter than this are refused by both sides. */
-export const MIN_HS256_SECRET_BYTES = 32;
+export { ALGORITHMS, DEFAULT_MAX_LIFETIME_SEC, MIN_HS256_SECRET_BYTES, SCOPES, type Algorithm, type Scope } from "./token-rules.js";
 
 /** A key or token setting that cannot work (bad key file, unknown algorithm or scope). One line. */
 export class AuthConfigError extends Error {

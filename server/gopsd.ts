@@ -8,10 +8,9 @@
 // lines. Used by main.ts and by tests that need a real server.
 import { readFileSync } from "node:fs";
 import { chmod, readFile, rm } from "node:fs/promises";
-import { ServerCredentials } from "@grpc/grpc-js";
+import { ServerCredentials, ServerInterceptingCall, type ServerInterceptor } from "@grpc/grpc-js";
 import type { Server } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl, HealthState } from "nice-grpc-server-health";
-import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
 import type { Diagnostics } from "../common/diagnostics.js";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import {
@@ -40,6 +39,8 @@ import { createGuardedServer } from "./grpc-server.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
 import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
+import { LazyServerReflectionService, lazyServerReflection } from "./reflection.js";
+import { startIdleGc } from "./idle-gc.js";
 import { firstLine } from "../common/first-line.js";
 
 export interface RunningGopsd {
@@ -94,6 +95,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
     const health = HealthState();
     const l = config.limits;
     const refusals = createRefusalLog(sink);
+    const idleGc = startIdleGc();
+    const idleGcInterceptor: ServerInterceptor = (_method, call) => (idleGc.activity(), new ServerInterceptingCall(call));
     const transportAudit = transportAuditInterceptor((r) => refusals.refused(transportRefusalRecord(config.hostName, r)));
     const options = {
       "grpc.max_receive_message_length": l.maxRequestBytes,
@@ -108,7 +111,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       // channelz bookkeeping costs ~0.05 ms per call and nothing here reads it.
       "grpc.enable_channelz": 0,
       // The transport audit must come first: it wraps grpc-js's own call (see auth/transport-audit.ts).
-      interceptors: [transportAudit, ...(config.tls?.clientCa !== undefined ? [peerCertInterceptor] : [])],
+      // The idle collector only counts calls: it hands grpc-js's own call on untouched.
+      interceptors: [transportAudit, ...(config.tls?.clientCa !== undefined ? [peerCertInterceptor] : []), idleGcInterceptor],
     };
     // The listening socket is gopsd's own (see grpc-server.ts): connection caps and set-up/idle timers apply
     // before grpc-js sees a byte.
@@ -134,8 +138,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
     server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
     server.add(HealthDefinition, HealthServiceImpl(health));
     server.add(
-      ServerReflectionService,
-      ServerReflection(readFileSync(descriptorSetPath()), [DiagnosticsServiceDefinition.fullName, "grpc.health.v1.Health"]),
+      LazyServerReflectionService,
+      lazyServerReflection(() => readFileSync(descriptorSetPath()), [DiagnosticsServiceDefinition.fullName, "grpc.health.v1.Health"]),
     );
 
     let address: string;
@@ -164,6 +168,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
         await Promise.race([server.shutdown(), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
         clearTimeout(timer);
         server.forceShutdown();
+        idleGc.stop();
         refusals.close();
         await sink.close();
       },

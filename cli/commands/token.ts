@@ -1,9 +1,8 @@
 // `gopsctl token create`: signs a JWT that gopsd accepts (operators, tests, and dev mode's local key). Prints the
 // token on stdout, `{token, expiresAt, jti}` with --json, or writes it to an owner-only file with -o.
 import { open, readFile } from "node:fs/promises";
-import jwt from "jsonwebtoken";
 import { DEV_ALGORITHM, DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../../common/dev-key.js";
-import { ALGORITHMS, AuthConfigError, DEFAULT_MAX_LIFETIME_SEC, SCOPES, signToken, signingKey, type Algorithm } from "../../common/token.js";
+import { ALGORITHMS, DEFAULT_MAX_LIFETIME_SEC, SCOPES, type Algorithm } from "../../common/token-rules.js";
 import { OUTPUT_FLAG } from "../capture.js";
 import { defineCommand, type CommandContext } from "../command.js";
 import { formatGoDuration, parseDuration } from "../duration.js";
@@ -172,6 +171,8 @@ export async function run(opts: TokenCreateOptions, ctx: CommandContext): Promis
     );
   }
   const nowSec = Math.floor(ctx.now().getTime() / 1000);
+  // The signing library (jsonwebtoken and its dependencies) is loaded by this command only.
+  const [{ AuthConfigError, signToken, signingKey }, { default: jwt }] = await Promise.all([import("../../common/token.js"), import("jsonwebtoken")]);
   let token: string;
   try {
     token = signToken(
@@ -196,7 +197,7 @@ export async function run(opts: TokenCreateOptions, ctx: CommandContext): Promis
   if (opts.output !== undefined) {
     await writeOwnerOnly(opts.output, `${token}\n`);
   } else if (ctx.json) {
-    const claims = jwt.decode(token) as jwt.JwtPayload;
+    const claims = jwt.decode(token) as { exp?: number; jti?: string };
     await printJson(ctx, { token, expiresAt: new Date(claims.exp! * 1000).toISOString(), jti: claims.jti });
   } else {
     await write(ctx.stdout, `${token}\n`, ctx.signal);

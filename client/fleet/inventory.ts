@@ -24,6 +24,7 @@ import { parse as parseYaml } from "yaml";
 import { gopsctlConfigPath } from "../../common/config-dir.js";
 import { firstLine } from "../../common/first-line.js";
 import { issueKey, mapping } from "../../common/config-schema.js";
+import { InventoryError } from "./inventory-error.js";
 
 export type HostTokenSource = { kind: "literal"; value: string } | { kind: "file"; path: string } | { kind: "env"; name: string };
 
@@ -75,10 +76,7 @@ export interface Inventory {
 
 export const DEFAULT_FORWARD = "127.0.0.1:4677";
 
-/** The fleet file cannot be read or is invalid; the one-line message names the file, host and key. */
-export class InventoryError extends Error {
-  override readonly name = "InventoryError";
-}
+export { InventoryError } from "./inventory-error.js";
 
 export interface InventoryContext {
   /** The fleet file's path (messages, relative paths). */

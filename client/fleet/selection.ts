@@ -2,7 +2,7 @@
 // (`-l env=prod,role=web`, `role!=db`, `tier` (has the label), `!tier` (lacks it)), or `--all`.
 // Names and a selector combine (the named hosts that match); `--all` and a selector give the matching fleet hosts.
 import type { FleetHost, Inventory } from "./inventory.js";
-import { InventoryError } from "./inventory.js";
+import { InventoryError } from "./inventory-error.js";
 
 export type LabelRequirement =
   | { key: string; op: "=" | "!="; value: string }

@@ -8,7 +8,8 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ClientError, Metadata, Status, createChannel, createClient, createServer, type Channel } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl } from "nice-grpc-server-health";
-import { ServerReflection, ServerReflectionService } from "nice-grpc-server-reflection";
+import { ServerReflectionService } from "nice-grpc-server-reflection";
+import { LazyServerReflectionService, lazyServerReflection } from "../reflection.js";
 import reflectionPb from "nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb.js";
 import { DiagnosticsServiceDefinition, VersionResponse, type DiagnosticsServiceImplementation } from "../../proto/index.js";
 import { errorMiddleware } from "../error-middleware.js";
@@ -144,10 +145,9 @@ async function startServer(name: string, limits: LimitsConfig): Promise<TestServ
     .use(authzMiddleware({ hostName: HOST }));
   server.add(DiagnosticsServiceDefinition, fakeService(gate));
   server.add(HealthDefinition, HealthServiceImpl());
-  server.add(
-    ServerReflectionService,
-    ServerReflection(await readFile(new URL("../../proto/gen/gops.binpb", import.meta.url)), [DiagnosticsServiceDefinition.fullName]),
-  );
+  // gopsd's own reflection service (loaded at its first call), asked below with the package's client definition.
+  const descriptorSet = await readFile(new URL("../../proto/gen/gops.binpb", import.meta.url));
+  server.add(LazyServerReflectionService, lazyServerReflection(() => descriptorSet, [DiagnosticsServiceDefinition.fullName]));
   const port = await server.listen("127.0.0.1:0");
   const address = `127.0.0.1:${port}`;
   const channel = createChannel(address);

@@ -43,6 +43,22 @@ describe("verifier", () => {
     assert.throws(() => v.verify(sign({ ...base, aud: undefined }), now), unauth(/^token audience mismatch$/));
   });
 
+  it("remembers a verified token only while it is valid: expiry, nbf and iat still apply to the cached answer", () => {
+    const c = createVerifier([hs], opts);
+    const t = sign({ ...base, nbf: now + 10 });
+    assert.equal(c.verify(t, now).subject, "alice"); // within the 30 s tolerance of nbf
+    assert.equal(c.verify(t, now + 80).subject, "alice"); // exp + 30 s tolerance is now + 90
+    assert.throws(() => c.verify(t, now + 90), unauth(/^token expired$/));
+    assert.throws(() => c.verify(t, now - 30), unauth(/not yet valid/)); // before nbf − tolerance
+    const early = sign({ ...base, iat: now + 20 });
+    assert.equal(c.verify(early, now).subject, "alice");
+    assert.throws(() => c.verify(early, now - 20), unauth(/issued in the future/));
+    // A refused token is not remembered as refused forever, nor as valid.
+    const bad = sign({ ...base, aud: "other" });
+    assert.throws(() => c.verify(bad, now), unauth(/audience mismatch/));
+    assert.throws(() => c.verify(bad, now), unauth(/audience mismatch/));
+  });
+
   it("honours the clock tolerance for exp and nbf", () => {
     assert.equal(v.verify(sign({ ...base, exp: now - 20 }), now).subject, "alice");
     assert.throws(() => v.verify(sign({ ...base, exp: now - 40 }), now), unauth(/^token expired$/));

@@ -1,0 +1,275 @@
+// gopsd as deployed: the bundled bin (dist/server/main.js, `npm run build` first) with TLS, JWT verification and an
+// audit file, and what it costs.
+//
+//  overhead   Stack, MemStats and Version through gopsd (TLS + bearer token) against the same agent call made
+//             straight to the agent over TCP, 2,000 calls each, interleaved in rounds: p50 and p99 differences.
+//  footprint  gopsd's RSS (/proc/PID/status VmRSS) and CPU (/proc/PID/stat utime+stime) idle for 60 s after start,
+//             its peak RSS while 200 concurrent clients (each its own TLS channel) call it, a health check answered
+//             during that load, and how soon after the load RSS is back under 80 MB (checked for 60 s).
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { ChannelCredentials, createChannel, createClient } from "nice-grpc";
+import { HealthDefinition } from "nice-grpc-server-health";
+import { connect, type DiagnosticsHandle } from "../client/index.js";
+import { signToken, signingKey } from "../common/token.js";
+import { startFixture } from "../integration/harness.js";
+import { callAgent } from "../server/agent/client.js";
+import { Signal } from "../server/agent/signals.js";
+import { percentile } from "./measure.js";
+import type { Row } from "./rows.js";
+
+const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+
+export interface SecureGopsd {
+  address: string;
+  pid: number;
+  caFile: string;
+  token: string;
+  /** A client with TLS (verifying the CA) and the token. */
+  client(): DiagnosticsHandle;
+  stop(): Promise<void>;
+}
+
+/** Starts dist/server/main.js with a fresh CA, server certificate, HS256 key, token and audit file. */
+export async function startSecureGopsd(extraArgs: string[] = []): Promise<SecureGopsd> {
+  const dir = mkdtempSync(path.join(tmpdir(), "gopsctl-bench-gopsd-"));
+  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
+  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=gopsctl bench CA", "-keyout", "ca.key", "-out", "ca.pem");
+  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr");
+  writeFileSync(path.join(dir, "ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
+  openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "ext", "-out", "server.pem");
+  const secret = Buffer.from("bench-secret-bench-secret-bench-secret!!");
+  writeFileSync(path.join(dir, "hs.key"), secret, { mode: 0o600 });
+  const token = signToken(signingKey(secret, "HS256", "bench"), { alg: "HS256", issuer: "bench", audience: "gopsd", subject: "bench", scopes: ["gops:read", "gops:stack"], ttlSec: 3600 });
+  // The bin as deployed (its shebang's V8 flags apply), or BENCH_GOPSD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
+  // to run it under node with those flags instead.
+  const nodeArgs = process.env.BENCH_GOPSD_NODE_ARGS?.split(" ").filter(Boolean);
+  const bin = path.join(repoRoot, "dist/server/main.js");
+  const proc: ChildProcess = spawn(
+    nodeArgs === undefined ? bin : process.execPath,
+    [
+      ...(nodeArgs === undefined ? [] : [...nodeArgs, bin]),
+      "--listen", "127.0.0.1:0",
+      "--tls-cert", path.join(dir, "server.pem"),
+      "--tls-key", path.join(dir, "server.key"),
+      "--auth-algorithms", "HS256",
+      "--auth-hs-secret-file", path.join(dir, "hs.key"),
+      "--auth-issuer", "bench",
+      "--auth-audience", "gopsd",
+      "--audit-file", path.join(dir, "audit.log"),
+      // One subject makes every call here: per-subject limits are not what is measured.
+      "--limits-rate-per-second", "1000000",
+      "--limits-burst", "1000000",
+      "--limits-max-concurrent-per-subject", "1000000",
+      // Every client here connects from 127.0.0.1, standing for as many machines.
+      "--limits-max-connections", "4096",
+      "--limits-max-connections-per-source", "4096",
+      ...extraArgs,
+    ],
+    { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
+  );
+  const address = await new Promise<string>((resolve, reject) => {
+    let err = "";
+    const timer = setTimeout(() => reject(new Error(`gopsd did not start: ${err}`)), 30_000);
+    proc.stderr!.on("data", (d: Buffer) => {
+      err += d.toString();
+      const m = /listening on (\S+)/.exec(err);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]!);
+      }
+    });
+    proc.once("exit", (code) => reject(new Error(`gopsd exited ${code}: ${err}`)));
+  });
+  const caFile = path.join(dir, "ca.pem");
+  return {
+    address,
+    pid: proc.pid!,
+    caFile,
+    token,
+    client: () => connect(address, { tls: { ca: readFileSync(caFile), serverName: "localhost" }, token }),
+    async stop() {
+      proc.kill("SIGTERM");
+      await new Promise((resolve) => (proc.exitCode !== null ? resolve(undefined) : proc.once("exit", resolve)));
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** VmRSS of a process, MB. */
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m![1]) / 1024;
+}
+
+/** utime + stime of a process, seconds. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100; // USER_HZ is 100 on Linux
+}
+
+async function drain(stream: AsyncIterable<unknown>): Promise<void> {
+  for await (const _ of stream);
+}
+
+export async function gopsdSecureOverhead(rows: Row[], calls = 2000): Promise<void> {
+  const fixture = await startFixture("agentprog");
+  const gopsd = await startSecureGopsd();
+  const client = gopsd.client();
+  try {
+    const addr = { host: "127.0.0.1", port: fixture.port! };
+    const agent = (sig: number) => () => callAgent(addr, sig, undefined, { connectTimeoutMs: 3000, deadlineMs: 10_000 });
+    const pid = fixture.pid;
+    const pairs: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
+      ["Stack", agent(Signal.StackTrace), () => drain(client.stack({ pid }, { deadline: 10_000 }))],
+      ["MemStats", agent(Signal.MemStats), () => client.memStats({ pid }, { deadline: 10_000 })],
+      ["Version", agent(Signal.Version), () => client.version({ pid }, { deadline: 10_000 })],
+    ];
+    // The floor of any call through gopsd on this machine: a health check over the same TLS channel (public, no work
+    // behind the transport and the middleware chain).
+    const ca = readFileSync(gopsd.caFile);
+    const healthChannel = createChannel(gopsd.address, ChannelCredentials.createSsl(ca), { "grpc.ssl_target_name_override": "localhost" });
+    const health = createClient(HealthDefinition, healthChannel);
+    pairs.push(["gRPC+TLS floor (health check)", agent(Signal.Version), () => health.check({ service: "" })]);
+    for (const [name, direct, via] of pairs) {
+      for (let i = 0; i < 50; i++) await direct(), await via(); // JIT, TLS handshake, build-info cache
+      const d: number[] = [];
+      const g: number[] = [];
+      // Interleaved in rounds of 100, so drift on a shared machine hits both sides alike.
+      for (let round = 0; round < calls / 100; round++) {
+        for (let i = 0; i < 100; i++) {
+          let t0 = performance.now();
+          await direct();
+          d.push(performance.now() - t0);
+          t0 = performance.now();
+          await via();
+          g.push(performance.now() - t0);
+        }
+      }
+      for (const p of [50, 99]) {
+        const dp = percentile(d, p);
+        const gp = percentile(g, p);
+        const goal = p === 50 ? 0.8 : 3;
+        const floor = name.startsWith("gRPC");
+        rows.push({
+          bench: "overhead",
+          metric: floor ? `${name} p${p} − direct Version p${p}` : `${name} via gopsd (TLS+JWT) p${p} − direct p${p}`,
+          value: gp - dp,
+          unit: "ms",
+          baseline: `direct agent call p${p}`,
+          baselineValue: dp,
+          ratio: gp / dp,
+          ...(floor ? {} : { goal: `<= +${goal} ms`, ok: gp - dp <= goal }),
+        });
+      }
+    }
+    healthChannel.close();
+  } finally {
+    client.close();
+    await gopsd.stop();
+    await fixture.stop();
+  }
+}
+
+export async function gopsdFootprint(rows: Row[], opts = { idleSec: 60, clients: 200, callsPerClient: 100, recoverSec: 60 }): Promise<void> {
+  const fixture = await startFixture("agentprog");
+  const gopsd = await startSecureGopsd();
+  try {
+    // Idle: let start-up settle, then RSS and CPU over idleSec.
+    const probe = gopsd.client();
+    await probe.version({ pid: fixture.pid }, { deadline: 10_000 });
+    probe.close();
+    await sleep(5_000);
+    const cpu0 = cpuSeconds(gopsd.pid);
+    await sleep(opts.idleSec * 1000);
+    const idleCpu = (cpuSeconds(gopsd.pid) - cpu0) / opts.idleSec;
+    const idleRss = rssMb(gopsd.pid);
+    const nodeBaseline = baselineNodeRssMb();
+    rows.push({ bench: "gopsd", metric: "idle RSS", value: idleRss, unit: "MB", baseline: "node -e 'setInterval(()=>{},1e6)' RSS", baselineValue: nodeBaseline, ratio: idleRss / nodeBaseline, goal: "<= 55 MB", ok: idleRss <= 55 });
+    rows.push({ bench: "gopsd", metric: `idle CPU over ${opts.idleSec} s`, value: idleCpu * 100, unit: "% core", baseline: "one core", baselineValue: 100, ratio: idleCpu, goal: "< 1 %", ok: idleCpu < 0.01 });
+
+    // Load: many clients at once, each with its own TLS channel; health asked during the load.
+    let peak = idleRss;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(gopsd.pid))), 50);
+    const ca = readFileSync(gopsd.caFile);
+    const clients = Array.from({ length: opts.clients }, () => gopsd.client());
+    let healthOk = 0;
+    let healthAsked = 0;
+    const healthChannel = createChannel(gopsd.address, ChannelCredentials.createSsl(ca), { "grpc.ssl_target_name_override": "localhost" });
+    const health = createClient(HealthDefinition, healthChannel);
+    let loading = true;
+    const healthLoop = (async () => {
+      while (loading) {
+        healthAsked++;
+        try {
+          await health.check({ service: "" }, { signal: AbortSignal.timeout(2_000) });
+          healthOk++;
+        } catch {
+          // counted as not answered
+        }
+        await sleep(100);
+      }
+    })();
+    let failed = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      clients.map(async (c) => {
+        for (let i = 0; i < opts.callsPerClient; i++) {
+          try {
+            await (i % 2 === 0 ? c.version({ pid: fixture.pid }, { deadline: 30_000 }) : c.memStats({ pid: fixture.pid }, { deadline: 30_000 }));
+          } catch {
+            failed++;
+          }
+        }
+      }),
+    );
+    const loadMs = performance.now() - t0;
+    loading = false;
+    await healthLoop;
+    clearInterval(sampler);
+    for (const c of clients) c.close();
+    healthChannel.close();
+    const total = opts.clients * opts.callsPerClient;
+    rows.push({ bench: "gopsd", metric: `peak RSS, ${opts.clients} clients × ${opts.callsPerClient} calls (${failed} failed, ${(loadMs / 1000).toFixed(1)} s)`, value: peak, unit: "MB", baseline: "idle RSS", baselineValue: idleRss, ratio: peak / idleRss, goal: "<= 150 MB", ok: peak <= 150 && failed === 0 });
+    rows.push({ bench: "gopsd", metric: `health answered during the load (${healthOk}/${healthAsked})`, value: healthOk, unit: "answers", baseline: "asked", baselineValue: healthAsked, ratio: healthAsked === 0 ? 0 : healthOk / healthAsked, goal: "all", ok: healthAsked > 0 && healthOk === healthAsked });
+    void total;
+
+    // Recovery: seconds until RSS is under 80 MB again.
+    const r0 = performance.now();
+    let recovered: number | undefined;
+    let last = rssMb(gopsd.pid);
+    while ((performance.now() - r0) / 1000 < opts.recoverSec) {
+      last = rssMb(gopsd.pid);
+      if (last < 80) {
+        recovered = (performance.now() - r0) / 1000;
+        break;
+      }
+      await sleep(500);
+    }
+    rows.push({
+      bench: "gopsd",
+      metric: recovered === undefined ? `RSS after the load: still ${last.toFixed(0)} MB at ${opts.recoverSec} s` : `seconds until RSS < 80 MB after the load (${last.toFixed(0)} MB)`,
+      value: recovered ?? opts.recoverSec,
+      unit: "s",
+      baseline: "allowed",
+      baselineValue: opts.recoverSec,
+      ratio: (recovered ?? opts.recoverSec) / opts.recoverSec,
+      goal: "< 60 s",
+      ok: recovered !== undefined,
+    });
+  } finally {
+    await gopsd.stop();
+    await fixture.stop();
+  }
+}
+
+/** RSS of an idle node process (the floor any Node daemon starts from), MB. */
+function baselineNodeRssMb(): number {
+  const out = execFileSync(process.execPath, ["-e", "setTimeout(() => { process.stdout.write(require('fs').readFileSync('/proc/self/status','utf8')); }, 200)"], { encoding: "utf8" });
+  return Number(/VmRSS:\s+(\d+) kB/.exec(out)![1]) / 1024;
+}

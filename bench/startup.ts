@@ -1,0 +1,93 @@
+// CLI start-up: the bundled bin (dist/cli/main.js, `npm run build` first) against `node -e 0`, each run under
+// /usr/bin/time -f '%e %M' for its peak RSS, wall time measured here around the spawn; runs interleaved with the
+// baseline (baseline, command, baseline, command, ...) so drift on a shared machine hits both; medians of RUNS.
+//   ps       a local `gopsctl ps` (reads this machine's /proc; no gopsd)
+//   remote   `gopsctl --host ADDR version PID` against a gopsd on 127.0.0.1 (no TLS: the CLI's own start-up
+//            and one gRPC call, not a handshake)
+//   help     `gopsctl help`
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { startFixture, startGopsd } from "../integration/harness.js";
+import type { Row } from "./rows.js";
+
+const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
+const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 21);
+
+interface Sample {
+  wallMs: number;
+  rssKb: number;
+}
+
+async function timed(args: string[], env: NodeJS.ProcessEnv): Promise<Sample> {
+  const dir = mkdtempSync(path.join(tmpdir(), "gopsctl-startup-"));
+  const out = path.join(dir, "time");
+  try {
+    const t0 = performance.now();
+    const code = await new Promise<number | null>((resolve, reject) => {
+      const p = spawn("/usr/bin/time", ["-f", "%e %M", "-o", out, process.execPath, ...args], { stdio: "ignore", env });
+      p.once("error", reject);
+      p.once("exit", resolve);
+    });
+    const wallMs = performance.now() - t0;
+    if (code !== 0) throw new Error(`node ${args.join(" ")} exited ${code}`);
+    const rssKb = Number(readFileSync(out, "utf8").trim().split("\n").pop()!.split(" ")[1]);
+    return { wallMs, rssKb };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+async function compare(args: string[], env: NodeJS.ProcessEnv): Promise<{ cmd: Sample; base: Sample }> {
+  const cmd: Sample[] = [];
+  const base: Sample[] = [];
+  await timed(args, env); // page cache
+  for (let i = 0; i < RUNS; i++) {
+    base.push(await timed(["-e", "0"], env));
+    cmd.push(await timed(args, env));
+  }
+  return {
+    cmd: { wallMs: median(cmd.map((s) => s.wallMs)), rssKb: median(cmd.map((s) => s.rssKb)) },
+    base: { wallMs: median(base.map((s) => s.wallMs)), rssKb: median(base.map((s) => s.rssKb)) },
+  };
+}
+
+export async function startup(rows: Row[]): Promise<void> {
+  const bin = path.join(repoRoot, "dist/cli/main.js");
+  // No config or fleet file of the user's: the CLI reads none.
+  const home = mkdtempSync(path.join(tmpdir(), "gopsctl-startup-home-"));
+  const env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config") };
+  const wallRow = (metric: string, r: { cmd: Sample; base: Sample }, goal: number): Row => ({
+    bench: "startup",
+    metric,
+    value: r.cmd.wallMs,
+    unit: "ms",
+    baseline: "node -e 0",
+    baselineValue: r.base.wallMs,
+    ratio: r.cmd.wallMs / r.base.wallMs,
+    goal: `<= ${goal}x`,
+    ok: r.cmd.wallMs / r.base.wallMs <= goal,
+  });
+  try {
+    const ps = await compare([bin, "ps"], env);
+    rows.push(wallRow(`gopsctl ps (local) wall, median of ${RUNS}`, ps, 1.5));
+    rows.push({ bench: "startup", metric: "gopsctl ps (local) peak RSS", value: ps.cmd.rssKb / 1024, unit: "MB", baseline: "node -e 0", baselineValue: ps.base.rssKb / 1024, ratio: ps.cmd.rssKb / ps.base.rssKb, goal: "<= 1.5x", ok: ps.cmd.rssKb / ps.base.rssKb <= 1.5 });
+    const help = await compare([bin, "help"], env);
+    rows.push(wallRow(`gopsctl help wall, median of ${RUNS}`, help, 1.2));
+    const fixture = await startFixture("agentprog");
+    const gopsd = await startGopsd();
+    try {
+      const remote = await compare([bin, "--host", gopsd.address, "version", String(fixture.pid)], env);
+      rows.push(wallRow(`gopsctl --host ADDR version PID wall, median of ${RUNS}`, remote, 2));
+    } finally {
+      await gopsd.stop();
+      await fixture.stop();
+    }
+  } finally {
+    rmSync(home, { recursive: true, force: true });
+  }
+}
