@@ -7,20 +7,19 @@
 //             its peak RSS while 200 concurrent clients (each its own TLS channel) call it, a health check answered
 //             during that load, and how soon after the load RSS is back under 80 MB (checked for 60 s).
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync } from "node:fs";
 import path from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { ChannelCredentials, createChannel, createClient } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { connect, type DiagnosticsHandle } from "../client/index.js";
-import { signToken, signingKey } from "../common/token.js";
 import { startFixture } from "../integration/harness.js";
 import { callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
 import { percentile } from "./measure.js";
 import type { Row } from "./rows.js";
+import { secureSetup } from "./secure-setup.js";
 
 const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 
@@ -36,15 +35,7 @@ export interface SecureGopsd {
 
 /** Starts dist/server/main.js with a fresh CA, server certificate, HS256 key, token and audit file. */
 export async function startSecureGopsd(extraArgs: string[] = []): Promise<SecureGopsd> {
-  const dir = mkdtempSync(path.join(tmpdir(), "gopsctl-bench-gopsd-"));
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=gopsctl bench CA", "-keyout", "ca.key", "-out", "ca.pem");
-  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost", "-keyout", "server.key", "-out", "server.csr");
-  writeFileSync(path.join(dir, "ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1", "-extfile", "ext", "-out", "server.pem");
-  const secret = Buffer.from("bench-secret-bench-secret-bench-secret!!");
-  writeFileSync(path.join(dir, "hs.key"), secret, { mode: 0o600 });
-  const token = signToken(signingKey(secret, "HS256", "bench"), { alg: "HS256", issuer: "bench", audience: "gopsd", subject: "bench", scopes: ["gops:read", "gops:stack"], ttlSec: 3600 });
+  const { dir, caFile, token, gopsdArgs } = secureSetup("gopsctl-bench-gopsd-", ["gops:read", "gops:stack"]);
   // The bin as deployed (its shebang's V8 flags apply), or BENCH_GOPSD_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof"
   // to run it under node with those flags instead.
   const nodeArgs = process.env.BENCH_GOPSD_NODE_ARGS?.split(" ").filter(Boolean);
@@ -53,21 +44,7 @@ export async function startSecureGopsd(extraArgs: string[] = []): Promise<Secure
     nodeArgs === undefined ? bin : process.execPath,
     [
       ...(nodeArgs === undefined ? [] : [...nodeArgs, bin]),
-      "--listen", "127.0.0.1:0",
-      "--tls-cert", path.join(dir, "server.pem"),
-      "--tls-key", path.join(dir, "server.key"),
-      "--auth-algorithms", "HS256",
-      "--auth-hs-secret-file", path.join(dir, "hs.key"),
-      "--auth-issuer", "bench",
-      "--auth-audience", "gopsd",
-      "--audit-file", path.join(dir, "audit.log"),
-      // One subject makes every call here: per-subject limits are not what is measured.
-      "--limits-rate-per-second", "1000000",
-      "--limits-burst", "1000000",
-      "--limits-max-concurrent-per-subject", "1000000",
-      // Every client here connects from 127.0.0.1, standing for as many machines.
-      "--limits-max-connections", "4096",
-      "--limits-max-connections-per-source", "4096",
+      ...gopsdArgs,
       ...extraArgs,
     ],
     { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
@@ -85,7 +62,6 @@ export async function startSecureGopsd(extraArgs: string[] = []): Promise<Secure
     });
     proc.once("exit", (code) => reject(new Error(`gopsd exited ${code}: ${err}`)));
   });
-  const caFile = path.join(dir, "ca.pem");
   return {
     address,
     pid: proc.pid!,

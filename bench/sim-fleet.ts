@@ -10,11 +10,10 @@
 // Run as a child process: `node --import tsx bench/sim-fleet.ts HOSTS RTT_MS`; it prints one JSON line
 // ({ addresses, caFile, tokenFile }) and serves until its stdin closes.
 import { spawn } from "node:child_process";
-import { execFileSync } from "node:child_process";
 import { createInterface } from "node:readline";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { createServer as createNetServer, connect as netConnect, type Server, type Socket } from "node:net";
-import { tmpdir, hostname } from "node:os";
+import { hostname } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { GopsError, Status } from "../common/errors.js";
@@ -22,7 +21,7 @@ import type { Diagnostics } from "../common/diagnostics.js";
 import { loadConfig } from "../server/config.js";
 import { startGopsd } from "../server/gopsd.js";
 import { createHostDiagnostics } from "../server/host-diagnostics.js";
-import { signToken, signingKey } from "../common/token.js";
+import { secureSetup } from "./secure-setup.js";
 import { startFixture } from "../integration/harness.js";
 
 export interface SimulatedFleet {
@@ -102,25 +101,7 @@ function recordedCore(recorded: Partial<Record<keyof Diagnostics, unknown>>): Di
 }
 
 async function serve(hosts: number, rttMs: number): Promise<void> {
-  const dir = mkdtempSync(path.join(tmpdir(), "gopsctl-sim-fleet-"));
-  const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "ignore" });
-  openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
-    "-subj", "/CN=gopsctl bench CA", "-keyout", "ca.key", "-out", "ca.pem");
-  openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-subj", "/CN=localhost",
-    "-keyout", "server.key", "-out", "server.csr");
-  writeFileSync(path.join(dir, "ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n");
-  openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-days", "1",
-    "-extfile", "ext", "-out", "server.pem");
-  const secret = Buffer.from("bench-secret-bench-secret-bench-secret!!");
-  writeFileSync(path.join(dir, "hs.key"), secret, { mode: 0o600 });
-  const token = signToken(signingKey(secret, "HS256", "bench"), {
-    alg: "HS256",
-    issuer: "bench",
-    audience: "gopsd",
-    subject: "bench",
-    scopes: ["gops:read"],
-    ttlSec: 3600,
-  });
+  const { dir, token, gopsdArgs } = secureSetup("gopsctl-sim-fleet-", ["gops:read"]);
   writeFileSync(path.join(dir, "token"), token, { mode: 0o600 });
 
   // Record real answers once.
@@ -135,23 +116,7 @@ async function serve(hosts: number, rttMs: number): Promise<void> {
   await fixture.stop();
 
   const config = await loadConfig(
-    [
-      "--listen", "127.0.0.1:0",
-      "--tls-cert", path.join(dir, "server.pem"),
-      "--tls-key", path.join(dir, "server.key"),
-      "--auth-algorithms", "HS256",
-      "--auth-hs-secret-file", path.join(dir, "hs.key"),
-      "--auth-issuer", "bench",
-      "--auth-audience", "gopsd",
-      "--audit-file", path.join(dir, "audit.log"),
-      // Every simulated host shares this one server: its per-subject limits must not stand for 1,000 hosts' own.
-      "--limits-rate-per-second", "1000000",
-      "--limits-burst", "1000000",
-      "--limits-max-concurrent-per-subject", "1000000",
-      // ... and every simulated host's relay connects from 127.0.0.1: the per-source cap stands for one machine.
-      "--limits-max-connections", "4096",
-      "--limits-max-connections-per-source", "4096",
-    ],
+    gopsdArgs,
     {},
     { cwd: dir, hostName: "sim" },
   );
