@@ -134,11 +134,13 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
   let scratch = Buffer.allocUnsafe(64 * 1024);
 
   /**
-   * Reads up to `max` bytes of a file into the scratch buffer and returns the byte count. `oneRecord`
+   * Reads up to `max` bytes of a file into the scratch buffer and returns a view of them (valid until the next
+   * read). The view is taken after the read: the read may replace `scratch` with a bigger buffer, so a caller
+   * must never hold on to (or bind a method of) the buffer from before it. `oneRecord`
    * files (stat, status: single-record seq_files) return all their content in the first read when it
    * fits, so a short read is the end and the usual extra read that returns 0 is skipped.
    */
-  function readInto(path: string, max: number, oneRecord = false): number {
+  function readInto(path: string, max: number, oneRecord = false): Buffer {
     const fd = openSync(path, "r");
     try {
       let n = 0;
@@ -153,14 +155,15 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
         n += got;
         if (oneRecord && n < scratch.length) break;
       }
-      return n;
+      return scratch.subarray(0, n);
     } finally {
       closeSync(fd);
     }
   }
-  const readText = (path: string, oneRecord = false): string =>
-    scratch.toString("utf8", 0, readInto(path, Infinity, oneRecord));
-  const readBytes = (path: string, max = Infinity): Buffer => Buffer.from(scratch.subarray(0, readInto(path, max)));
+  // Not `scratch.toString(..., readInto(...))`: JavaScript binds `scratch.toString` before evaluating the
+  // arguments, so a read that grew the buffer would be cut to the old buffer's first 64 KiB.
+  const readText = (path: string, oneRecord = false): string => readInto(path, Infinity, oneRecord).toString("utf8");
+  const readBytes = (path: string, max = Infinity): Buffer => Buffer.from(readInto(path, max));
   const pidPath = (pid: number, rest: string) => `${root}/${pid}/${rest}`;
   const pathUnder = (pid: number, dir: PidDir, path: string): string => {
     // Absolute paths are normalised so ".." cannot climb above the process's root.
