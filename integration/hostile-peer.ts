@@ -7,7 +7,8 @@
 //   up to `streamsPerConnection` gRPC streams that send a message header promising 60 KiB and 56 KiB of it,
 //   never the rest;
 // - idle: opens `count` connections (raw TCP that sends nothing, or a completed TLS handshake that sends
-//   nothing more) and records when gopsd closes each, for at most `waitMs`.
+//   nothing more) and records, for each, when it was started, when gopsd was seen to admit it and when gopsd
+//   closed it, for at most `waitMs`.
 import http2 from "node:http2";
 import net from "node:net";
 import tls from "node:tls";
@@ -29,13 +30,24 @@ export interface StreamsReport {
   streamsOpened: number;
   streamsRefused: number;
 }
+/** One connection of an `idle` plan; times in ms since the plan started, -1 for "never". */
+export interface IdleConnection {
+  /** Just before connect(2) was asked for: no later than gopsd's accept of it. */
+  startedAt: number;
+  /**
+   * When the attacker first saw that gopsd had admitted the connection (took it past its caps): the TLS
+   * handshake completed, or (plaintext) a first byte from gopsd, its HTTP/2 SETTINGS. A connection refused at
+   * a cap is closed at accept and never gets a byte. -1 when not seen, and always for raw TCP to a TLS port
+   * (gopsd sends nothing before a ClientHello).
+   */
+  admittedAt: number;
+  /** When the attacker saw gopsd close it (no earlier than gopsd did), or -1 if still open after waitMs. */
+  closedAt: number;
+}
 export interface IdleReport {
-  /** Connections that connected (the kernel accepted them). */
+  /** Connections whose TCP (and, with tls, TLS) handshake completed. */
   connected: number;
-  /** Connections gopsd closed within 1 s of connecting (over a cap). */
-  closedAtOnce: number;
-  /** Of the others: ms from connect to close by gopsd, or -1 if still open after waitMs. */
-  heldMs: number[];
+  connections: IdleConnection[];
 }
 
 const plan = JSON.parse(process.argv[2] ?? "{}") as Plan;
@@ -107,36 +119,43 @@ async function streams(p: Extract<Plan, { kind: "streams" }>): Promise<StreamsRe
 }
 
 async function idle(p: Extract<Plan, { kind: "idle" }>): Promise<IdleReport> {
-  const report: IdleReport = { connected: 0, closedAtOnce: 0, heldMs: [] };
+  const report: IdleReport = { connected: 0, connections: [] };
+  const t0 = Date.now();
+  const since = () => Date.now() - t0;
+  // One TLS context for all (a context per connection costs more than the handshake on a slow machine).
+  const secureContext = p.tls ? tls.createSecureContext() : undefined;
   const sockets: net.Socket[] = [];
   let tried = 0;
   const done = Array.from({ length: p.count }, () => {
-    const started = Date.now();
-    let connectedAt: number | undefined;
-    const socket = connectSocket(p);
+    const conn: IdleConnection = { startedAt: since(), admittedAt: -1, closedAt: -1 };
+    report.connections.push(conn);
+    const raw = net.connect({ host: p.host, port: p.port, localAddress: p.localAddress });
+    const socket = p.tls
+      ? tls.connect({ socket: raw, secureContext, ALPNProtocols: ["h2"], rejectUnauthorized: false, servername: "localhost" })
+      : raw;
     sockets.push(socket);
     let settled = false;
     const settle = () => {
       if (!settled) tried++;
       settled = true;
     };
+    const admitted = () => {
+      if (conn.admittedAt === -1) conn.admittedAt = since();
+    };
     return new Promise<void>((resolve) => {
-      const connectEvent = p.tls ? "secureConnect" : "connect";
-      socket.once(connectEvent, () => {
-        connectedAt = Date.now();
+      socket.once(p.tls ? "secureConnect" : "connect", () => {
         report.connected++;
+        if (p.tls) admitted();
         settle();
       });
       socket.on("error", () => {});
-      socket.on("data", () => {}); // TLS session tickets, HTTP/2 SETTINGS: read and drop
+      socket.on("data", () => {
+        // Plaintext: gopsd's HTTP/2 SETTINGS, sent once grpc-js has the connection. TLS: session tickets. Dropped.
+        admitted();
+      });
       socket.once("close", () => {
         settle();
-        if (connectedAt === undefined) {
-          // Closed during the TCP or TLS handshake: refused at a cap before a TLS session existed.
-          if (Date.now() - started < 1_000) report.closedAtOnce++;
-          else report.heldMs.push(Date.now() - started);
-        } else if (Date.now() - connectedAt < 1_000 && Date.now() - started < 1_000) report.closedAtOnce++;
-        else report.heldMs.push(Date.now() - connectedAt);
+        conn.closedAt = since();
         resolve();
       });
     });
@@ -148,11 +167,8 @@ async function idle(p: Extract<Plan, { kind: "idle" }>): Promise<IdleReport> {
   const timedOut = await Promise.race([all.then(() => false), sleep(p.waitMs).then(() => true)]);
   if (timedOut) {
     for (const s of sockets) {
-      if (!s.destroyed) {
-        report.heldMs.push(-1);
-        s.removeAllListeners("close");
-        s.destroy();
-      }
+      s.removeAllListeners("close");
+      s.destroy();
     }
   }
   return report;

@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, before, describe, it, mock } from "node:test";
 import { ClientError, Metadata, Status, createChannel, createClient, createServer, type Channel } from "nice-grpc";
 import { HealthDefinition, HealthServiceImpl } from "nice-grpc-server-health";
 import { DiagnosticsServiceDefinition } from "../../proto/index.js";
@@ -83,6 +83,44 @@ describe("refusal aggregation", () => {
     now = 2000;
     log.flush();
     assert.deepEqual(sink.lines.slice(3).map((l) => l.count), [7, 10], "no whole lines while the flood goes on");
+  });
+
+  it("its timer writes a summary as the group's window ends, not a window later; then it sleeps", () => {
+    mock.timers.enable({ apis: ["setTimeout", "setInterval"] });
+    try {
+      let now = 0;
+      const sink = memorySink();
+      const log = createRefusalLog(sink, { nowMs: () => now, wholePerWindow: 1 });
+      // A group that starts 700 ms after the log was made (a fixed 1 s tick would miss its end by 700 ms).
+      now = 700;
+      mock.timers.tick(700);
+      for (let i = 0; i < 5; i++) log.refused(record());
+      now = 1699;
+      mock.timers.tick(999);
+      assert.equal(sink.lines.length, 1, "the window has not ended");
+      now = 1700;
+      mock.timers.tick(1);
+      assert.deepEqual(sink.lines.map((l) => l.count), [undefined, 4], "the summary at the window's end");
+      // The next (empty) window ends: the group is forgotten, and no timer is left armed.
+      now = 2700;
+      mock.timers.tick(1000);
+      assert.equal(log.size(), 0);
+      log.close();
+    } finally {
+      mock.timers.reset();
+    }
+  });
+
+  it("loses no count: close() writes pending summaries, and a refusal after close() is written whole", () => {
+    const now = 0;
+    const sink = memorySink();
+    const log = createRefusalLog(sink, { nowMs: () => now, timer: false, wholePerWindow: 1 });
+    for (let i = 0; i < 10; i++) log.refused(record());
+    log.close();
+    log.refused(record({ outcome: "RESOURCE_EXHAUSTED" }));
+    log.refused(record({ outcome: "RESOURCE_EXHAUSTED" }));
+    assert.equal(sink.lines.reduce((n, l) => n + (l.count ?? 1), 0), 12);
+    assert.equal(log.size(), 0);
   });
 
   it("groups by address, outcome, method, subject and reason (digits aside)", () => {

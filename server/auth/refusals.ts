@@ -5,7 +5,10 @@
 // (with `count: N`). A group with nothing to report at the end of a window is
 // forgotten, so the next refusal is again written at once. The table of groups is bounded: when it is full, new
 // groups share one overflow group whose peer is "(other peers)". Pure over an injected clock; the timer that
-// closes windows is optional (tests call flush()).
+// closes windows is optional (tests call flush()). The timer is armed for the earliest window end of the groups
+// held (none while no group is), so a summary is written as its window ends, not up to a window later as with a
+// fixed-period timer whose ticks are not aligned to the groups' windows. A count is never lost: close() writes
+// every pending summary, and a refusal recorded after close() is written whole.
 import type { AuditRecord, AuditSink } from "./audit.js";
 
 export interface RefusalLog {
@@ -95,11 +98,30 @@ export function createRefusalLog(sink: AuditSink, opts: RefusalLogOptions = {}):
     }
   };
 
-  const timer = opts.timer === false ? undefined : setInterval(() => flush(), windowMs);
-  timer?.unref();
+  const useTimer = opts.timer !== false;
+  let timer: NodeJS.Timeout | undefined;
+  let closed = false;
+  /** Arms the timer for the earliest window end of the groups held, unless armed already (it is then for that end or earlier). */
+  const arm = () => {
+    if (!useTimer || closed || timer !== undefined || groups.size === 0) return;
+    let end = Infinity;
+    for (const g of groups.values()) end = Math.min(end, g.windowStartMs + windowMs);
+    // At least 1 ms: a timer may fire a little before the clock says the window is over; it then re-arms.
+    timer = setTimeout(() => {
+      timer = undefined;
+      flush();
+      arm();
+    }, Math.max(1, end - nowMs()));
+    timer.unref();
+  };
 
   return {
     refused(record) {
+      if (closed) {
+        // Nothing left to aggregate into (the daemon is shutting down): written whole, never dropped.
+        sink.write(record);
+        return;
+      }
       const now = nowMs();
       let address = peerAddress(record.peer);
       let key = [address, record.outcome, record.method, record.subject ?? "", reasonKey(record.error)].join("\u0000");
@@ -112,6 +134,7 @@ export function createRefusalLog(sink: AuditSink, opts: RefusalLogOptions = {}):
       if (g === undefined) {
         g = { first: { ...record, peer: address }, address, windowStartMs: now, written: 0, suppressed: 0, lastError: record.error };
         groups.set(key, g);
+        arm();
       }
       if (g.written < wholePerWindow) {
         g.written += 1;
@@ -124,7 +147,9 @@ export function createRefusalLog(sink: AuditSink, opts: RefusalLogOptions = {}):
     flush,
     size: () => groups.size,
     close() {
-      if (timer) clearInterval(timer);
+      closed = true;
+      clearTimeout(timer);
+      timer = undefined;
       flush(true);
       groups.clear();
     },
