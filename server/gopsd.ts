@@ -82,16 +82,16 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
     const core =
       deps.core ??
       createHostDiagnostics({
-      hostName: config.hostName,
-      agentTimeouts: config.agentTimeouts,
-      ...(config.procRoot !== undefined ? { procFs: createProcFs(config.procRoot) } : {}),
-      containerSources: config.containers,
-      pprof: {
-        probeOnList: config.pprof.probeOnList,
-        declared: config.pprof.endpoints,
-        ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
-      },
-    });
+        hostName: config.hostName,
+        agentTimeouts: config.agentTimeouts,
+        ...(config.procRoot !== undefined ? { procFs: createProcFs(config.procRoot) } : {}),
+        containerSources: config.containers,
+        pprof: {
+          probeOnList: config.pprof.probeOnList,
+          declared: config.pprof.endpoints,
+          ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
+        },
+      });
     const health = HealthState();
     const l = config.limits;
     const refusals = createRefusalLog(sink);
