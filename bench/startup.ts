@@ -1,4 +1,4 @@
-// CLI start-up: the bundled bin (dist/cli/main.js, `npm run build` first) against `node -e 0`, each run under
+// CLI start-up: the bin (dist/cli/gopsctl.cjs, `npm run build` first) against `node -e 0`, each run under
 // /usr/bin/time -f '%e %M' for its peak RSS, wall time measured here around the spawn; runs interleaved with the
 // baseline (baseline, command, baseline, command, ...) so drift on a shared machine hits both; medians of RUNS.
 //   ps       a local `gopsctl ps` (reads this machine's /proc; no gopsd)
@@ -57,7 +57,7 @@ async function compare(args: string[], env: NodeJS.ProcessEnv): Promise<{ cmd: S
 }
 
 export async function startup(rows: Row[]): Promise<void> {
-  const bin = path.join(repoRoot, "dist/cli/main.js");
+  const bin = path.join(repoRoot, "dist/cli/gopsctl.cjs");
   // No config or fleet file of the user's: the CLI reads none.
   const home = mkdtempSync(path.join(tmpdir(), "gopsctl-startup-home-"));
   const env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config") };
