@@ -46,6 +46,34 @@ const common = {
 };
 
 // Last build's chunks and code caches (a cache left beside a rebuilt file would only be rejected, at a cost).
+/**
+ * For the CLI's bundled grpc-js, two built-ins as the CLI's start-up needs them (node:http2, which a call needs, loads
+ * net, tls, crypto and http itself; these come on top):
+ * - zlib and dns, required at load by grpc-js's compression filter (for messages the CLI never compresses) and DNS
+ *   resolver (a host name's lookup; an IP address goes to grpc-js's IP resolver, client/connect.ts): proxies that
+ *   load the module at its first use;
+ * - net, whose isIPv6 grpc-js asks of every address it resolves: Node's IPv6 pattern is compiled at its first use,
+ *   ~5-10 ms of one remote call; an address without a colon is not IPv6, so it answers those without the pattern.
+ */
+const grpcBuiltins = {
+  name: "grpc-builtins",
+  setup(b) {
+    b.onResolve({ filter: /^(node:)?(zlib|dns|net)$/ }, (args) =>
+      /node_modules\/@grpc\/grpc-js\//.test(args.importer) ? { path: args.path.replace(/^node:/, ""), namespace: "grpc-builtin" } : undefined,
+    );
+    b.onLoad({ filter: /.*/, namespace: "grpc-builtin" }, (args) => ({
+      loader: "js",
+      contents:
+        args.path !== "net"
+          ? `let m; const load = () => (m ??= process.getBuiltinModule("node:${args.path}"));
+module.exports = new Proxy({}, { get: (_, k) => load()[k], has: (_, k) => k in load() });`
+          : `const net = process.getBuiltinModule("node:net");
+const isIPv6 = (s) => typeof s === "string" && s.includes(":") && net.isIPv6(s);
+module.exports = new Proxy(net, { get: (t, k) => (k === "isIPv6" ? isIPv6 : t[k]) });`,
+    }));
+  },
+};
+
 await Promise.all(["chunks", "cli/chunks", "cli/help", "cli/main.cjs.v8cache"].map((d) => rm(join(dist, d), { recursive: true, force: true })));
 // One build per bin: within one build, code two entries share goes into a chunk holding the union of what both use,
 // so the CLI would statically load what gopsd uses of the generated protobuf code.
@@ -57,7 +85,14 @@ const [server, cli, launcher] = await Promise.all([
     // CommonJS dependencies (grpc-js, jsonwebtoken, yaml) call require() for Node's built-ins: an ES module has none.
     banner: { js: 'import { createRequire as __gopsctlCreateRequire } from "node:module"; const require = __gopsctlCreateRequire(import.meta.url);' },
   }),
-  build({ ...common, entryPoints: { "cli/main": "cli/main.ts" }, chunkNames: "cli/chunks/[name]-[hash]", outExtension: { ".js": ".cjs" }, write: false }),
+  build({
+    ...common,
+    entryPoints: { "cli/main": "cli/main.ts" },
+    chunkNames: "cli/chunks/[name]-[hash]",
+    outExtension: { ".js": ".cjs" },
+    plugins: [grpcBuiltins],
+    write: false,
+  }),
   build({
     ...common,
     entryPoints: { "cli/gopsctl": "cli/bin.ts" },
