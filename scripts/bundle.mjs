@@ -115,7 +115,7 @@ for (const file of cli.outputFiles) {
     format: "cjs",
     platform: "node",
     target: "node20",
-    define: { "import.meta.url": "__gopsctlFileUrl" },
+    define: { "import.meta": "__gopsctlImportMeta" },
     // import() of a chunk becomes a promise of require(): the launcher resolves chunks itself.
     supported: { "dynamic-import": false },
     minifyWhitespace: true,
@@ -124,7 +124,10 @@ for (const file of cli.outputFiles) {
     // The bundles' warnings were shown by build() (which mutes those of node_modules code, as these would not be).
     logLevel: "error",
   });
-  if (code.includes("__gopsctlFileUrl")) code = `var __gopsctlFileUrl=require("node:url").pathToFileURL(__filename).href;${code}`;
+  // import.meta.url computed when asked (node:url is not loaded for nothing).
+  if (code.includes("__gopsctlImportMeta")) {
+    code = `var __gopsctlImportMeta={get url(){return require("node:url").pathToFileURL(__filename).href}};${code}`;
+  }
   await writeOutput(file.path, code);
 }
 
