@@ -1,12 +1,10 @@
 // Decoding pprof profiles (gzip or raw protobuf) with pprof-format, and the views of a profile the reports
 // share: sample types, the chosen sample index, and each location's frames.
-import { createRequire } from "node:module";
 import { Profile } from "pprof-format";
 import { invalidArgument } from "../common/errors.js";
 
 /** node:zlib when a profile is first read or written (it costs every gopsctl start ~6 ms of CPU otherwise). */
-const builtin = createRequire(import.meta.url);
-const zlib = () => builtin("node:zlib") as typeof import("node:zlib");
+const zlib = () => process.getBuiltinModule("node:zlib");
 
 export { Profile };
 

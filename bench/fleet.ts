@@ -63,7 +63,7 @@ function fleetFile(dir: string, sim: SimulatedFleet, n: number): string {
 function runCli(file: string, env: NodeJS.ProcessEnv): Usage {
   const out = spawnSync(
     "/usr/bin/time",
-    ["-f", "%e %U %S %M", process.execPath, path.join(repoRoot, "dist/cli/main.js"), "--fleet", file, "--all", "memstats", "1", "--json"],
+    ["-f", "%e %U %S %M", process.execPath, path.join(repoRoot, "dist/cli/gopsctl.cjs"), "--fleet", file, "--all", "memstats", "1", "--json"],
     { env, encoding: "utf8", maxBuffer: 256 * 1024 * 1024 },
   );
   const last = out.stderr.trim().split("\n").pop() ?? "";

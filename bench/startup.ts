@@ -1,12 +1,13 @@
-// CLI start-up: the bundled bin (dist/cli/main.js, `npm run build` first) against `node -e 0`, each run under
+// CLI start-up: the bin (dist/cli/gopsctl.cjs, `npm run build` first) against `node -e 0`, each run under
 // /usr/bin/time -f '%e %M' for its peak RSS, wall time measured here around the spawn; runs interleaved with the
 // baseline (baseline, command, baseline, command, ...) so drift on a shared machine hits both; medians of RUNS.
-//   ps       a local `gopsctl ps` (reads this machine's /proc; no gopsd)
+//   ps       a local `gopsctl ps` (reads this machine's /proc; no gopsd) with the machine the issue measured on:
+//            ~500 processes (BENCH_PROCESSES sleepers on top of what runs) and a Go program with an agent
 //   remote   `gopsctl --host ADDR version PID` against a gopsd on 127.0.0.1 (no TLS: the CLI's own start-up
 //            and one gRPC call, not a handshake)
 //   help     `gopsctl help`
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,6 +16,7 @@ import type { Row } from "./rows.js";
 
 const repoRoot = path.join(path.dirname(fileURLToPath(import.meta.url)), "..");
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS ?? 21);
+const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 500);
 
 interface Sample {
   wallMs: number;
@@ -57,7 +59,7 @@ async function compare(args: string[], env: NodeJS.ProcessEnv): Promise<{ cmd: S
 }
 
 export async function startup(rows: Row[]): Promise<void> {
-  const bin = path.join(repoRoot, "dist/cli/main.js");
+  const bin = path.join(repoRoot, "dist/cli/gopsctl.cjs");
   // No config or fleet file of the user's: the CLI reads none.
   const home = mkdtempSync(path.join(tmpdir(), "gopsctl-startup-home-"));
   const env = { PATH: process.env.PATH, HOME: home, XDG_CONFIG_HOME: path.join(home, ".config") };
@@ -72,22 +74,28 @@ export async function startup(rows: Row[]): Promise<void> {
     goal: `<= ${goal}x`,
     ok: r.cmd.wallMs / r.base.wallMs <= goal,
   });
+  const fixture = await startFixture("agentprog");
+  const sleepers: ChildProcess[] = [];
   try {
+    const running = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).length;
+    for (let i = running; i < PROCESSES; i++) sleepers.push(spawn("sleep", ["600"], { stdio: "ignore" }));
+    const total = readdirSync("/proc").filter((n) => /^\d+$/.test(n)).length;
     const ps = await compare([bin, "ps"], env);
-    rows.push(wallRow(`gopsctl ps (local) wall, median of ${RUNS}`, ps, 1.5));
+    for (const s of sleepers.splice(0)) s.kill("SIGKILL");
+    rows.push(wallRow(`gopsctl ps (local, ${total} processes) wall, median of ${RUNS}`, ps, 1.5));
     rows.push({ bench: "startup", metric: "gopsctl ps (local) peak RSS", value: ps.cmd.rssKb / 1024, unit: "MB", baseline: "node -e 0", baselineValue: ps.base.rssKb / 1024, ratio: ps.cmd.rssKb / ps.base.rssKb, goal: "<= 1.5x", ok: ps.cmd.rssKb / ps.base.rssKb <= 1.5 });
     const help = await compare([bin, "help"], env);
     rows.push(wallRow(`gopsctl help wall, median of ${RUNS}`, help, 1.2));
-    const fixture = await startFixture("agentprog");
     const gopsd = await startGopsd();
     try {
       const remote = await compare([bin, "--host", gopsd.address, "version", String(fixture.pid)], env);
       rows.push(wallRow(`gopsctl --host ADDR version PID wall, median of ${RUNS}`, remote, 2));
     } finally {
       await gopsd.stop();
-      await fixture.stop();
     }
   } finally {
+    for (const s of sleepers) s.kill("SIGKILL");
+    await fixture.stop();
     rmSync(home, { recursive: true, force: true });
   }
 }

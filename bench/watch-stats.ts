@@ -55,7 +55,7 @@ async function watchFor(address: string, pids: number[], watchers: number): Prom
 }
 
 function cliCpuMs(args: string[]): number {
-  const out = spawnSync("/usr/bin/time", ["-f", "%U %S", process.execPath, path.join(repoRoot, "dist/cli/main.js"), ...args], {
+  const out = spawnSync("/usr/bin/time", ["-f", "%U %S", process.execPath, path.join(repoRoot, "dist/cli/gopsctl.cjs"), ...args], {
     encoding: "utf8",
     maxBuffer: 64 << 20,
     env: { ...process.env, XDG_CONFIG_HOME: tmpdir() },

@@ -1,7 +1,6 @@
 // Writing a capture (profile, trace) to disk: into a temporary file in the destination directory, renamed into
 // place only when the whole capture has arrived; removed on any error or abort, so a file with the final name is
 // always complete.
-import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 
 /** `<pid>-<kind>-<YYYYMMDD-HHMMSS><ext>` in local time, e.g. `4132-cpu-20261126-110257.pprof.gz`. */
@@ -32,6 +31,8 @@ export async function writeCaptureFile(path: string, chunks: AsyncIterable<Uint8
   // node:crypto costs a start-up ~8 ms of CPU: loaded by the commands that save a capture, when they do.
   const { randomBytes } = await import("node:crypto");
   const temp = join(dirname(path), `.${basename(path)}.${randomBytes(4).toString("hex")}.partial`);
+  // node:fs/promises when first used (not at every start of the CLI).
+  const { open, rename, unlink } = process.getBuiltinModule("node:fs/promises");
   const file = await open(temp, "wx", 0o644);
   let bytes = 0;
   try {

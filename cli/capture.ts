@@ -1,7 +1,6 @@
 // The shared body of the capture commands (trace, pprof-cpu, pprof-heap, binary): read the stream's metadata, write the
 // bytes to -o FILE or a default name in the working directory (with a progress line on a terminal's stderr),
 // and hand the saved capture to the command, which reports on it. Across hosts, one file per host named after it.
-import { mkdir } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseDurationMs } from "../common/duration.js";
 import { shellQuote } from "../common/shell-quote.js";
@@ -90,7 +89,7 @@ export interface HostCapturePlace {
 /** Across hosts: -o DIR (created with its parents when missing), else the working directory, and the time stamp. */
 export async function hostCapturePlace(output: string | undefined, ctx: Pick<CommandContext, "cwd" | "now">): Promise<HostCapturePlace> {
   const place = { dir: output ?? "", cwd: ctx.cwd, now: ctx.now() };
-  if (place.dir !== "") await mkdir(resolve(place.cwd, place.dir), { recursive: true });
+  if (place.dir !== "") await process.getBuiltinModule("node:fs/promises").mkdir(resolve(place.cwd, place.dir), { recursive: true });
   return place;
 }
 

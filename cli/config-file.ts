@@ -2,7 +2,7 @@
 // $GOPSCTL_* variables, and (`pprof`) what gopsctl without gopsd may probe for net/http/pprof and which endpoints
 // are mounted elsewhere. It holds file names, never a token. Parsing is pure (config-parse.ts, loaded only when a
 // file exists); loadConfig is the one read.
-import { readFile } from "node:fs/promises";
+import { readFile } from "node:fs";
 import { gopsctlConfigPath } from "../common/config-dir.js";
 import { UsageError } from "./errors.js";
 
@@ -46,7 +46,11 @@ export function defaultConfigPath(env: Env, home: string): string {
 export async function loadConfig(path: string, opts: { required: boolean; home: string; signal?: AbortSignal }): Promise<CliConfig> {
   let text: string;
   try {
-    text = await readFile(path, { encoding: "utf8", signal: opts.signal });
+    // node:fs's callback API, not node:fs/promises: that module (with readline and more it loads) would be a few
+    // ms of every start, most of which find no config file.
+    text = await new Promise<string>((resolve, reject) =>
+      readFile(path, { encoding: "utf8", signal: opts.signal }, (err, data) => (err ? reject(err) : resolve(data))),
+    );
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === "ENOENT" && !opts.required) return {};

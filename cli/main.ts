@@ -152,9 +152,11 @@ function ownVersion(): string {
   }
 }
 
-const code = await main();
-await Promise.all([flush(process.stdout), flush(process.stderr)]);
-process.exit(code);
+// No top-level await: the bin is CommonJS (scripts/bundle.mjs), which loads faster than an ES module.
+void main().then(async (code) => {
+  await Promise.all([flush(process.stdout), flush(process.stderr)]);
+  process.exit(code);
+});
 
 function flush(stream: NodeJS.WriteStream): Promise<void> {
   return new Promise((resolve) => stream.write("", () => resolve()));

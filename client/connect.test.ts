@@ -19,7 +19,10 @@ import { readTokenFile } from "./token-file.js";
 test("unix targets become grpc-js unix URIs; host:port stays", () => {
   assert.equal(channelAddress("unix:/run/gopsd.sock"), "unix:///run/gopsd.sock");
   assert.equal(channelAddress("unix:///run/gopsd.sock"), "unix:///run/gopsd.sock");
-  assert.equal(channelAddress("127.0.0.1:4677"), "127.0.0.1:4677");
+  assert.equal(channelAddress("127.0.0.1:4677"), "ipv4:127.0.0.1:4677");
+  assert.equal(channelAddress("[::1]:4677"), "ipv6:[::1]:4677");
+  assert.equal(channelAddress("gopsd.example:4677"), "gopsd.example:4677");
+  assert.equal(channelAddress("localhost:4677"), "localhost:4677");
 });
 
 test("grpc-js connection failures are reworded to name the gopsd; certificate failures say so", () => {

@@ -68,9 +68,15 @@ export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsH
   return Object.assign(client, { target, close: () => channel.close() });
 }
 
-/** grpc-js wants "unix:///abs/path"; nice-grpc would read "unix:/path" as a host named "unix". */
+/**
+ * grpc-js wants "unix:///abs/path"; nice-grpc would read "unix:/path" as a host named "unix". An IP address goes
+ * to grpc-js's IP resolver ("ipv4:", "ipv6:"): its default DNS resolver would load node:dns and its promises API
+ * (a few ms of a CLI call) to look up an address that needs no lookup.
+ */
 export function channelAddress(target: string): string {
   if (target.startsWith("unix:")) return `unix://${target.slice(5).replace(/^\/\//, "")}`;
+  if (/^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(target)) return `ipv4:${target}`;
+  if (/^\[[0-9a-fA-F:.]+\]:\d+$/.test(target)) return `ipv6:${target}`;
   return target;
 }
 

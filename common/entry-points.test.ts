@@ -1,10 +1,11 @@
 // `import { connect } from "gopsctl"` must not load gopsd's code (/proc readers, ELF parsers, the agent client):
 // only the `gopsctl/local` entry joins client and server. A module hook in a child node records every file it
 // loads; the check runs on the sources (through tsx) and on dist/ as published (`npm run build`, as `npm test` does).
-// The bins are esbuild bundles (scripts/bundle.mjs): a run loads its entry and some chunks under dist/chunks/, and
-// build/bundle-meta.json says which sources and packages each chunk holds. A command must load only what it needs:
-// `help` no transport at all, a local `ps` no gRPC, ssh2, YAML, JWT or config-schema code, a remote call no ssh2,
-// YAML or JWT code; gopsd loads its reflection service only when it is asked.
+// The bins are esbuild bundles (scripts/bundle.mjs): a run loads its entry and some chunks, and
+// build/bundle-meta.json says which sources and packages each chunk holds. The CLI's bin (dist/cli/gopsctl.cjs)
+// loads its CommonJS chunks itself and, with a file preloaded that sets its hook, lists them. A command must load
+// only what it needs: `help` nothing of the CLI bundle (its pages are built), a local `ps` no gRPC, ssh2, YAML, JWT
+// or config-schema code, a remote call no ssh2, YAML or JWT code; gopsd loads its reflection service only when asked.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -31,6 +32,15 @@ export async function load(url, context, next) {
 `,
   );
   await writeFile(join(dir, "register.mjs"), `import { register } from "node:module";\nregister("./hooks.mjs", import.meta.url);\n`);
+  // The CLI bin's own record of the files it loads (cli/bin.ts: globalThis.__gopsctlBin.loaded).
+  await writeFile(
+    join(dir, "record-bin.cjs"),
+    `const { appendFileSync } = require("node:fs");
+const { pathToFileURL } = require("node:url");
+globalThis.__gopsctlBin = { loaded: [] };
+process.on("exit", () => { for (const f of globalThis.__gopsctlBin.loaded) appendFileSync(process.env.GOPSCTL_LOADED_LOG, pathToFileURL(f).href + "\\n"); });
+`,
+  );
 });
 after(() => rm(dir, { recursive: true, force: true }));
 
@@ -43,8 +53,9 @@ async function filesLoadedBy(specifier: string, opts: { tsx: boolean }): Promise
 /** file: URLs a node run with `args` loads (through the module hook), in order. */
 async function urlsLoadedBy(args: readonly string[], opts: { tsx: boolean; env?: NodeJS.ProcessEnv }): Promise<string[]> {
   const log = join(dir, `loaded-${Math.random().toString(36).slice(2)}.log`);
+  await writeFile(log, "");
   const loader = pathToFileURL(join(dir, "register.mjs")).href;
-  await run(process.execPath, [...(opts.tsx ? ["--import", "tsx"] : []), "--import", loader, ...args], {
+  await run(process.execPath, [...(opts.tsx ? ["--import", "tsx"] : []), "--import", loader, "--require", join(dir, "record-bin.cjs"), ...args], {
     cwd: root,
     env: { ...process.env, ...opts.env, GOPSCTL_LOADED_LOG: log },
     timeout: 60_000,
@@ -81,7 +92,7 @@ interface BundleMeta {
   outputs: Record<string, { inputs: Record<string, unknown>; imports: { path: string; kind: string }[] }>;
 }
 
-/** The sources and packages (node_modules/NAME) inside the bundle files that `node dist/cli/main.js ARGS` loads. */
+/** The sources and packages (node_modules/NAME) inside the bundle files that `node BIN ARGS` loads. */
 async function bundledInputsLoadedBy(args: readonly string[], meta: BundleMeta, env: NodeJS.ProcessEnv): Promise<{ files: string[]; inputs: Set<string> }> {
   const urls = await urlsLoadedBy(args, { tsx: false, env });
   const files = urls.map((u) => relative(root, fileURLToPath(u))).filter((f) => f.startsWith("dist/"));
@@ -96,7 +107,8 @@ async function bundledInputsLoadedBy(args: readonly string[], meta: BundleMeta, 
 
 test("the bins as bundles: each command loads only what it needs", async (t) => {
   const metaFile = join(root, "build/bundle-meta.json");
-  if (!existsSync(metaFile) || !existsSync(join(root, "dist/cli/main.js"))) {
+  const bin = "dist/cli/gopsctl.cjs";
+  if (!existsSync(metaFile) || !existsSync(join(root, bin))) {
     if (process.env.CI) assert.fail("dist/ or build/bundle-meta.json is missing: npm test builds them before the tests");
     t.skip("run `npm run build` first (npm test does)");
     return;
@@ -109,17 +121,22 @@ test("the bins as bundles: each command loads only what it needs", async (t) => 
     const heavy = ["node_modules/@grpc/grpc-js", "node_modules/nice-grpc", "node_modules/ssh2", "node_modules/yaml", "node_modules/jsonwebtoken", "node_modules/valibot", "node_modules/ssh-config"];
     const present = (inputs: Set<string>, names: readonly string[]) => names.filter((n) => inputs.has(n));
 
-    const help = await bundledInputsLoadedBy(["dist/cli/main.js", "help"], meta, env);
+    for (const args of [["help"], ["help", "stack"], ["--help"], ["stack", "-h"]]) {
+      const help = await bundledInputsLoadedBy([bin, ...args], meta, env);
+      assert.deepEqual(help.files, [bin], `gopsctl ${args.join(" ")} prints a built page: it loaded ${help.files.join(", ")}`);
+    }
+    // Help the bin cannot tell from the command line alone is the CLI's: still no transport, no gopsd code.
+    const help = await bundledInputsLoadedBy([bin, "--json", "help", "stack"], meta, env);
     assert.ok(help.inputs.has("cli/commands/help.ts"), `help loaded: ${help.files.join(", ")}`);
     assert.deepEqual(present(help.inputs, heavy), []);
     assert.deepEqual([...help.inputs].filter((i) => i.startsWith("server/")), [], "help loads no gopsd code");
 
-    const ps = await bundledInputsLoadedBy(["dist/cli/main.js", "ps"], meta, env);
+    const ps = await bundledInputsLoadedBy([bin, "ps"], meta, env);
     assert.ok(ps.inputs.has("server/host-diagnostics.ts"), `a local ps reads this machine itself: ${ps.files.join(", ")}`);
     assert.deepEqual(present(ps.inputs, heavy), []);
 
     // A gopsd that is not there: the run fails, after loading the gRPC transport and nothing else heavy.
-    const remote = await bundledInputsLoadedBy(["dist/cli/main.js", "--host", "127.0.0.1:1", "--timeout", "1s", "version", "1"], meta, env);
+    const remote = await bundledInputsLoadedBy([bin, "--host", "127.0.0.1:1", "--timeout", "1s", "version", "1"], meta, env);
     assert.ok(remote.inputs.has("client/connect.ts") && remote.inputs.has("node_modules/@grpc/grpc-js"), `remote loaded: ${remote.files.join(", ")}`);
     assert.deepEqual(present(remote.inputs, ["node_modules/ssh2", "node_modules/yaml", "node_modules/jsonwebtoken", "node_modules/valibot"]), []);
     assert.deepEqual([...remote.inputs].filter((i) => i.startsWith("server/")), [], "a remote call loads no gopsd code");
@@ -127,7 +144,7 @@ test("the bins as bundles: each command loads only what it needs", async (t) => 
     // A config file is parsed (YAML, valibot) only when there is one.
     await mkdir(join(home, ".config/gopsctl"), { recursive: true });
     await writeFile(join(home, ".config/gopsctl/config.yaml"), "host: 127.0.0.1:1\n");
-    const configured = await bundledInputsLoadedBy(["dist/cli/main.js", "--timeout", "1s", "version", "1"], meta, env);
+    const configured = await bundledInputsLoadedBy([bin, "--timeout", "1s", "version", "1"], meta, env);
     assert.ok(configured.inputs.has("node_modules/yaml") && configured.inputs.has("cli/config-parse.ts"), `with a config file: ${configured.files.join(", ")}`);
   } finally {
     await rm(home, { recursive: true, force: true });

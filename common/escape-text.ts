@@ -9,6 +9,8 @@
  */
 const UNSAFE = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
 
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
+
 const NAMED: Readonly<Record<string, string>> = {
   "\x1b": "\\e",
   "\n": "\\n",
@@ -34,6 +36,9 @@ export interface EscapeOptions {
  * (`\u202e`). Printable text, backslashes included, is left alone, so escaping twice changes nothing.
  */
 export function escapeControls(text: string, opts: EscapeOptions = {}): string {
+  // Printable ASCII, nearly all text, needs no look at the Unicode classes (whose pattern costs a CLI's start
+  // ~0.5 ms to compile at its first use).
+  if (PRINTABLE_ASCII.test(text)) return text;
   const keep = opts.keep ?? "";
   return text.replace(UNSAFE, (c) => (keep.includes(c) ? c : escapeChar(c)));
 }

@@ -2,13 +2,14 @@
 // strconv.QuotedPrefix + Unquote). Go strings are bytes: escapes like \xff produce raw bytes, so
 // unquoting builds bytes and decodes them as UTF-8 at the end.
 
-const PRINTABLE = /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u;
+/** Made at first use: a pattern of Unicode classes is ~1 ms of a CLI's start to create. */
+let printable: RegExp | undefined;
 const SIMPLE_ESCAPES: Record<string, number> = { a: 7, b: 8, f: 12, n: 10, r: 13, t: 9, v: 11, "\\": 0x5c, '"': 0x22 };
 const ESCAPE_OF: Record<number, string> = { 7: "\\a", 8: "\\b", 12: "\\f", 10: "\\n", 13: "\\r", 9: "\\t", 11: "\\v" };
 const HEX_DIGITS: Record<string, number> = { x: 2, u: 4, U: 8 };
 
 /** Go's unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space. */
-const isPrint = (ch: string): boolean => ch === " " || PRINTABLE.test(ch);
+const isPrint = (ch: string): boolean => ch === " " || (printable ??= /^[\p{L}\p{M}\p{N}\p{P}\p{S}]$/u).test(ch);
 
 /** strconv.Quote: a double-quoted Go string literal. */
 export function goQuote(s: string): string {

@@ -1,10 +1,11 @@
 // Loopback: traffic that never leaves the machine. gopsd refuses to serve TCP off loopback without TLS and auth,
 // and the client refuses to send a token in clear text off loopback; both ask this one function.
-import { isIP } from "node:net";
 
 /** "localhost", an IPv4 address in 127.0.0.0/8, or ::1 (in any spelling, e.g. 0:0:0:0:0:0:0:1). */
 export function isLoopbackHost(host: string): boolean {
   if (host.toLowerCase() === "localhost") return true;
+  // node:net when first asked (a local `gopsctl ps` never is: the module is a few ms of its start).
+  const { isIP } = process.getBuiltinModule("node:net");
   if (isIP(host) === 4) return host.startsWith("127.");
   return isIP(host) === 6 && /^(0*:){2,7}0*1$/.test(host) && expandsToOne(host);
 }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { after, before, describe, it } from "node:test";
-import { deadPid, repoRoot, runCli, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
+import { cliArgs, deadPid, repoRoot, runCli, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 
 let fixture: Fixture;
 let plain: Fixture;
@@ -158,7 +158,7 @@ it("an unreachable gopsd is one clear line and exit 5", async () => {
 
 it("gopsctl ps | grep PID: in a shell pipe the table reaches grep, which finds the Go process", () => {
   const env = { ...process.env, XDG_CONFIG_HOME: workDir };
-  const cli = `"${process.execPath}" --import tsx "${join(repoRoot, "cli", "main.ts")}"`;
+  const cli = [process.execPath, ...cliArgs()].map((a) => `"${a}"`).join(" ");
   const res = spawnSync("sh", ["-c", `${cli} ps | grep -E '^${fixture.pid} '`], { cwd: repoRoot, env, encoding: "utf8", timeout: 60_000 });
   assert.equal(res.status, 0, `grep found nothing: ${res.stderr}`);
   assert.match(res.stdout, new RegExp(`^${fixture.pid}\\s+\\d+\\s+agentprog\\s+\\*\\s+go1\\.19`));

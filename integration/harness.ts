@@ -514,10 +514,20 @@ export async function startGopsds(specs: readonly string[][], batch = 4): Promis
   return started;
 }
 
-/** Runs the CLI (cli/main.ts) with pipes for stdin/stdout/stderr and resolves when it exits. */
+/**
+ * node's arguments that run gopsctl: the built bin (dist/cli/gopsctl.cjs, as installed) when GOPSCTL_TEST_CLI=dist
+ * (npm test builds it just before the tests and sets this), else cli/main.ts through tsx (a test run by hand on
+ * sources that are not built).
+ */
+export function cliArgs(): string[] {
+  if (process.env.GOPSCTL_TEST_CLI === "dist") return [path.join(repoRoot, "dist", "cli", "gopsctl.cjs")];
+  return ["--import", TSX_LOADER, path.join(repoRoot, "cli", "main.ts")];
+}
+
+/** Runs the CLI (see cliArgs) with pipes for stdin/stdout/stderr and resolves when it exits. */
 export async function runCli(args: string[], opts: CliOptions = {}): Promise<CliResult> {
   const timeoutMs = opts.timeoutMs ?? 60_000;
-  const proc = spawn(process.execPath, ["--import", TSX_LOADER, path.join(repoRoot, "cli", "main.ts"), ...args], {
+  const proc = spawn(process.execPath, [...cliArgs(), ...args], {
     cwd: opts.cwd ?? repoRoot,
     // Never the user's own gopsctl config or credentials: a test names everything it wants.
     env: { ...cliBaseEnv(), ...opts.env },

@@ -15,7 +15,7 @@ import { after, before, describe, it } from "node:test";
 import { createChannel, createClient, type Channel } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { AgentState, DiagnosticsServiceDefinition, type ListProcessesResponse } from "../proto/index.js";
-import { buildFixtures, repoRoot, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
+import { buildFixtures, cliArgs, repoRoot, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 import { sectionBomb } from "./hostile-files.js";
 
 const NOBODY = 65534;
@@ -24,7 +24,6 @@ const SERVING = 1;
 const CGROUP_LIMIT_BYTES = 512 << 20;
 /** gopsd's peak RSS over the whole file, attacks included (the README's bound). */
 const GOPSD_RSS_BOUND_BYTES = 256 << 20;
-const TSX_LOADER = import.meta.resolve("tsx");
 const MEMCG_ROOT = "/sys/fs/cgroup/memory";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -78,7 +77,7 @@ function cliInCgroup(cg: MemCgroup, args: string[], timeoutMs = 60_000): Promise
   return new Promise((resolve, reject) => {
     const child = spawn(
       "sh",
-      ["-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", cg.dir, process.execPath, "--import", TSX_LOADER, path.join(repoRoot, "cli", "main.ts"), ...args],
+      ["-c", 'echo $$ > "$1/cgroup.procs" && shift && exec "$@"', "sh", cg.dir, process.execPath, ...cliArgs(), ...args],
       { cwd: repoRoot, env: { ...process.env, XDG_CONFIG_HOME: tmpdir() + "/gopsctl-hostile-none" }, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";

@@ -21,7 +21,7 @@ import { ChannelCredentials, Status, createChannel, createClient } from "nice-gr
 import { HealthDefinition } from "nice-grpc-server-health";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { drain, statusOf } from "./grpc-helpers.js";
-import { repoRoot, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
+import { cliArgs, repoRoot, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 import type { IdleReport, StreamsReport } from "./hostile-peer.js";
 
 const run = promisify(execFile);
@@ -117,7 +117,7 @@ function cliIn(cgroup: MemoryCgroup, args: string[], timeoutMs = 60_000): Promis
   return new Promise((resolve, reject) => {
     const child = spawn(
       "sh",
-      ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup.dir, process.execPath, "--import", TSX_LOADER, path.join(repoRoot, "cli", "main.ts"), ...args],
+      ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', cgroup.dir, process.execPath, ...cliArgs(), ...args],
       { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] },
     );
     let stdout = "";

@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { after, before, describe, it } from "node:test";
-import { repoRoot, runCli, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
+import { cliArgs, repoRoot, runCli, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 
 const run = promisify(execFile);
 const HOSTS = ["web-1", "web-2"];
@@ -87,7 +87,7 @@ describe("gopsctl top in a terminal", { timeout: 240_000 }, () => {
   });
 
   const topCommand = (extra: string) =>
-    `env XDG_CONFIG_HOME=${dir} ${process.execPath} --import ${import.meta.resolve("tsx")} ${path.join(repoRoot, "cli", "main.ts")} ` +
+    `env XDG_CONFIG_HOME=${dir} ${[process.execPath, ...cliArgs()].join(" ")} ` +
     `--fleet ${fleetFile} -l role=web top --interval 500ms --pid ${pids} ${extra}`;
 
   it("marks the leaking replica, keeps it on top by goroutines, redraws on sort keys, and q restores the terminal", async () => {

@@ -1,6 +1,5 @@
 // `gopsctl binary <pid> [-o FILE]`: the target's executable as its agent reads it (gops' binary dump), saved to a
 // file, with one line naming the file, its size and its SHA-256 (to compare with a build or a release).
-import { createRequire } from "node:module";
 import { OUTPUT_FLAG, parseCaptureArgs, summarizedCapture, type CaptureKindSpec, type SavedCapture } from "../capture.js";
 import { defineCommand } from "../command.js";
 import { flagValue } from "../parse-argv.js";
@@ -44,11 +43,9 @@ interface SavedBinary {
 }
 
 /** The one-line summary and the JSON of a saved executable (only these are kept, not its bytes). */
-/** node:crypto when first needed (it costs every gopsctl start ~8 ms of CPU otherwise). */
-const builtin = createRequire(import.meta.url);
-
 function described(saved: SavedCapture): { line: string; json: SavedBinary } {
-  const { createHash } = builtin("node:crypto") as typeof import("node:crypto");
+  // node:crypto when first needed (it costs every gopsctl start ~8 ms of CPU otherwise).
+  const { createHash } = process.getBuiltinModule("node:crypto");
   const sha256 = createHash("sha256").update(saved.data).digest("hex");
   return {
     line: `${saved.display}: ${saved.bytes} bytes, sha256 ${sha256}`,

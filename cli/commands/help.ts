@@ -33,6 +33,16 @@ export async function run(opts: HelpOptions, ctx: CommandContext): Promise<void>
   await write(ctx.stdout, helpText(opts.commands, opts.topic), ctx.signal);
 }
 
+/**
+ * Every help page by the names that ask for it: "" the overview, each command's name and alias its page. The build
+ * writes them out for the bin, which prints them without loading the CLI (cli/bin.ts).
+ */
+export function helpPages(commands: readonly Command[]): Map<string, string> {
+  const pages = new Map([["", helpText(commands)]]);
+  for (const c of commands) for (const name of [c.name, ...(c.aliases ?? [])]) pages.set(name, helpText(commands, c));
+  return pages;
+}
+
 function helpText(commands: readonly Command[], topic?: Command): string {
   if (topic !== undefined) {
     const lines = [`usage: gopsctl [flags] ${topic.name} ${topic.args}`.trimEnd(), "", topic.summary];

@@ -1,6 +1,5 @@
 // `gopsctl pprof FILE [--top [N]] [--sample-index NAME] [--flame OUT.html]`: the top table and flame graph of a
 // saved profile (from pprof-cpu, pprof-heap, go tool pprof -proto, net/http/pprof) with no gopsd and no Go.
-import { readFile } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { decodeProfile } from "../../analysis/index.js";
 import { defineCommand, type CommandContext } from "../command.js";
@@ -56,7 +55,7 @@ function parsePprof(args: readonly string[], parsed: ParsedArgv): PprofOptions {
 
 export async function run(opts: PprofOptions, ctx: CommandContext): Promise<void> {
   const path = resolve(ctx.cwd, opts.file);
-  const data = await readFile(path, { signal: ctx.signal });
+  const data = await process.getBuiltinModule("node:fs/promises").readFile(path, { signal: ctx.signal });
   const report = buildProfileReport(
     decodeProfile(data),
     { top: opts.top, sampleIndex: opts.sampleIndex, flame: opts.flame !== undefined },

@@ -1,6 +1,5 @@
 // `gopsctl token create`: signs a JWT that gopsd accepts (operators, tests, and dev mode's local key). Prints the
 // token on stdout, `{token, expiresAt, jti}` with --json, or writes it to an owner-only file with -o.
-import { open, readFile } from "node:fs/promises";
 import { DEV_ALGORITHM, DEV_AUDIENCE, DEV_ISSUER, devSecretPath } from "../../common/dev-key.js";
 import { ALGORITHMS, DEFAULT_MAX_LIFETIME_SEC, SCOPES, type Algorithm } from "../../common/token-rules.js";
 import { OUTPUT_FLAG } from "../capture.js";
@@ -156,7 +155,7 @@ export async function run(opts: TokenCreateOptions, ctx: CommandContext): Promis
   const ttlSec = opts.ttlSec ?? DEV_TTL_SEC;
   let material: Buffer;
   try {
-    material = await readFile(keyFile, { signal: ctx.signal });
+    material = await process.getBuiltinModule("node:fs/promises").readFile(keyFile, { signal: ctx.signal });
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (opts.dev && code === "ENOENT") throw new UsageError(`no dev key at ${keyFile}: start gopsd --dev first`);
@@ -208,7 +207,7 @@ export async function run(opts: TokenCreateOptions, ctx: CommandContext): Promis
 async function writeOwnerOnly(path: string, text: string): Promise<void> {
   let fh;
   try {
-    fh = await open(path, "w", 0o600);
+    fh = await process.getBuiltinModule("node:fs/promises").open(path, "w", 0o600);
   } catch (e) {
     throw new UsageError(`cannot write token file ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }

@@ -16,7 +16,9 @@ export function toJson(value: unknown, indent = 2): string {
     indent,
   ) as string | undefined;
   // Outside strings JSON text is ASCII punctuation, digits and keywords: these characters occur only inside strings.
-  return text === undefined ? text! : text.replace(UNSAFE_IN_JSON, unicodeEscape);
+  if (text === undefined) return text!;
+  // ASCII text (nearly all of it) needs no look at the Unicode classes, whose pattern is slow to compile.
+  return /^[\x00-\x7e]*$/.test(text) ? text : text.replace(UNSAFE_IN_JSON, unicodeEscape);
 }
 
 /** `\uXXXX` per UTF-16 unit (a character beyond the BMP is its surrogate pair, as JSON writes it). */

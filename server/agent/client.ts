@@ -4,7 +4,6 @@
 //
 // Every exit path destroys the socket: EOF, deadline, abort, maxBytes, socket error, and a consumer that
 // stops iterating early. A call that never starts iterating never connects.
-import net from "node:net";
 import type { Duplex } from "node:stream";
 import { formatDurationMs } from "../../common/duration.js";
 import {
@@ -48,7 +47,8 @@ export interface AgentCallOptions {
 /** Opens a connection to an agent; may throw a GopsError when it must not or cannot be opened. */
 export type AgentDial = (addr: AgentAddress) => Duplex;
 
-const tcpDial: AgentDial = (addr) => net.connect({ host: addr.host, port: addr.port, noDelay: true });
+// node:net at the first dial: a local `gopsctl ps` never dials.
+const tcpDial: AgentDial = (addr) => process.getBuiltinModule("node:net").connect({ host: addr.host, port: addr.port, noDelay: true });
 
 // Received bytes not yet taken by the consumer above which the socket is paused (TCP back-pressure reaches
 // the agent); reading resumes once the consumer has drained them.

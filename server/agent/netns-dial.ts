@@ -21,7 +21,7 @@
 // leftovers are easy to find (the tests look for them). If gopsd itself dies mid-call, a relay waiting for the
 // request exits at once (stdin EOF); one already copying the reply ends when the agent closes the connection.
 // (Measured: a new process group per relay, or a background copier on stdin, costs several ms per call.)
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { closeSync, fstatSync } from "node:fs";
 import { Duplex } from "node:stream";
 import { GopsError, Status, agentUnavailable, processNotFound } from "../../common/errors.js";
@@ -137,7 +137,8 @@ export class RelaySocket extends Duplex {
     private readonly where: string,
   ) {
     super({ allowHalfOpen: true });
-    this.child = spawn("nsenter", ["--net=/proc/self/fd/3", "--", "bash", "-c", RELAY_SCRIPT, addr.host, String(addr.port)], {
+    // node:child_process at the first relay: it loads net and dgram, which a local `gopsctl ps` never needs.
+    this.child = process.getBuiltinModule("node:child_process").spawn("nsenter", ["--net=/proc/self/fd/3", "--", "bash", "-c", RELAY_SCRIPT, addr.host, String(addr.port)], {
       stdio: ["pipe", "pipe", "pipe", nsFd],
       env: relayEnv(),
     });

@@ -126,7 +126,7 @@ function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tabl
   const listeners: InetSocket[] = [];
   try {
     for (const table of ["tcp", "tcp6"] as const) {
-      for (const s of tables.inet(pid, table)) if (s.state === "LISTEN" && s.localPort === port) listeners.push(s);
+      for (const s of tables.listening(pid, table)) if (s.localPort === port) listeners.push(s);
       // An owned IPv4 listener on loopback or the wildcard is the best address there is: skip tcp6.
       if (listeners.some((s) => owned?.has(s.inode) && (s.localIp === "0.0.0.0" || s.localIp.startsWith("127.")))) break;
     }

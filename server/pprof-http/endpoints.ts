@@ -319,7 +319,7 @@ export class PprofLocator {
     }
     const listeners: InetSocket[] = [];
     try {
-      for (const table of ["tcp", "tcp6"] as const) for (const s of tables.inet(pid, table)) if (s.state === "LISTEN") listeners.push(s);
+      for (const table of ["tcp", "tcp6"] as const) listeners.push(...tables.listening(pid, table));
     } catch (e) {
       return { ports, why: `cannot read the TCP sockets of pid ${pid}: ${errorText(e)}` };
     }

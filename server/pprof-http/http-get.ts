@@ -8,8 +8,8 @@
 // request goes through the same per-call relay as a gops agent's (../agent/netns-dial.ts), started in the
 // namespace the port was found in after re-checking it (same process, same namespace), and given to
 // http.request as its connection. The rules above hold unchanged: loopback of THAT namespace only.
-import http from "node:http";
-import { isIP, type Socket } from "node:net";
+import type http from "node:http";
+import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { closeSync } from "node:fs";
 import { describeRelayTarget, openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "../agent/netns-dial.js";
@@ -80,7 +80,7 @@ function openRelay(t: HttpTarget & { netns: RelayedNamespace }, where: string): 
 }
 
 export function isLoopbackIp(host: string): boolean {
-  if (isIP(host) === 4) return host.startsWith("127.");
+  if (process.getBuiltinModule("node:net").isIP(host) === 4) return host.startsWith("127.");
   return host === "::1";
 }
 
@@ -99,7 +99,8 @@ export async function httpGet(target: HttpTarget, path: string, opts: HttpGetOpt
   let closed = false;
   let req: http.ClientRequest;
   try {
-    req = http.request({
+    // node:http at the first request: it is most of a local `gopsctl ps`'s start otherwise.
+    req = process.getBuiltinModule("node:http").request({
       // The relay is the connection: it carries the one request (headers only, written at once) and the reply.
       // No agent then: Node uses createConnection only without one (agent: false would dial from here).
       ...(relay !== undefined ? { createConnection: () => relay as unknown as Socket } : { agent: false }),

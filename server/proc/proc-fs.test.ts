@@ -52,6 +52,24 @@ describe("createProcFs reads files larger than its first scratch buffer whole", 
     assert.equal(fs.readNet(pid, "tcp6"), HEADER);
   });
 
+  it('readNet "listening" stops at the first socket that is not listening (the kernel lists listeners first)', () => {
+    // 600 listeners (~90 KB: several 16 KiB reads, lines cut across reads, the buffer grown), then connections.
+    let listeners = HEADER;
+    for (let i = 0; i < 600; i++) listeners += tcpLine(i, 20000 + i, 0, 0x0a, 5000 + i);
+    const rest = bigTable(17_000, 16_000, 0x9c41, 987654); // a stray listener far behind: never read
+    writeFileSync(join(root, String(pid), "net", "tcp"), listeners + rest.slice(HEADER.length));
+    const fs = createProcFs(root);
+    const text = fs.readNet(pid, "tcp", "listening");
+    assert.equal(text, listeners);
+    assert.equal(parseInetTable(text, true).length, 600);
+    // A table of listeners only, and an empty one, come back whole.
+    assert.equal(fs.readNet(pid, "tcp", undefined).length, listeners.length + rest.length - HEADER.length);
+    writeFileSync(join(root, String(pid), "net", "tcp6"), listeners);
+    assert.equal(fs.readNet(pid, "tcp6", "listening"), listeners);
+    writeFileSync(join(root, String(pid), "net", "tcp6"), HEADER);
+    assert.equal(fs.readNet(pid, "tcp6", "listening"), HEADER);
+  });
+
   it("readCmdline and readStatus return every byte of a large file on the first read", () => {
     const cmdline = Buffer.alloc(300_000);
     for (let i = 0; i < cmdline.length; i++) cmdline[i] = i % 7 === 6 ? 0 : 97 + (i % 26);

@@ -60,8 +60,11 @@ export interface ProcFs {
   readFdEntries(pid: number): FdEntry[];
   /** Target of one /proc/PID/fd/N link (ENOENT when that descriptor is closed). */
   readFdLink(pid: number, fd: number): string;
-  /** /proc/PID/net/<table>: the sockets of the process's network namespace. */
-  readNet(pid: number, table: NetTable): string;
+  /**
+   * /proc/PID/net/<table>: the sockets of the process's network namespace. `listening`: only as far as the
+   * listening sockets go (see readListening); a caller that wants listeners must still filter by state.
+   */
+  readNet(pid: number, table: NetTable, listening?: "listening"): string;
   /** Target of /proc/PID/ns/net, e.g. "net:[4026531840]": equal for processes sharing a network namespace. */
   readNetNamespace(pid: number): string;
   /** Opens /proc/PID/ns/net read-only (libuv sets close-on-exec); the caller closes the descriptor. */
@@ -103,6 +106,11 @@ function getHostConstants(): { clockTicks: number; pageSize: number } {
   const { clockTicks, pageSize } = auxv === undefined ? {} : parseAuxv(auxv, { word, littleEndian: endianness() === "LE" });
   hostConstants = { clockTicks: clockTicks ?? 100, pageSize: pageSize ?? 4096 };
   return hostConstants;
+}
+
+/** A /proc/net/tcp line ("  sl  local_address rem_address   st ...") of a socket in state LISTEN (0A). */
+function isListening(line: string): boolean {
+  return line.trim().split(/\s+/, 4)[3] === "0A";
 }
 
 const AT_PAGESZ = 6;
@@ -163,6 +171,37 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
   // Not `scratch.toString(..., readInto(...))`: JavaScript binds `scratch.toString` before evaluating the
   // arguments, so a read that grew the buffer would be cut to the old buffer's first 64 KiB.
   const readText = (path: string, oneRecord = false): string => readInto(path, Infinity, oneRecord).toString("utf8");
+
+  /**
+   * The header and the leading listening sockets of a /proc/net/tcp or tcp6 table. The kernel lists a table's
+   * listening hash first, then the established hash (tcp_get_idx: listening_get_first, then established_get_first),
+   * so the first socket in another state than LISTEN (0A) ends the listeners. On a host with tens of thousands of
+   * connections the whole table is megabytes the kernel formats on every read; the listeners are a few lines.
+   */
+  function readListening(path: string): string {
+    const fd = openSync(path, "r");
+    try {
+      let n = 0;
+      let lineStart = 0;
+      for (;;) {
+        if (n === scratch.length) {
+          const bigger = Buffer.allocUnsafe(scratch.length * 2);
+          scratch.copy(bigger, 0, 0, n);
+          scratch = bigger;
+        }
+        const got = readSync(fd, scratch, n, Math.min(scratch.length - n, 16 * 1024), null);
+        if (got === 0) return scratch.toString("utf8", 0, n);
+        n += got;
+        // Whole lines only; the first is the header.
+        for (let nl = scratch.indexOf(10, lineStart); nl >= 0 && nl < n; nl = scratch.indexOf(10, lineStart)) {
+          if (lineStart > 0 && !isListening(scratch.toString("latin1", lineStart, nl))) return scratch.toString("utf8", 0, lineStart);
+          lineStart = nl + 1;
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
   const readBytes = (path: string, max = Infinity): Buffer => Buffer.from(readInto(path, max));
   const pidPath = (pid: number, rest: string) => `${root}/${pid}/${rest}`;
   const pathUnder = (pid: number, dir: PidDir, path: string): string => {
@@ -229,7 +268,8 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
       return entries;
     },
     readFdLink: (pid, fd) => readlinkSync(pidPath(pid, `fd/${fd}`)),
-    readNet: (pid, table) => readText(pidPath(pid, `net/${table}`)),
+    readNet: (pid, table, listening) =>
+      listening !== undefined && (table === "tcp" || table === "tcp6") ? readListening(pidPath(pid, `net/${table}`)) : readText(pidPath(pid, `net/${table}`)),
     readNetNamespace: (pid) => readlinkSync(pidPath(pid, "ns/net")),
     openNetNamespace: (pid) => openSync(pidPath(pid, "ns/net"), "r"),
     readCgroup: (pid) => readText(pidPath(pid, "cgroup")),
