@@ -2,7 +2,8 @@
 // audit file, and what it costs.
 //
 //  overhead   Stack, MemStats and Version through gopsd (TLS + bearer token) against the same agent call made
-//             straight to the agent over TCP, 2,000 calls each, interleaved in rounds: p50 and p99 differences.
+//             straight to the agent over TCP, 2,000 calls each after a warm-up, interleaved in rounds: p50 and p99
+//             differences, and gopsd's CPU per call (/proc/PID/stat: steadier than wall time on a shared machine).
 //  footprint  gopsd's RSS (/proc/PID/status VmRSS) and CPU (/proc/PID/stat utime+stime) idle for 60 s after start,
 //             its peak RSS while 200 concurrent clients (each its own TLS channel) call it, a health check answered
 //             during that load, and how soon after the load RSS is back under 80 MB (checked for 60 s).
@@ -93,40 +94,51 @@ async function drain(stream: AsyncIterable<unknown>): Promise<void> {
   for await (const _ of stream);
 }
 
-export async function gopsdSecureOverhead(rows: Row[], calls = 2000): Promise<void> {
+export async function gopsdSecureOverhead(rows: Row[], calls = 2000, warmupRounds = 500): Promise<void> {
   const fixture = await startFixture("agentprog");
   const gopsd = await startSecureGopsd();
   const client = gopsd.client();
+  const ca = readFileSync(gopsd.caFile);
+  const healthChannel = createChannel(gopsd.address, ChannelCredentials.createSsl(ca), { "grpc.ssl_target_name_override": "localhost" });
   try {
     const addr = { host: "127.0.0.1", port: fixture.port! };
     const agent = (sig: number) => () => callAgent(addr, sig, undefined, { connectTimeoutMs: 3000, deadlineMs: 10_000 });
     const pid = fixture.pid;
-    const pairs: [string, () => Promise<unknown>, () => Promise<unknown>][] = [
-      ["Stack", agent(Signal.StackTrace), () => drain(client.stack({ pid }, { deadline: 10_000 }))],
-      ["MemStats", agent(Signal.MemStats), () => client.memStats({ pid }, { deadline: 10_000 })],
-      ["Version", agent(Signal.Version), () => client.version({ pid }, { deadline: 10_000 })],
-    ];
     // The floor of any call through gopsd on this machine: a health check over the same TLS channel (public, no work
     // behind the transport and the middleware chain).
-    const ca = readFileSync(gopsd.caFile);
-    const healthChannel = createChannel(gopsd.address, ChannelCredentials.createSsl(ca), { "grpc.ssl_target_name_override": "localhost" });
     const health = createClient(HealthDefinition, healthChannel);
-    pairs.push(["gRPC+TLS floor (health check)", agent(Signal.Version), () => health.check({ service: "" })]);
-    for (const [name, direct, via] of pairs) {
-      for (let i = 0; i < 50; i++) await direct(), await via(); // JIT, TLS handshake, build-info cache
-      const d: number[] = [];
-      const g: number[] = [];
-      // Interleaved in rounds of 100, so drift on a shared machine hits both sides alike.
-      for (let round = 0; round < calls / 100; round++) {
-        for (let i = 0; i < 100; i++) {
-          let t0 = performance.now();
-          await direct();
-          d.push(performance.now() - t0);
-          t0 = performance.now();
-          await via();
-          g.push(performance.now() - t0);
-        }
+    const kinds = [
+      { name: "Stack", direct: agent(Signal.StackTrace), via: () => drain(client.stack({ pid }, { deadline: 10_000 })) },
+      { name: "MemStats", direct: agent(Signal.MemStats), via: () => client.memStats({ pid }, { deadline: 10_000 }) },
+      { name: "Version", direct: agent(Signal.Version), via: () => client.version({ pid }, { deadline: 10_000 }) },
+      { name: "gRPC+TLS floor (health check)", direct: agent(Signal.Version), via: () => health.check({ service: "" }) },
+    ].map((k) => ({ ...k, d: [] as number[], g: [] as number[] }));
+
+    // Warm-up, every kind alike: V8 tiers gopsd's hot path up over its first ~2,000 calls (a CPU profile shows the
+    // optimising compiler busy until then), and what is measured is the overhead of a running daemon, not of its JIT
+    // warm-up. Its CPU per call is reported next to the measured one.
+    const cpuWarm0 = cpuSeconds(gopsd.pid);
+    for (let i = 0; i < warmupRounds; i++) for (const k of kinds) await k.direct(), await k.via();
+    const cpuWarm = (cpuSeconds(gopsd.pid) - cpuWarm0) / (warmupRounds * kinds.length);
+
+    // Measured in rounds of one call of every kind, direct and via gopsd, which goes first alternating: every kind
+    // sees the same drift of a shared machine and the same state of gopsd, and neither path always runs right
+    // after the other (gopsd finishing a call while the next direct one runs).
+    const time = async (f: () => Promise<unknown>, into: number[]) => {
+      const t0 = performance.now();
+      await f();
+      into.push(performance.now() - t0);
+    };
+    const cpu0 = cpuSeconds(gopsd.pid);
+    for (let i = 0; i < calls; i++) {
+      for (const k of kinds) {
+        if (i % 2 === 0) await time(k.direct, k.d), await time(k.via, k.g);
+        else await time(k.via, k.g), await time(k.direct, k.d);
       }
+    }
+    const cpuMeasured = (cpuSeconds(gopsd.pid) - cpu0) / (calls * kinds.length);
+
+    for (const { name, d, g } of kinds) {
       for (const p of [50, 99]) {
         const dp = percentile(d, p);
         const gp = percentile(g, p);
@@ -144,8 +156,17 @@ export async function gopsdSecureOverhead(rows: Row[], calls = 2000): Promise<vo
         });
       }
     }
-    healthChannel.close();
+    rows.push({
+      bench: "overhead",
+      metric: `gopsd CPU per call, measured calls (the four kinds mixed)`,
+      value: cpuMeasured * 1000,
+      unit: "ms",
+      baseline: `the same over the ${warmupRounds * kinds.length} warm-up calls`,
+      baselineValue: cpuWarm * 1000,
+      ratio: cpuMeasured / cpuWarm,
+    });
   } finally {
+    healthChannel.close();
     client.close();
     await gopsd.stop();
     await fixture.stop();

@@ -9,7 +9,7 @@ import { AgentState } from "../../proto/index.js";
 import { FakeProcFs, inetTable, type FakeProcess } from "../proc/fake-proc-fs.testkit.js";
 import { buildGoTestProgram, startGoTestProgram, type BuiltGoProgram } from "../proc/go-test-program.testkit.js";
 import { createProcFs } from "../proc/proc-fs.js";
-import { AgentLocator, dialAddress, locateAgent } from "./port-file.js";
+import { AgentLocator, PORT_FILE_RECHECK_MS, dialAddress, locateAgent } from "./port-file.js";
 
 const PID = 4242;
 const PORT = 35367; // 0x8A27
@@ -270,10 +270,14 @@ describe("locateAgent (real /proc)", () => {
 describe("AgentLocator (verified agents remembered by socket inode)", () => {
   const setup = () => {
     const fs = fakeWith({ environ: { GOPS_CONFIG_DIR: "/g" }, starttime: 500, files: { [`/g/${PID}`]: String(PORT) } });
-    const locator = new AgentLocator(fs);
+    const clock = { ms: 0 };
+    const locator = new AgentLocator(fs, 4096, undefined, () => clock.ms);
     assert.equal(state(locator.locate(PID).state), "AGENT_STATE_LISTENING");
     assert.equal(fs.callCount("readNet", PID), 1);
-    return { fs, locator, proc: fs.processes.get(PID)! };
+    let portFileReads = 0;
+    const read = fs.readFileUnder.bind(fs);
+    fs.readFileUnder = (...args) => (portFileReads++, read(...args));
+    return { fs, locator, proc: fs.processes.get(PID)!, clock, portFileReads: () => portFileReads };
   };
 
   it("a second lookup of the same agent reads no socket table and one descriptor, not the fd table", () => {
@@ -301,11 +305,28 @@ describe("AgentLocator (verified agents remembered by socket inode)", () => {
     assert.ok(fs.callCount("readNet", PID) > 1, "socket tables read again");
   });
 
-  it("re-verifies when the port file changed", () => {
-    const { fs, locator, proc } = setup();
+  it("re-verifies when the port file changed, once it is read again", () => {
+    const { fs, locator, proc, clock } = setup();
     proc.files = { [`/g/${PID}`]: "1" };
+    clock.ms += PORT_FILE_RECHECK_MS;
     assert.equal(state(locator.locate(PID).state), "AGENT_STATE_STALE");
     assert.ok(fs.callCount("readNet", PID) > 1, "socket tables read again");
+  });
+
+  it("reads the port file again only every PORT_FILE_RECHECK_MS; start time and socket on every lookup", () => {
+    const { fs, locator, proc, clock, portFileReads } = setup();
+    for (let i = 0; i < 5; i++) assert.equal(state(locator.locate(PID).state), "AGENT_STATE_LISTENING");
+    assert.equal(portFileReads(), 0);
+    assert.equal(fs.callCount("readFdLink", PID), 5);
+    clock.ms += PORT_FILE_RECHECK_MS;
+    locator.locate(PID);
+    locator.locate(PID);
+    assert.equal(portFileReads(), 1, "read once when the window ended, then trusted again");
+    // Within the window a changed port file is not seen, but a socket that is gone is, at once.
+    proc.files = { [`/g/${PID}`]: "1" };
+    assert.equal(state(locator.locate(PID).state), "AGENT_STATE_LISTENING");
+    proc.fds = ["/dev/null"];
+    assert.equal(state(locator.locate(PID).state), "AGENT_STATE_STALE");
   });
 
   it("re-verifies when the pid now names another process (start time differs)", () => {

@@ -236,14 +236,25 @@ interface Verified {
   content: string;
   who: Credentials;
   starttime: number;
+  /** When the port file was last read and found unchanged (nowMs clock). */
+  portFileReadAt: number;
 }
+
+/**
+ * How long a verified agent's port file is trusted without reading it again. The start time and the socket are
+ * checked on every lookup; the port file only tells whether the agent now advertises another port, and reading it
+ * (a walk of its path with the target's credentials, ~40 us) was most of the cost of a lookup under a stream of calls.
+ */
+export const PORT_FILE_RECHECK_MS = 1000;
 
 /**
  * locateAgent with memory. Reading /proc/PID/net/tcp costs milliseconds (the kernel walks every socket of the
  * namespace), so a verified agent is remembered by the inode of its listening socket. A later lookup trusts
- * it only if the process is the same one (start time), its port file still says the same, and the descriptor
- * that held the socket still holds it (one readlink, however many files the process has open): a bound socket
- * never changes its port, so the verification still holds. Anything else falls back to the full lookup.
+ * it only if the process is the same one (start time) and the descriptor that held the socket still holds it
+ * (one readlink, however many files the process has open): a bound socket never changes its port, so the
+ * verification still holds. Its port file must still say the same too, read again once PORT_FILE_RECHECK_MS
+ * have passed since it last did (an agent that advertises a new port while its old socket stays open is dialled
+ * on the old one, still its own, for at most that long). Anything else falls back to the full lookup.
  */
 export class AgentLocator {
   private readonly verified = new Map<number, Verified>();
@@ -257,6 +268,7 @@ export class AgentLocator {
     private readonly fs: ProcFs,
     private readonly maxEntries = 4096,
     private readonly ownNetns: string | undefined = ownNetworkNamespace(),
+    private readonly nowMs: () => number = () => performance.now(),
   ) {}
 
   locate(pid: number, tables: NetTables = new NetTables(this.fs)): Agent {
@@ -283,7 +295,7 @@ export class AgentLocator {
       const starttime = this.starttime(pid);
       if (starttime !== undefined) {
         if (this.verified.size >= this.maxEntries) this.verified.delete(this.verified.keys().next().value!);
-        this.verified.set(pid, { agent: found.agent, inode, fd, candidate, content, who, starttime });
+        this.verified.set(pid, { agent: found.agent, inode, fd, candidate, content, who, starttime, portFileReadAt: this.nowMs() });
       }
     }
     return found.agent;
@@ -305,9 +317,14 @@ export class AgentLocator {
   private stillValid(pid: number, v: Verified): boolean {
     try {
       if (this.starttime(pid) !== v.starttime) return false;
-      const content = this.fs.readFileUnder(pid, v.candidate.dir, v.candidate.path, MAX_PORT_FILE_BYTES, v.who);
-      if (content.toString("latin1") !== v.content) return false;
-      return socketInode(this.fs.readFdLink(pid, v.fd)) === v.inode;
+      if (socketInode(this.fs.readFdLink(pid, v.fd)) !== v.inode) return false;
+      const now = this.nowMs();
+      if (now - v.portFileReadAt >= PORT_FILE_RECHECK_MS) {
+        const content = this.fs.readFileUnder(pid, v.candidate.dir, v.candidate.path, MAX_PORT_FILE_BYTES, v.who);
+        if (content.toString("latin1") !== v.content) return false;
+        v.portFileReadAt = now;
+      }
+      return true;
     } catch {
       return false;
     }
