@@ -1,6 +1,7 @@
 // A gRPC client for one gopsd. grpc-js never times out a connection attempt by itself, so the channel is given a
 // connect timeout, and every call may carry a deadline and an AbortSignal. With `tls` the channel is TLS (mTLS
 // with a client certificate); with `token` every call carries `authorization: Bearer <token>`.
+import { isIP } from "node:net";
 import { splitHostPort } from "../common/host-port.js";
 import {
   ClientError,
@@ -17,7 +18,7 @@ import { bearerMiddleware, type TokenSource } from "./bearer-middleware.js";
 import { CredentialsError } from "./credentials-error.js";
 import type { DiagnosticsHandle } from "../common/diagnostics.js";
 import { isLoopbackHost } from "../common/loopback.js";
-import { channelCredentials, tlsChannelOptions, type TlsOptions } from "./tls-credentials.js";
+import { channelCredentials, tlsChannelOptions, type TlsCredentialsCache, type TlsOptions } from "./tls-credentials.js";
 
 /** How connect() reaches one gopsd: connect timeout, TLS, bearer token. */
 export interface ConnectOptions {
@@ -30,6 +31,8 @@ export interface ConnectOptions {
    * loopback address: a token must not cross a network in clear text.
    */
   token?: TokenSource;
+  /** Where `tls` credentials come from when many connections share them (a fleet); default: built for this one. */
+  tlsCache?: TlsCredentialsCache;
 }
 
 /** Largest message accepted from gopsd; streams send far smaller chunks. */
@@ -43,7 +46,8 @@ export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsH
   if (opts.token !== undefined && opts.tls === undefined && !isLocalTarget(target)) {
     throw new CredentialsError(`refusing to send a token to ${target} without TLS`);
   }
-  const channel = createChannel(channelAddress(target), channelCredentials(opts.tls), {
+  const credentials = opts.tlsCache !== undefined ? opts.tlsCache.get(opts.tls) : channelCredentials(opts.tls);
+  const channel = createChannel(channelAddress(target), credentials, {
     // nice-grpc reads this option as the connection-attempt timeout.
     "grpc.min_reconnect_backoff_ms": opts.connectTimeoutMs ?? 5000,
     "grpc.max_receive_message_length": MAX_RECEIVE_BYTES,
@@ -52,6 +56,9 @@ export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsH
     // bookkeeping cost ~0.1 ms per call on loopback.
     "grpc.enable_retries": 0,
     "grpc.enable_channelz": 0,
+    // Each handle has its own connection anyway; grpc-js's process-wide pool would keep a closed handle's connection
+    // up to 10 s more and scan every connection ever made on each close (quadratic across a 1,000-host fan-out).
+    "grpc.use_local_subchannel_pool": 1,
     ...tlsChannelOptions(opts.tls),
   });
   // Deadline first, so it bounds every attempt; read-only RPCs (NO_SIDE_EFFECTS in the proto) are retried once
@@ -68,10 +75,17 @@ export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsH
   return Object.assign(client, { target, close: () => channel.close() });
 }
 
-/** grpc-js wants "unix:///abs/path"; nice-grpc would read "unix:/path" as a host named "unix". */
+/**
+ * grpc-js wants "unix:///abs/path"; nice-grpc would read "unix:/path" as a host named "unix". An IP address goes
+ * to grpc-js's ipv4:/ipv6: resolver: its default DNS resolver would build a c-ares resolver per channel only to
+ * find the address is literal (~0.1 ms per host in a fan-out). The authority sent (and the TLS name checked) is
+ * the same "host:port".
+ */
 export function channelAddress(target: string): string {
   if (target.startsWith("unix:")) return `unix://${target.slice(5).replace(/^\/\//, "")}`;
-  return target;
+  const hp = splitHostPort(target);
+  const family = hp === undefined ? 0 : isIP(hp.host);
+  return family === 0 ? target : `ipv${family}:${target}`;
 }
 
 /** A unix socket, "localhost", or a loopback IP (127.0.0.0/8, ::1): traffic that never leaves the machine. */
