@@ -15,7 +15,7 @@ import { openSshTunnel, type SshTunnel } from "../ssh/index.js";
 import { readTokenFile, TokenFileReads } from "../token-file.js";
 import { TlsCredentialsCache } from "../tls-credentials.js";
 import { GopsError, Status } from "../../common/errors.js";
-import { fanOut, type HostError, type HostResult, type TaskContext } from "./fan-out.js";
+import { DEFAULT_CONCURRENCY, fanOut, type HostError, type HostResult, type TaskContext } from "./fan-out.js";
 import { loadInventory, type FleetHost, type Inventory, type HostTokenSource } from "./inventory.js";
 import { selectHosts, type SelectionOptions } from "./selection.js";
 
@@ -88,7 +88,7 @@ export interface OpenFleetOptions extends SelectionOptions {
   inventory?: Inventory;
   /** Default ~/.ssh/config; null ignores it. */
   sshConfigPath?: string | null;
-  /** Hosts worked on at once. Default 32. */
+  /** Hosts worked on at once. Default 128 (DEFAULT_CONCURRENCY: why, in fan-out.ts). */
   concurrency?: number;
   /**
    * Connections (and SSH tunnels) kept open while no call uses them, for the next call to the same host; beyond
@@ -147,7 +147,7 @@ export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions 
         }
       },
       {
-        concurrency: call.concurrency ?? opts.concurrency ?? 32,
+        concurrency: call.concurrency ?? opts.concurrency ?? DEFAULT_CONCURRENCY,
         perHostDeadlineMs: call.perHostDeadlineMs ?? opts.perHostDeadlineMs ?? 10_000,
         ...(signal ? { signal } : {}),
       },
