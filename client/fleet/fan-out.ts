@@ -35,7 +35,8 @@ export interface TaskContext {
  * the CPU busy for fleets up to ~100 ms away; beyond the knee more only queues handshakes on the CPU (128 x 3.5 ms
  * = ~0.5 s, well inside the 5 s connect timeout) and holds ~130 KiB per connection in flight. Measured at 1,000
  * hosts 20 ms away (bench/fleet.ts, 2 cores shared with the simulator): 32 -> 5.4-5.8 s, 64 -> 4.7-5.0 s,
- * 128 -> 3.1 s, 256 -> 2.9-5.3 s (erratic), and at 512 connection attempts time out under load.
+ * 128 -> 3.1 s, 256 -> 2.9-5.3 s (erratic), 512 no faster (and with the old ~6 ms per host, under load, its
+ * connection attempts timed out).
  */
 export const DEFAULT_CONCURRENCY = 128;
 
