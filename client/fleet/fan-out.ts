@@ -33,7 +33,7 @@ export interface TaskContext {
  * channel set-up, the call) and several round trips of waiting (TCP, TLS, HTTP/2 settings, the call: ~5 RTT), so the
  * client's CPU is kept busy from about 5 x RTT / 3.5 ms hosts at once: ~30 at 20 ms RTT, ~140 at 100 ms. 128 keeps
  * the CPU busy for fleets up to ~100 ms away; beyond the knee more only queues handshakes on the CPU (128 x 3.5 ms
- * = ~0.5 s, well inside the 5 s connect timeout) and holds ~130 KiB per connection in flight. Measured at 1,000
+ * = ~0.5 s, well inside the 5 s connect timeout) and holds ~100 KiB per connection in flight. Measured at 1,000
  * hosts 20 ms away (bench/fleet.ts, 2 cores shared with the simulator): 32 -> 5.4-5.8 s, 64 -> 4.7-5.0 s,
  * 128 -> 3.1 s, 256 -> 2.9-5.3 s (erratic), 512 no faster (and with the old ~6 ms per host, under load, its
  * connection attempts timed out).

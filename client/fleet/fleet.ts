@@ -72,7 +72,10 @@ export interface Fleet extends FleetUnaryMethods, FleetStreamMethods {
   watchStats(req: FleetRequest<"watchStats">, opts?: FleetCallOptions): AsyncIterable<HostSample>;
   /** The selected hosts, in selection order. */
   readonly hosts: readonly FleetHost[];
-  /** Any per-host work (several calls, a call then a follow-up), fanned out like the RPC methods. */
+  /**
+   * Any per-host work (several calls, a call then a follow-up), fanned out like the RPC methods. The client is the
+   * task's: once the task ends its connection may be closed as idle (maxIdleConnections).
+   */
   run<T>(task: (client: Diagnostics, ctx: TaskContext) => Promise<T>, opts?: FleetCallOptions): AsyncIterable<HostResult<T>>;
   /** The shared client of one selected host (for single-host commands); connects (or tunnels) on first use. */
   client(host: string, signal?: AbortSignal): Promise<Diagnostics>;
