@@ -20,7 +20,10 @@ export async function runAsk<O, A>(cmd: AskCommand<O, A>, opts: O, ctx: CommandC
     return printNotes(ctx, render.notes?.([answer], opts, ctx));
   }
   const across = render.across ?? { kind: "sections" };
-  const settled = await eachHost(ctx, fleet.run((client, where) => cmd.call(client, opts, { host: where.host, signal: where.signal, ctx })), {
+  const results = fleet.run((client, where) => cmd.call(client, opts, { host: where.host, signal: where.signal, ctx }));
+  // NDJSON needs nothing after each line is out: no host's answer is kept (1,000 hosts' answers need not be held).
+  if (ctx.json) return finishAcross(ctx, await printEachHost(ctx, results, { json: (answer) => render.json(answer, opts) }));
+  const settled = await eachHost(ctx, results, {
     json: (answer) => render.json(answer, opts),
     ...(across.kind === "table"
       ? {}
@@ -31,11 +34,9 @@ export async function runAsk<O, A>(cmd: AskCommand<O, A>, opts: O, ctx: CommandC
           },
         }),
   });
-  if (!ctx.json) {
-    const answered = answeredInHostOrder(fleet, settled);
-    if (across.kind === "table") await write(ctx.stdout, across.table(answered, opts), ctx.signal);
-    await printNotes(ctx, render.notes?.(answered.map((a) => a.value), opts, ctx));
-  }
+  const answered = answeredInHostOrder(fleet, settled);
+  if (across.kind === "table") await write(ctx.stdout, across.table(answered, opts), ctx.signal);
+  await printNotes(ctx, render.notes?.(answered.map((a) => a.value), opts, ctx));
   await finishAcross(ctx, settled);
 }
 
@@ -55,11 +56,28 @@ export async function eachHost<T>(ctx: CommandContext, results: AsyncIterable<Ho
   const settled: HostResult<T>[] = [];
   for await (const r of results) {
     settled.push(r);
-    if (ctx.json) await printJsonLine(ctx, hostResultJson(r, view.json));
-    else if (r.error !== undefined) await write(ctx.stderr, `${r.host}: ${statusName(r.error.code)}: ${r.error.message}\n`, ctx.signal);
-    else if (view.text !== undefined) await write(ctx.stdout, view.text(r.value, r.host), ctx.signal);
+    await printHostResult(ctx, r, view);
   }
   return settled;
+}
+
+/** Which host settled how, without its answer. */
+export type HostOutcome = Pick<HostResult<unknown>, "host" | "error">;
+
+/** Prints each result as it arrives, keeping only who failed (for finishAcross): memory does not grow with answers. */
+export async function printEachHost<T>(ctx: CommandContext, results: AsyncIterable<HostResult<T>>, view: HostView<T>): Promise<HostOutcome[]> {
+  const outcomes: HostOutcome[] = [];
+  for await (const r of results) {
+    outcomes.push(r.error === undefined ? { host: r.host } : { host: r.host, error: r.error });
+    await printHostResult(ctx, r, view);
+  }
+  return outcomes;
+}
+
+async function printHostResult<T>(ctx: CommandContext, r: HostResult<T>, view: HostView<T>): Promise<void> {
+  if (ctx.json) await printJsonLine(ctx, hostResultJson(r, view.json));
+  else if (r.error !== undefined) await write(ctx.stderr, `${r.host}: ${statusName(r.error.code)}: ${r.error.message}\n`, ctx.signal);
+  else if (view.text !== undefined) await write(ctx.stdout, view.text(r.value, r.host), ctx.signal);
 }
 
 function hostResultJson<T>(r: HostResult<T>, json: (value: T, host: string) => unknown): unknown {
@@ -70,7 +88,7 @@ function hostResultJson<T>(r: HostResult<T>, json: (value: T, host: string) => u
 }
 
 /** The summary line on stderr; throws HostsFailedError when a host failed (or the run's abort reason on Ctrl-C). */
-export async function finishAcross(ctx: CommandContext, settled: readonly HostResult<unknown>[]): Promise<void> {
+export async function finishAcross(ctx: CommandContext, settled: readonly HostOutcome[]): Promise<void> {
   ctx.signal.throwIfAborted();
   const line = summarize(settled);
   await write(ctx.stderr, `${line}\n`, ctx.signal);

@@ -14,9 +14,10 @@ import { portNobodyListensOn } from "../integration/ports.js";
 import { channelAddress, connect, describeUnreachable, isLocalTarget } from "./connect.js";
 import { CredentialsError } from "./credentials-error.js";
 import { scriptedService } from "./scripted-service.testkit.js";
+import { TlsCredentialsCache } from "./tls-credentials.js";
 import { readTokenFile } from "./token-file.js";
 
-test("unix targets become grpc-js unix URIs; host:port stays", () => {
+test("unix targets become grpc-js unix URIs; IP addresses go to the ipv4:/ipv6: resolvers; names stay", () => {
   assert.equal(channelAddress("unix:/run/gopsd.sock"), "unix:///run/gopsd.sock");
   assert.equal(channelAddress("unix:///run/gopsd.sock"), "unix:///run/gopsd.sock");
   assert.equal(channelAddress("127.0.0.1:4677"), "ipv4:127.0.0.1:4677");
@@ -232,6 +233,22 @@ describe("TLS, mTLS and the bearer token", () => {
     const e = await refusal(`127.0.0.1:${plainPort}`, { tls: { ca: pem["ca.pem"]!, serverName: "gopsd.test" } });
     assert.equal(e.code, Status.UNAVAILABLE);
     assert.match(e.details, /^gopsd at 127\.0\.0\.1:\d+ is unreachable: /);
+  });
+
+  test("a TlsCredentialsCache shares one secure context per TLS material; each connection still checks its server", async () => {
+    const cache = new TlsCredentialsCache();
+    const caFile = join(dir, "ca-shared.pem");
+    await writeFile(caFile, pem["ca.pem"]!);
+    const a = { ca: caFile, serverName: "gopsd.test" };
+    assert.equal(cache.get(a), cache.get({ ca: caFile, serverName: "other.test" }), "the server name is not part of the context");
+    assert.notEqual(cache.get(a), cache.get({ ca: pem["other-ca.pem"]!, serverName: "gopsd.test" }));
+    assert.notEqual(cache.get(a), cache.get({ ca: caFile, cert: pem["client.pem"]!, key: pem["client.key"]!, serverName: "gopsd.test" }));
+    assert.deepEqual(await seenBy(`127.0.0.1:${tlsPort}`, { tls: a, tlsCache: cache, token: "shared" }), { authorization: "Bearer shared", requestId: null, certSubject: null });
+    const mtls = { ca: caFile, cert: pem["client.pem"]!, key: pem["client.key"]!, serverName: "gopsd.test" };
+    assert.equal((await seenBy(`127.0.0.1:${mtlsPort}`, { tls: mtls, tlsCache: cache }))["certSubject"], "O=ops,CN=alice");
+    const wrongName = await refusal(`127.0.0.1:${tlsPort}`, { tls: { ca: caFile, serverName: "other.test" }, tlsCache: cache });
+    assert.match(wrongName.details, /TLS certificate check failed: Hostname\/IP does not match/);
+    assert.throws(() => cache.get({ ca: caFile, serverName: "not a name" }), { name: "CredentialsError" });
   });
 
   test("unusable TLS material is a CredentialsError naming the file", async () => {

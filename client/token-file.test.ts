@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { CredentialsError } from "./credentials-error.js";
-import { TOKEN_FILE_MAX_BYTES, readTokenFile } from "./token-file.js";
+import { TOKEN_FILE_MAX_BYTES, TokenFileReads, readTokenFile } from "./token-file.js";
 
 let dir: string;
 before(async () => {
@@ -56,4 +56,24 @@ test("missing, empty, multi-token, too large, not a file: one-line refusals that
 test("an aborted signal stops before reading", async () => {
   const path = await tokenFile("abort", "t", 0o600);
   await assert.rejects(readTokenFile(path, { signal: AbortSignal.abort() }), { name: "AbortError" });
+});
+
+test("TokenFileReads: reads of one path close together share one read; a later read sees a rotated token", async () => {
+  const path = await tokenFile("shared-token", "first.token\n", 0o600);
+  const reads = new TokenFileReads(200);
+  const [a, b] = await Promise.all([reads.read(path), reads.read(path)]);
+  assert.equal(a, "first.token");
+  assert.equal(b, "first.token");
+  await writeFile(path, "second.token\n");
+  assert.equal(await reads.read(path), "first.token", "within reuseMs the last read answers");
+  await new Promise((resolve) => setTimeout(resolve, 250));
+  assert.equal(await reads.read(path), "second.token");
+});
+
+test("TokenFileReads: a refused token file fails every caller with the same CredentialsError", async () => {
+  const path = await tokenFile("shared-open-token", "s3cr3t\n", 0o644);
+  const reads = new TokenFileReads();
+  for (const read of [reads.read(path), reads.read(path)]) {
+    await assert.rejects(read, (e: unknown) => e instanceof CredentialsError && /accessible by others/.test(e.message));
+  }
 });

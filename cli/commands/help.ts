@@ -75,7 +75,7 @@ function helpText(commands: readonly Command[], topic?: Command): string {
     "  without a host gopsctl reads this machine directly and needs neither.",
     "fleet file (YAML, --fleet or $GOPSCTL_FLEET): hosts with name, address or ssh settings, labels, tls, token;",
     "  --host NAME uses a fleet (or ~/.ssh/config) host with its settings; --hosts, -l and --all run a command on each",
-    "  selected host (at most 32 at a time, --timeout per host, default 10s for reads, none for captures; a pid",
+    "  selected host (at most 128 at a time, --timeout per host, default 10s for reads, none for captures; a pid",
     "  argument applies on every host).",
     "output: tables and text, on a terminal and in a pipe alike (gopsctl ps | grep api); JSON with --json. Across",
     "  hosts: tables gain a HOST column, JSON is NDJSON (one {host, value} or {host, error} line per host as it",

@@ -1,8 +1,9 @@
 // Fleet: the client library across many gopsd hosts. One method per RPC, each fanning out with bounded
 // concurrency and a per-host deadline, yielding `{ host, value | error }` as each host settles. Server streams are
 // consumed per host by a function you pass (default: collect the messages), so a capture from every host can go to
-// its own file without holding them in memory. One connection per host (one SSH tunnel for tunnelled hosts), shared
-// by every call until close().
+// its own file without holding them in memory. One connection per host (one SSH tunnel for tunnelled hosts), reused
+// by later calls while it is among the most recently used idle ones (maxIdleConnections), closed by close().
+// Hosts that share TLS material share one secure context, and a shared token file is read once for many hosts.
 //
 //   const fleet = await openFleet({ selector: "role=web" });
 //   for await (const r of fleet.memStats({ pid: 1234 })) console.log(r.host, r.value?.stats?.heapAlloc ?? r.error);
@@ -11,9 +12,10 @@ import { DiagnosticsServiceDefinition, type CaptureMetadata, type WatchStatsResp
 import { connect, type ConnectOptions } from "../connect.js";
 import type { Diagnostics, DiagnosticsHandle } from "../../common/diagnostics.js";
 import { openSshTunnel, type SshTunnel } from "../ssh/index.js";
-import { readTokenFile } from "../token-file.js";
+import { readTokenFile, TokenFileReads } from "../token-file.js";
+import { TlsCredentialsCache } from "../tls-credentials.js";
 import { GopsError, Status } from "../../common/errors.js";
-import { fanOut, type HostError, type HostResult, type TaskContext } from "./fan-out.js";
+import { DEFAULT_CONCURRENCY, fanOut, type HostError, type HostResult, type TaskContext } from "./fan-out.js";
 import { loadInventory, type FleetHost, type Inventory, type HostTokenSource } from "./inventory.js";
 import { selectHosts, type SelectionOptions } from "./selection.js";
 
@@ -70,7 +72,10 @@ export interface Fleet extends FleetUnaryMethods, FleetStreamMethods {
   watchStats(req: FleetRequest<"watchStats">, opts?: FleetCallOptions): AsyncIterable<HostSample>;
   /** The selected hosts, in selection order. */
   readonly hosts: readonly FleetHost[];
-  /** Any per-host work (several calls, a call then a follow-up), fanned out like the RPC methods. */
+  /**
+   * Any per-host work (several calls, a call then a follow-up), fanned out like the RPC methods. The client is the
+   * task's: once the task ends its connection may be closed as idle (maxIdleConnections).
+   */
   run<T>(task: (client: Diagnostics, ctx: TaskContext) => Promise<T>, opts?: FleetCallOptions): AsyncIterable<HostResult<T>>;
   /** The shared client of one selected host (for single-host commands); connects (or tunnels) on first use. */
   client(host: string, signal?: AbortSignal): Promise<Diagnostics>;
@@ -86,8 +91,15 @@ export interface OpenFleetOptions extends SelectionOptions {
   inventory?: Inventory;
   /** Default ~/.ssh/config; null ignores it. */
   sshConfigPath?: string | null;
-  /** Hosts worked on at once. Default 32. */
+  /** Hosts worked on at once. Default 128 (DEFAULT_CONCURRENCY: why, in fan-out.ts). */
   concurrency?: number;
+  /**
+   * Connections (and SSH tunnels) kept open while no call uses them, for the next call to the same host; beyond
+   * this many the least recently used is closed. Default 100: a fleet of up to 100 hosts keeps all its
+   * connections; a larger one's memory stays bounded (an idle TLS connection holds ~100 KiB) instead of growing
+   * with the fleet. 0 closes each host's connection as soon as its task ends.
+   */
+  maxIdleConnections?: number;
   /** Deadline per host per fan-out (connect or tunnel + call + stream), ms. Default 10000. */
   perHostDeadlineMs?: number;
   /** Bound on a connection attempt (gRPC, and each SSH hop), ms. Default 5000. */
@@ -112,8 +124,9 @@ export async function openFleet(opts: OpenFleetOptions = {}): Promise<Fleet> {
 
 /** A Fleet over hosts chosen elsewhere (selection already done). */
 export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions = {}): Fleet {
-  const env = opts.env ?? process.env;
-  const links = new Map(hosts.map((h) => [h.name, new HostLink(h, opts.connectTimeoutMs ?? 5000, env)]));
+  const shared: SharedCredentials = { env: opts.env ?? process.env, tls: new TlsCredentialsCache(), tokenFiles: new TokenFileReads() };
+  const links = new Map(hosts.map((h) => [h.name, new HostLink(h, opts.connectTimeoutMs ?? 5000, shared)]));
+  const idle = new IdleLinks(opts.maxIdleConnections ?? 100);
   const names = hosts.map((h) => h.name);
   let closed = false;
   const closeAll = () => {
@@ -127,9 +140,17 @@ export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions 
     const signal = anySignal([opts.signal, call.signal]);
     return fanOut(
       names,
-      async (ctx) => task(await links.get(ctx.host)!.client(ctx.signal), ctx),
+      async (ctx) => {
+        const link = links.get(ctx.host)!;
+        idle.take(link);
+        try {
+          return await task(await link.client(ctx.signal), ctx);
+        } finally {
+          idle.give(link);
+        }
+      },
       {
-        concurrency: call.concurrency ?? opts.concurrency ?? 32,
+        concurrency: call.concurrency ?? opts.concurrency ?? DEFAULT_CONCURRENCY,
         perHostDeadlineMs: call.perHostDeadlineMs ?? opts.perHostDeadlineMs ?? 10_000,
         ...(signal ? { signal } : {}),
       },
@@ -211,6 +232,8 @@ export function createFleet(hosts: readonly FleetHost[], opts: OpenFleetOptions 
     client: async (host: string, signal?: AbortSignal) => {
       const link = links.get(host);
       if (!link) throw new GopsError(Status.INVALID_ARGUMENT, `host "${host}" is not in this fleet (${names.join(", ")})`);
+      // Held by the caller for as long as it likes: never closed as idle.
+      idle.pin(link);
       return link.client(signal ?? new AbortController().signal);
     },
     close: () => {
@@ -251,20 +274,69 @@ function anySignal(signals: (AbortSignal | undefined)[]): AbortSignal | undefine
 
 /**
  * A token source as connect() takes it: read at call time, so a rotated token file is picked up. A token file must
- * be readable by its owner alone (readTokenFile), as for --token-file.
+ * be readable by its owner alone (readTokenFile), as for --token-file. With `files`, reads close together share one.
  */
-export function tokenProvider(source: HostTokenSource, env: NodeJS.ProcessEnv = process.env): string | (() => Promise<string>) {
+export function tokenProvider(
+  source: HostTokenSource,
+  env: NodeJS.ProcessEnv = process.env,
+  files?: TokenFileReads,
+): string | (() => Promise<string>) {
   switch (source.kind) {
     case "literal":
       return source.value;
     case "file":
-      return () => readTokenFile(source.path);
+      return files !== undefined ? () => files.read(source.path) : () => readTokenFile(source.path);
     case "env":
       return async () => {
         const token = env[source.name]?.trim();
         if (!token) throw new GopsError(Status.UNAUTHENTICATED, `environment variable ${source.name} (tokenEnv) is not set`);
         return token;
       };
+  }
+}
+
+/** What a fleet's hosts share: the environment (tokenEnv), secure contexts by TLS material, token file reads. */
+interface SharedCredentials {
+  env: NodeJS.ProcessEnv;
+  tls: TlsCredentialsCache;
+  tokenFiles: TokenFileReads;
+}
+
+/**
+ * Which links no task is using, least recently used first; beyond `max` the oldest is disconnected (it reconnects
+ * on its next use). A fan-out over N hosts thus holds about concurrency + max connections, not N.
+ */
+class IdleLinks {
+  private readonly users = new Map<HostLink, number>();
+  private readonly idle = new Set<HostLink>();
+  private readonly pinned = new Set<HostLink>();
+
+  constructor(private readonly max: number) {}
+
+  take(link: HostLink): void {
+    this.users.set(link, (this.users.get(link) ?? 0) + 1);
+    this.idle.delete(link);
+  }
+
+  give(link: HostLink): void {
+    const left = this.users.get(link)! - 1;
+    if (left > 0) {
+      this.users.set(link, left);
+      return;
+    }
+    this.users.delete(link);
+    if (this.pinned.has(link)) return;
+    this.idle.add(link);
+    for (const oldest of this.idle) {
+      if (this.idle.size <= this.max) break;
+      this.idle.delete(oldest);
+      oldest.disconnect();
+    }
+  }
+
+  pin(link: HostLink): void {
+    this.pinned.add(link);
+    this.idle.delete(link);
   }
 }
 
@@ -277,13 +349,16 @@ class HostLink {
   constructor(
     private readonly host: FleetHost,
     private readonly connectTimeoutMs: number,
-    private readonly env: NodeJS.ProcessEnv,
+    private readonly shared: SharedCredentials,
   ) {}
 
   private transport(): ConnectOptions {
     const t: ConnectOptions = { connectTimeoutMs: this.connectTimeoutMs };
-    if (this.host.tls) t.tls = this.host.tls;
-    if (this.host.token) t.token = tokenProvider(this.host.token, this.env);
+    if (this.host.tls) {
+      t.tls = this.host.tls;
+      t.tlsCache = this.shared.tls;
+    }
+    if (this.host.token) t.token = tokenProvider(this.host.token, this.shared.env, this.shared.tokenFiles);
     return t;
   }
 
@@ -312,7 +387,7 @@ class HostLink {
       user: h.user,
       knownHostsFiles: ssh.knownHostsFiles,
       ...(h.identityFiles.length > 0 ? { identityFiles: h.identityFiles } : {}),
-      ...(this.env.SSH_AUTH_SOCK !== undefined ? { agentSocket: this.env.SSH_AUTH_SOCK } : {}),
+      ...(this.shared.env.SSH_AUTH_SOCK !== undefined ? { agentSocket: this.shared.env.SSH_AUTH_SOCK } : {}),
     });
     const opening = openSshTunnel({
       target: hop(ssh),
@@ -333,8 +408,14 @@ class HostLink {
     return opening;
   }
 
+  /** Closes the connection (and tunnel) for good: later calls fail CANCELLED. */
   close(): void {
     this.life.abort(new Error("the fleet was closed"));
+    this.disconnect();
+  }
+
+  /** Closes the connection (and tunnel); the next call opens a new one. */
+  disconnect(): void {
     this.handle?.close();
     this.handle = undefined;
     const t = this.tunnel;

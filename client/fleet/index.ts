@@ -14,7 +14,7 @@ export {
   type StreamMethod,
   type UnaryMethod,
 } from "./fleet.js";
-export { describeError, fanOut, summarize, type FanOutOptions, type HostError, type HostResult, type TaskContext } from "./fan-out.js";
+export { DEFAULT_CONCURRENCY, describeError, fanOut, summarize, type FanOutOptions, type HostError, type HostResult, type TaskContext } from "./fan-out.js";
 export {
   DEFAULT_FORWARD,
   InventoryError,
