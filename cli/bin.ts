@@ -81,7 +81,7 @@ function printHelpPage(topic: string): boolean {
   if (!/^[a-z][a-z0-9-]*$|^$/.test(topic)) return false;
   let page: Buffer;
   try {
-    page = readFileSync(join(__dirname, "help", `${topic === "" ? "index" : topic}.txt`));
+    page = readFileSync(join(__dirname, "help", `${topic === "" ? "_overview" : topic}.txt`));
   } catch {
     return false;
   }

@@ -143,7 +143,7 @@ await Promise.all(["cli/gopsctl.cjs", "server/main.js"].map((f) => chmod(join(di
 const { COMMANDS } = await import(join(dist, "cli/commands/index.js"));
 const { helpPages } = await import(join(dist, "cli/commands/help.js"));
 await mkdir(join(dist, "cli/help"), { recursive: true });
-for (const [name, text] of helpPages(COMMANDS)) await writeFile(join(dist, "cli/help", `${name === "" ? "index" : name}.txt`), text);
+for (const [name, text] of helpPages(COMMANDS)) await writeFile(join(dist, "cli/help", `${name === "" ? "_overview" : name}.txt`), text);
 
 // Code-cache training: each run writes the caches of the files it compiled that have none yet, so the first run
 // to load a file decides what its cache holds: a local ps first (the start-up that matters most), then a call to
