@@ -472,13 +472,14 @@ export async function startFixture(kind: FixtureKind, opts: FixtureOptions = {})
 }
 
 /**
- * Runs gopsd (server/main.ts) on 127.0.0.1:0 with --insecure (no auth unless `args` configure it; later flags
+ * Runs gopsd (see gopsdCommand) on 127.0.0.1:0 with --insecure (no auth unless `args` configure it; later flags
  * such as another --listen override these) and waits (10 s at most) for `gopsd: listening on <address>`.
  */
 export async function startGopsd(opts: GopsdOptions = {}): Promise<Gopsd> {
+  const [program, leading] = gopsdCommand();
   const proc = spawn(
-    process.execPath,
-    ["--import", TSX_LOADER, path.join(repoRoot, "server", "main.ts"), "--listen", "127.0.0.1:0", "--insecure", ...(opts.args ?? [])],
+    program,
+    [...leading, "--listen", "127.0.0.1:0", "--insecure", ...(opts.args ?? [])],
     { cwd: repoRoot, env: { ...process.env, ...opts.env }, stdio: ["ignore", "pipe", "pipe"] },
   );
   const exited = track(proc);
@@ -514,14 +515,25 @@ export async function startGopsds(specs: readonly string[][], batch = 4): Promis
   return started;
 }
 
+/** Whether the tests run the built bins (npm test builds them just before the tests and sets GOPSCTL_TEST_BINS=dist). */
+const builtBins = () => process.env.GOPSCTL_TEST_BINS === "dist";
+
 /**
- * node's arguments that run gopsctl: the built bin (dist/cli/gopsctl.cjs, as installed) when GOPSCTL_TEST_CLI=dist
- * (npm test builds it just before the tests and sets this), else cli/main.ts through tsx (a test run by hand on
- * sources that are not built).
+ * node's arguments that run gopsctl: the built bin (dist/cli/gopsctl.cjs, as installed) under npm test, else
+ * cli/main.ts through tsx (a test run by hand on sources that are not built).
  */
 export function cliArgs(): string[] {
-  if (process.env.GOPSCTL_TEST_CLI === "dist") return [path.join(repoRoot, "dist", "cli", "gopsctl.cjs")];
+  if (builtBins()) return [path.join(repoRoot, "dist", "cli", "gopsctl.cjs")];
   return ["--import", TSX_LOADER, path.join(repoRoot, "cli", "main.ts")];
+}
+
+/**
+ * The program and leading arguments that run gopsd: under npm test the built bin as deployed, executed itself so
+ * its shebang's V8 flags apply (the same pid: env execs node); else server/main.ts through tsx.
+ */
+export function gopsdCommand(): [string, string[]] {
+  if (builtBins()) return [path.join(repoRoot, "dist", "server", "main.js"), []];
+  return [process.execPath, ["--import", TSX_LOADER, path.join(repoRoot, "server", "main.ts")]];
 }
 
 /** Runs the CLI (see cliArgs) with pipes for stdin/stdout/stderr and resolves when it exits. */

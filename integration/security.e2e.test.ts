@@ -19,10 +19,9 @@ import { SCOPES, signToken, signingKey, type Scope, type TokenClaims } from "../
 import { createToken } from "../common/token.testkit.js";
 import type { AuditRecord } from "../server/auth/index.js";
 import { captureBytes, drain, statusOf } from "./grpc-helpers.js";
-import { repoRoot, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
+import { gopsdCommand, repoRoot, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 
 const run = promisify(execFile);
-const TSX_LOADER = import.meta.resolve("tsx");
 const HOST = "sec-host";
 const ISS = "https://issuer.test";
 const AUD = "gopsd";
@@ -59,7 +58,8 @@ async function makeCert(dir: string, ca: string, name: string, subject: string, 
 /** Runs gopsd to completion (for start-up refusals): exit code and output. */
 function runGopsd(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", TSX_LOADER, path.join(repoRoot, "server", "main.ts"), ...args], {
+    const [program, leading] = gopsdCommand();
+    const child = spawn(program, [...leading, ...args], {
       cwd: repoRoot,
       env: { ...process.env, ...env },
       stdio: ["ignore", "pipe", "pipe"],

@@ -52,7 +52,7 @@ if (( ${#files[@]} == 0 )); then
   echo "no *.test.ts files found under common, server, client, cli or integration" >&2
   exit 1
 fi
-# The end-to-end tests run gopsctl as installed: the bin just built (integration/harness.ts cliArgs).
-export GOPSCTL_TEST_CLI=dist
+# The end-to-end tests run gopsctl and gopsd as installed: the bins just built (integration/harness.ts).
+export GOPSCTL_TEST_BINS=dist
 # Node 20 has no glob support in --test: the files are passed explicitly.
 exec node --import tsx --test --test-reporter=spec --test-concurrency=2 "${files[@]}"
