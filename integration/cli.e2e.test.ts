@@ -166,7 +166,9 @@ it("gopsctl ps | grep PID: in a shell pipe the table reaches grep, which finds t
 });
 
 it("npx gopsctl (the built bin, as the README's quick start runs it) lists the fixture; npx gopsd starts", () => {
-  const env = { ...process.env, XDG_CONFIG_HOME: workDir };
+  // npx links this package into its cache the first time, which runs its `prepare` (a full build) unless scripts
+  // are off: a build rewrites dist/ under the tests running beside this one. dist/ is built already (npm test).
+  const env = { ...process.env, XDG_CONFIG_HOME: workDir, npm_config_ignore_scripts: "true" };
   const out = execFileSync("npx", ["--no-install", "gopsctl", "ps", "--json"], { cwd: repoRoot, env, encoding: "utf8" });
   const list = JSON.parse(out) as { processes: { pid: number }[] };
   assert.ok(list.processes.some((p) => p.pid === fixture.pid));
