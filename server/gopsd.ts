@@ -179,6 +179,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
   }
 }
 
+const NO_CA = Buffer.alloc(0);
+
 /** Server TLS from PEM files; with a client CA every client must present a certificate it signed. */
 async function tlsCredentials(tls: TlsConfig, signal: AbortSignal): Promise<ServerCredentials> {
   const read = async (key: string, path: string) => {
@@ -194,7 +196,10 @@ async function tlsCredentials(tls: TlsConfig, signal: AbortSignal): Promise<Serv
     tls.clientCa !== undefined ? read("tls.clientCa", tls.clientCa) : undefined,
   ]);
   try {
-    return ServerCredentials.createSsl(ca ?? null, [{ cert_chain: cert, private_key: key }], ca !== undefined);
+    // Without a client CA gopsd verifies no certificate, so it needs no trust store: an empty CA list (not null)
+    // keeps grpc-js from reading GRPC_DEFAULT_SSL_ROOTS_FILE_PATH into the context and Node from building its
+    // bundled root store for it (~1.5-2 MB of parsed certificates held for the daemon's life).
+    return ServerCredentials.createSsl(ca ?? NO_CA, [{ cert_chain: cert, private_key: key }], ca !== undefined);
   } catch (e) {
     throw new ConfigError(`tls: unusable certificate or key: ${firstLine(e)}`);
   }

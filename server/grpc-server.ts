@@ -2,13 +2,19 @@
 // guard admits it (total and per-source caps, set-up and idle timers) and only then hands it to grpc-js
 // through Server#createConnectionInjector (public grpc-js API). nice-grpc's own createServer binds inside
 // grpc-js, where no cap on connections and no handshake timeout can be set; the middleware, services and call
-// handling are nice-grpc's unchanged (its handler factories, loaded by path: nice-grpc does not re-export
-// them; the lock file pins the version).
-import { createRequire } from "node:module";
+// handling are nice-grpc's unchanged (its handler factories, imported by path: nice-grpc does not re-export
+// them and its typings hide them, hence the casts; the lock file pins the version). Static imports, so the gopsd
+// bundle holds them with the one grpc-js it bundles: a require() at run time loaded nice-grpc, nice-grpc-common
+// and a second grpc-js (~90 files) from node_modules beside the bundled copies.
 import net from "node:net";
 import { Server as GrpcServer, type ChannelOptions, type ServerCredentials, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import type { CompatServiceDefinition, Server, ServerAddBuilder, ServiceImplementation } from "nice-grpc";
 import { composeServerMiddleware, type CallContext, type ServerMiddleware } from "nice-grpc-common";
+import * as bidiCall from "nice-grpc/lib/server/handleBidiStreamingCall.js";
+import * as clientStreamingCall from "nice-grpc/lib/server/handleClientStreamingCall.js";
+import * as serverStreamingCall from "nice-grpc/lib/server/handleServerStreamingCall.js";
+import * as unaryCall from "nice-grpc/lib/server/handleUnaryCall.js";
+import * as serviceDefinitions from "nice-grpc/lib/service-definitions/index.js";
 import { createConnectionGuard, type ConnectionGuard, type ConnectionLimits } from "./connection-guard.js";
 
 type AnyMiddleware = ServerMiddleware<any, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -18,16 +24,13 @@ interface NormalizedMethod {
   responseStream: boolean;
 }
 
-const require = createRequire(import.meta.url);
 const handlers = {
-  unary: (require("nice-grpc/lib/server/handleUnaryCall.js") as { createUnaryMethodHandler: AnyFn }).createUnaryMethodHandler,
-  serverStreaming: (require("nice-grpc/lib/server/handleServerStreamingCall.js") as { createServerStreamingMethodHandler: AnyFn })
-    .createServerStreamingMethodHandler,
-  clientStreaming: (require("nice-grpc/lib/server/handleClientStreamingCall.js") as { createClientStreamingMethodHandler: AnyFn })
-    .createClientStreamingMethodHandler,
-  bidi: (require("nice-grpc/lib/server/handleBidiStreamingCall.js") as { createBidiStreamingMethodHandler: AnyFn }).createBidiStreamingMethodHandler,
+  unary: (unaryCall as unknown as { createUnaryMethodHandler: AnyFn }).createUnaryMethodHandler,
+  serverStreaming: (serverStreamingCall as unknown as { createServerStreamingMethodHandler: AnyFn }).createServerStreamingMethodHandler,
+  clientStreaming: (clientStreamingCall as unknown as { createClientStreamingMethodHandler: AnyFn }).createClientStreamingMethodHandler,
+  bidi: (bidiCall as unknown as { createBidiStreamingMethodHandler: AnyFn }).createBidiStreamingMethodHandler,
 };
-const definitions = require("nice-grpc/lib/service-definitions/index.js") as {
+const definitions = serviceDefinitions as unknown as {
   normalizeServiceDefinition(d: CompatServiceDefinition): Record<string, NormalizedMethod>;
   toGrpcJsServiceDefinition(d: Record<string, NormalizedMethod>): Parameters<GrpcServer["addService"]>[0];
 };

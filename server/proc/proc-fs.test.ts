@@ -3,6 +3,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { parseInetTable } from "./parse-net.js";
 import { createProcFs } from "./proc-fs.js";
 
@@ -87,5 +89,21 @@ describe("createProcFs reads files larger than its first scratch buffer whole", 
     writeFileSync(join(root, String(pid), "cmdline"), Buffer.alloc(200_000, 120));
     assert.equal(fs.readCmdline(pid).length, 200_000);
     assert.deepEqual(fs.readEnviron(pid), Buffer.from("A=1\0B=2\0"));
+  });
+
+  it("keeps no big buffer once a later read is made (a daemon would hold its largest file for life)", () => {
+    setFlagsFromString("--expose-gc");
+    const gc = runInNewContext("gc") as () => void;
+    setFlagsFromString("--no-expose-gc");
+    const fs = createProcFs(root);
+    writeFileSync(join(root, String(pid), "net", "tcp"), bigTable(40_000, 1, 0x9c41, 1)); // 6 MB: a 8 MiB buffer
+    writeFileSync(join(root, String(pid), "net", "tcp6"), HEADER);
+    gc();
+    const before = process.memoryUsage().arrayBuffers;
+    assert.equal(fs.readNet(pid, "tcp").length, 150 * 40_001);
+    assert.equal(fs.readNet(pid, "tcp6"), HEADER);
+    gc();
+    const held = process.memoryUsage().arrayBuffers - before;
+    assert.ok(held < 2 ** 20, `${held} bytes of buffers still held after the big read`);
   });
 });

@@ -138,8 +138,12 @@ export function parseAuxv(auxv: Buffer, opts: { word: 4 | 8; littleEndian: boole
 
 export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): ProcFs {
   const { clockTicks, pageSize } = getHostConstants();
-  // One scratch buffer reused by every read; grown when a file does not fit.
-  let scratch = Buffer.allocUnsafe(64 * 1024);
+  // One small scratch buffer reused by every read. A file that does not fit is read into a bigger one (doubled
+  // as needed), which serves that read only: the next read starts from the small one again, so the big one is
+  // garbage once its caller is done with the view (a busy host's net/tcp is megabytes; a daemon that kept the
+  // largest buffer it ever needed would hold them for its whole life).
+  const small = Buffer.allocUnsafe(64 * 1024);
+  let scratch = small;
 
   /**
    * Reads up to `max` bytes of a file into the scratch buffer and returns a view of them (valid until the next
@@ -149,6 +153,7 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
    * fits, so a short read is the end and the usual extra read that returns 0 is skipped.
    */
   function readInto(path: string, max: number, oneRecord = false): Buffer {
+    scratch = small;
     const fd = openSync(path, "r");
     try {
       let n = 0;
