@@ -184,6 +184,7 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
    * connections the whole table is megabytes the kernel formats on every read; the listeners are a few lines.
    */
   function readListening(path: string): string {
+    scratch = small;
     const fd = openSync(path, "r");
     try {
       let n = 0;
