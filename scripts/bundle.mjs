@@ -45,7 +45,6 @@ const common = {
   logLevel: "warning",
 };
 
-// Last build's chunks and code caches (a cache left beside a rebuilt file would only be rejected, at a cost).
 /**
  * For the CLI's bundled grpc-js, two built-ins as the CLI's start-up needs them (node:http2, which a call needs, loads
  * net, tls, crypto and http itself; these come on top):
@@ -74,6 +73,7 @@ module.exports = new Proxy(net, { get: (t, k) => (k === "isIPv6" ? isIPv6 : t[k]
   },
 };
 
+// Last build's chunks and code caches (a cache left beside a rebuilt file would only be rejected, at a cost).
 await Promise.all(["chunks", "cli/chunks", "cli/help", "cli/main.cjs.v8cache"].map((d) => rm(join(dist, d), { recursive: true, force: true })));
 // One build per bin: within one build, code two entries share goes into a chunk holding the union of what both use,
 // so the CLI would statically load what gopsd uses of the generated protobuf code.
