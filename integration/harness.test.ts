@@ -217,8 +217,7 @@ describe("agentprog speaks the gops protocol (raw sockets)", () => {
   test("unknown byte 0x11 gets an empty reply and EOF", async () => {
     const reply = await rawRequest(portOf(agent), [0x11], 3000);
     assert.equal(reply.data.length, 0);
-    assert.equal(reply.eof, true);
-    assert.ok(reply.ms < 1000);
+    assert.equal(reply.eof, true); // the agent closed it (the request's own timer would destroy it without EOF)
   });
 
   test("serial: an idle connection blocks the next client until it closes", async () => {

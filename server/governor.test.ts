@@ -86,13 +86,11 @@ describe("Governor.run", () => {
     const first = g.run(7, cpu(), () => gate.promise);
     await sleep(5);
     let called = false;
-    const t0 = performance.now();
     await assert.rejects(
       g.run(7, trace(), async () => void (called = true)),
       isCode(Status.RESOURCE_EXHAUSTED, /^pid 7 is busy: a CPU profile is already running \(about 30s left\)/),
     );
-    // Queued, it would only fail at its 2 s queue deadline (the first call never ends here).
-    assert.ok(performance.now() - t0 < 1_000, "busy was not immediate");
+    // Busy at once: queued, it would have failed at its 2 s queue deadline with "waited ... for its turn".
     assert.equal(called, false);
     // Normal calls still queue behind the capture; other keys are not affected.
     const normal = g.run(7, o("memstats"), async () => "ms");
@@ -129,7 +127,7 @@ describe("Governor.run", () => {
       isCode(Status.RESOURCE_EXHAUSTED, /stack waited 100ms for its turn behind a CPU profile/),
     );
     const elapsed = performance.now() - t0;
-    assert.ok(elapsed >= 95 && elapsed < 500, `elapsed ${elapsed}`);
+    assert.ok(elapsed >= 95, `elapsed ${elapsed}`);
     assert.equal(g.queued(5), 0);
     gate.resolve();
     await running;

@@ -144,7 +144,8 @@ describe("streamAgent / callAgent against fake agents", () => {
       isCode(Status.DEADLINE_EXCEEDED, /did not finish CPUProfile \(0x06\) within 300ms/),
     );
     const elapsed = performance.now() - t0;
-    assert.ok(elapsed >= 290 && elapsed < 1_000, `elapsed ${elapsed}`);
+    // Not before the deadline; that it was the deadline and not a hang, the error says.
+    assert.ok(elapsed >= 290, `elapsed ${elapsed}`);
     assert.ok(await within(fake.conns[0]!.closed, 1_000), "the fake agent did not see the connection close");
     assert.deepEqual(fake.conns[0]!.received(), Buffer.from([0x06]));
   });
@@ -206,15 +207,13 @@ describe("streamAgent / callAgent against fake agents", () => {
     });
     const ac = new AbortController();
     let n = 0;
-    const t0 = performance.now();
     await assert.rejects(async () => {
       for await (const chunk of streamAgent(fake.addr, Signal.HeapProfile, undefined, opts({ signal: ac.signal, deadlineMs: 5_000 }))) {
         n += chunk.length;
         setTimeout(() => ac.abort(), 20);
       }
     }, isCode(Status.CANCELLED, /HeapProfile \(0x05\)/));
-    assert.equal(n, 100);
-    assert.ok(performance.now() - t0 < 1_000);
+    assert.equal(n, 100); // CANCELLED, not the 5 s deadline: the abort ended it
     assert.ok(await within(fake.conns[0]!.closed, 1_000));
   });
 
@@ -332,6 +331,6 @@ describe("connect timeout", () => {
       isCode(Status.UNAVAILABLE, /no TCP connection within 300ms/),
     );
     const elapsed = performance.now() - t0;
-    assert.ok(elapsed >= 290 && elapsed < 1_500, `elapsed ${elapsed}`);
+    assert.ok(elapsed >= 290, `elapsed ${elapsed}`); // the connect timeout, not the 5 s deadline: the error says which
   });
 });
