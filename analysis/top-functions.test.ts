@@ -72,6 +72,23 @@ describe("topFunctions", () => {
     assert.deepEqual(inline, { inl: "inline", both: "partial-inline", outer: "", main: "" });
   });
 
+  it("labels inlining as pprof -top does: from calls between the functions shown, light calls left out", () => {
+    const profile = fakeProfile({
+      sampleTypes: CPU,
+      samples: [
+        { stack: ["hot", "main"], values: [1, 90_000] },
+        { stack: [["marked", "scan"], "gc"], values: [1, 9_950] },
+        { stack: [["tiny", "scan"], "gc"], values: [1, 50] },
+      ],
+    });
+    const inlineOf = (limit?: number) =>
+      Object.fromEntries(topFunctions(profile, { nodeFraction: 0, ...(limit !== undefined ? { limit } : {}) }).rows.map((r) => [r.name, r.inline]));
+    // All shown: scan calls marked inlined; its call of tiny (0.05% of the total) is under pprof's 0.1% edge cutoff.
+    assert.deepEqual(inlineOf(), { hot: "", marked: "inline", gc: "", main: "", scan: "", tiny: "" });
+    // Two rows, hot and marked: marked has no caller among them, so no label (go tool pprof -nodecount=2 agrees).
+    assert.deepEqual(inlineOf(2), { hot: "", marked: "" });
+  });
+
   it("chooses the sample index by default, by name (with or without inuse_) and by number", () => {
     const heap = fakeProfile({ sampleTypes: HEAP, samples: [{ stack: ["x", "main"], values: [1, 2, 3, 4] }] });
     assert.deepEqual(sampleTypes(heap)[3], { type: "inuse_space", unit: "bytes" });

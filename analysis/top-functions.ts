@@ -56,6 +56,59 @@ interface Node {
 }
 
 const DEFAULT_NODE_FRACTION = 0.005;
+/** pprof's -edgefraction: edges lighter than this fraction of the total are dropped before labels are made. */
+const EDGE_FRACTION = 0.001;
+
+/**
+ * "(inline)" / "(partial-inline)" as pprof derives them: from the in-edges of each shown function in the graph
+ * pprof rebuilds over the shown functions only (-nodefraction and -nodecount): an edge joins a function to the
+ * nearest shown caller on the stack, skipping the rest; it is inlined when the callee is not the outermost line
+ * of its location (an edge is inlined only if every sample's is); edges lighter than the edge cutoff are dropped.
+ * A function none of whose callers is shown has no label, even if it was inlined.
+ */
+function inlineStates(
+  profile: Profile,
+  frames: ReturnType<typeof locationFrames>,
+  index: number,
+  shown: ReadonlySet<string>,
+  edgeCutoff: number,
+): Map<string, { inline: boolean; noinline: boolean }> {
+  const edges = new Map<string, { callee: string; weight: number; inline: boolean }>();
+  for (const sample of profile.sample) {
+    const w = Number(sample.value[index]);
+    if (w === 0) continue;
+    const stack = sampleFrames(frames, sample.locationId);
+    const seen = new Set<string>();
+    let parent: string | undefined;
+    for (let i = stack.length - 1; i >= 0; i--) {
+      const lines = stack[i]!;
+      for (let j = lines.length - 1; j >= 0; j--) {
+        const name = lines[j]!.name;
+        if (!shown.has(name)) continue;
+        if (parent !== undefined && parent !== name) {
+          const key = `${parent}\0${name}`;
+          if (!seen.has(key)) {
+            seen.add(key);
+            const edge = edges.get(key) ?? { callee: name, weight: 0, inline: true };
+            edge.weight += w;
+            edge.inline &&= j !== lines.length - 1;
+            edges.set(key, edge);
+          }
+        }
+        parent = name;
+      }
+    }
+  }
+  const states = new Map<string, { inline: boolean; noinline: boolean }>();
+  for (const edge of edges.values()) {
+    if (Math.abs(edge.weight) < edgeCutoff) continue;
+    const state = states.get(edge.callee) ?? { inline: false, noinline: false };
+    if (edge.inline) state.inline = true;
+    else state.noinline = true;
+    states.set(edge.callee, state);
+  }
+  return states;
+}
 
 export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult {
   const index = resolveSampleIndex(profile, opts.sampleIndex);
@@ -68,8 +121,6 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
 
   const frames = locationFrames(profile);
   const nodes = new Map<string, Node>();
-  // Edges caller -> callee keyed "caller\0callee": true while every occurrence was an inlined call.
-  const edgeInline = new Map<string, boolean>();
   let total = 0;
   for (const sample of profile.sample) {
     const w = Number(sample.value[index]);
@@ -77,8 +128,7 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
     if (w === 0) continue;
     const stack = sampleFrames(frames, sample.locationId);
     const seenNodes = new Set<string>();
-    const seenEdges = new Set<string>();
-    let parent: string | undefined;
+    let leaf: string | undefined;
     for (let i = stack.length - 1; i >= 0; i--) {
       const lines = stack[i]!;
       for (let j = lines.length - 1; j >= 0; j--) {
@@ -89,18 +139,10 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
           seenNodes.add(name);
           node.cum += w;
         }
-        if (parent !== undefined && parent !== name) {
-          const edge = `${parent}\0${name}`;
-          if (!seenEdges.has(edge)) {
-            seenEdges.add(edge);
-            const inlined = j !== lines.length - 1;
-            edgeInline.set(edge, (edgeInline.get(edge) ?? true) && inlined);
-          }
-        }
-        parent = name;
+        leaf = name;
       }
     }
-    if (parent !== undefined) nodes.get(parent)!.flat += w;
+    if (leaf !== undefined) nodes.get(leaf)!.flat += w;
   }
 
   const cutoff = Math.trunc(Math.abs(total) * nodeFraction);
@@ -114,14 +156,7 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
   );
   const shown = opts.limit === undefined ? kept : kept.slice(0, opts.limit);
 
-  const inlineOf = new Map<string, { inline: boolean; noinline: boolean }>();
-  for (const [edge, inlined] of edgeInline) {
-    const callee = edge.slice(edge.indexOf("\0") + 1);
-    const state = inlineOf.get(callee) ?? { inline: false, noinline: false };
-    if (inlined) state.inline = true;
-    else state.noinline = true;
-    inlineOf.set(callee, state);
-  }
+  const inlineOf = inlineStates(profile, frames, index, new Set(shown.map((n) => n.name)), Math.trunc(Math.abs(total) * EDGE_FRACTION));
 
   const pct = (v: number) => (total === 0 ? 0 : (Math.abs(v) / total) * 100);
   let sum = 0;
