@@ -3,7 +3,7 @@
 import type { Profile } from "pprof-format";
 import { invalidArgument } from "../common/errors.js";
 import { flameGraphPage } from "./flame-graph-page.js";
-import { locationFrames, resolveSampleIndex, sampleFrames, sampleTypes } from "./profile.js";
+import { callPath, locationFrames, resolveSampleIndex, sampleTypes } from "./profile.js";
 
 export interface FlameGraphOptions {
   /** Sample type name or index (see resolveSampleIndex); default inuse_space for heap, cpu for CPU. */
@@ -43,18 +43,13 @@ export function flameTree(profile: Profile, opts: { sampleIndex?: string | numbe
   for (const sample of profile.sample) {
     const w = Number(sample.value[index]);
     if (!(w > 0)) continue;
-    const stack = sampleFrames(frames, sample.locationId);
     let node = root;
     node.total += w;
-    for (let i = stack.length - 1; i >= 0; i--) {
-      const lines = stack[i]!;
-      for (let j = lines.length - 1; j >= 0; j--) {
-        const name = lines[j]!.name;
-        let child = node.children.get(name);
-        if (!child) node.children.set(name, (child = { name, total: 0, self: 0, children: new Map() }));
-        child.total += w;
-        node = child;
-      }
+    for (const { name } of callPath(frames, sample.locationId)) {
+      let child = node.children.get(name);
+      if (!child) node.children.set(name, (child = { name, total: 0, self: 0, children: new Map() }));
+      child.total += w;
+      node = child;
     }
     node.self += w;
   }

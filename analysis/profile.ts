@@ -111,13 +111,25 @@ export function locationFrames(profile: Profile): Map<number, Frame[]> {
   return frames;
 }
 
-/** The frames of a sample, innermost (leaf) first; unknown location ids are an error. */
-export function sampleFrames(frames: Map<number, Frame[]>, locationIds: ReadonlyArray<number | bigint>): Frame[][] {
-  return locationIds.map((id) => {
-    const list = frames.get(Number(id));
-    if (!list) throw invalidArgument(`malformed pprof profile: a sample refers to missing location ${id}`);
-    return list;
-  });
+/** One call on a sample's stack: a frame's function, and whether it was inlined into the next frame out. */
+export interface Call {
+  name: string;
+  /** Not its location's outermost line: the compiler inlined it into the function of the line after it. */
+  inlined: boolean;
+}
+
+/**
+ * A sample's calls from the outermost (the root) to the leaf, inlined frames included, from the sample's
+ * locations (leaf first, each location's lines innermost first); unknown location ids are an error.
+ */
+export function callPath(frames: Map<number, Frame[]>, locationIds: ReadonlyArray<number | bigint>): Call[] {
+  const calls: Call[] = [];
+  for (let i = locationIds.length - 1; i >= 0; i--) {
+    const lines = frames.get(Number(locationIds[i]));
+    if (!lines) throw invalidArgument(`malformed pprof profile: a sample refers to missing location ${locationIds[i]}`);
+    for (let j = lines.length - 1; j >= 0; j--) calls.push({ name: lines[j]!.name, inlined: j !== lines.length - 1 });
+  }
+  return calls;
 }
 
 /** The gzip-compressed protobuf of `profile`, as `go tool pprof` reads it (e.g. a merged profile). */

@@ -2,7 +2,7 @@
 // pprof's node dropping (cum <= 0.5% of the total), ordering (flat desc, then name) and unit selection.
 import type { Profile } from "pprof-format";
 import { invalidArgument } from "../common/errors.js";
-import { locationFrames, resolveSampleIndex, sampleFrames, sampleTypes } from "./profile.js";
+import { callPath, locationFrames, resolveSampleIndex, sampleTypes } from "./profile.js";
 import { convert, percentage, reportUnit, scaledLabel, unitFamily } from "./units.js";
 
 export interface TopOptions {
@@ -77,26 +77,21 @@ function inlineStates(
   for (const sample of profile.sample) {
     const w = Number(sample.value[index]);
     if (w === 0) continue;
-    const stack = sampleFrames(frames, sample.locationId);
     const seen = new Set<string>();
     let parent: string | undefined;
-    for (let i = stack.length - 1; i >= 0; i--) {
-      const lines = stack[i]!;
-      for (let j = lines.length - 1; j >= 0; j--) {
-        const name = lines[j]!.name;
-        if (!shown.has(name)) continue;
-        if (parent !== undefined && parent !== name) {
-          const key = `${parent}\0${name}`;
-          if (!seen.has(key)) {
-            seen.add(key);
-            const edge = edges.get(key) ?? { callee: name, weight: 0, inline: true };
-            edge.weight += w;
-            edge.inline &&= j !== lines.length - 1;
-            edges.set(key, edge);
-          }
+    for (const { name, inlined } of callPath(frames, sample.locationId)) {
+      if (!shown.has(name)) continue;
+      if (parent !== undefined && parent !== name) {
+        const key = `${parent}\0${name}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          const edge = edges.get(key) ?? { callee: name, weight: 0, inline: true };
+          edge.weight += w;
+          edge.inline &&= inlined;
+          edges.set(key, edge);
         }
-        parent = name;
       }
+      parent = name;
     }
   }
   const states = new Map<string, { inline: boolean; noinline: boolean }>();
@@ -126,23 +121,18 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
     const w = Number(sample.value[index]);
     total += Math.abs(w);
     if (w === 0) continue;
-    const stack = sampleFrames(frames, sample.locationId);
+    const calls = callPath(frames, sample.locationId);
     const seenNodes = new Set<string>();
-    let leaf: string | undefined;
-    for (let i = stack.length - 1; i >= 0; i--) {
-      const lines = stack[i]!;
-      for (let j = lines.length - 1; j >= 0; j--) {
-        const name = lines[j]!.name;
-        let node = nodes.get(name);
-        if (!node) nodes.set(name, (node = { name, flat: 0, cum: 0 }));
-        if (!seenNodes.has(name)) {
-          seenNodes.add(name);
-          node.cum += w;
-        }
-        leaf = name;
+    for (const { name } of calls) {
+      let node = nodes.get(name);
+      if (!node) nodes.set(name, (node = { name, flat: 0, cum: 0 }));
+      if (!seenNodes.has(name)) {
+        seenNodes.add(name);
+        node.cum += w;
       }
     }
-    if (leaf !== undefined) nodes.get(leaf)!.flat += w;
+    const leaf = calls.at(-1);
+    if (leaf !== undefined) nodes.get(leaf.name)!.flat += w;
   }
 
   const cutoff = Math.trunc(Math.abs(total) * nodeFraction);
