@@ -144,6 +144,15 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
   // largest buffer it ever needed would hold them for its whole life).
   const small = Buffer.allocUnsafe(64 * 1024);
   let scratch = small;
+  /** The scratch buffer with room after its first `n` bytes: when they fill it, a buffer twice as big holding them. */
+  const room = (n: number): Buffer => {
+    if (n === scratch.length) {
+      const bigger = Buffer.allocUnsafe(scratch.length * 2);
+      scratch.copy(bigger, 0, 0, n);
+      scratch = bigger;
+    }
+    return scratch;
+  };
 
   /**
    * Reads up to `max` bytes of a file into the scratch buffer and returns a view of them (valid until the next
@@ -158,12 +167,7 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
     try {
       let n = 0;
       while (n < max) {
-        if (n === scratch.length) {
-          const bigger = Buffer.allocUnsafe(scratch.length * 2);
-          scratch.copy(bigger, 0, 0, n);
-          scratch = bigger;
-        }
-        const got = readSync(fd, scratch, n, Math.min(scratch.length, max) - n, null);
+        const got = readSync(fd, room(n), n, Math.min(scratch.length, max) - n, null);
         if (got === 0) break;
         n += got;
         if (oneRecord && n < scratch.length) break;
@@ -190,12 +194,7 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
       let n = 0;
       let lineStart = 0;
       for (;;) {
-        if (n === scratch.length) {
-          const bigger = Buffer.allocUnsafe(scratch.length * 2);
-          scratch.copy(bigger, 0, 0, n);
-          scratch = bigger;
-        }
-        const got = readSync(fd, scratch, n, Math.min(scratch.length - n, 16 * 1024), null);
+        const got = readSync(fd, room(n), n, Math.min(scratch.length - n, 16 * 1024), null);
         if (got === 0) return scratch.toString("utf8", 0, n);
         n += got;
         // Whole lines only; the first is the header.
