@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { ChannelCredentials, createChannel, createClient } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { connect, type DiagnosticsHandle } from "../client/index.js";
-import { startFixture } from "../integration/harness.js";
+import { gopsdAddress, startFixture } from "../integration/harness.js";
 import { callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
 import { percentile } from "./measure.js";
@@ -50,19 +50,7 @@ export async function startSecureGopsd(extraArgs: string[] = []): Promise<Secure
     ],
     { cwd: dir, stdio: ["ignore", "ignore", "pipe"] },
   );
-  const address = await new Promise<string>((resolve, reject) => {
-    let err = "";
-    const timer = setTimeout(() => reject(new Error(`gopsd did not start: ${err}`)), 30_000);
-    proc.stderr!.on("data", (d: Buffer) => {
-      err += d.toString();
-      const m = /listening on (\S+)/.exec(err);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]!);
-      }
-    });
-    proc.once("exit", (code) => reject(new Error(`gopsd exited ${code}: ${err}`)));
-  });
+  const address = await gopsdAddress(proc);
   return {
     address,
     pid: proc.pid!,

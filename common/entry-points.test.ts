@@ -180,19 +180,8 @@ test("the gopsd bin as bundled serves: health, and reflection from the descripto
   const { ServerReflectionRequest } = (await import("nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb.js")).default;
   const gopsd = spawn(process.execPath, [join(root, "dist/server/main.js"), "--listen", "127.0.0.1:0", "--insecure"], { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
   try {
-    const address = await new Promise<string>((resolve, reject) => {
-      let err = "";
-      const timer = setTimeout(() => reject(new Error(`gopsd did not start: ${err}`)), 30_000);
-      gopsd.stderr!.on("data", (d: Buffer) => {
-        err += d.toString();
-        const m = /listening on (\S+)/.exec(err);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      gopsd.once("exit", (code) => reject(new Error(`gopsd exited ${code}: ${err}`)));
-    });
+    const { gopsdAddress } = await import("../integration/harness.js");
+    const address = await gopsdAddress(gopsd);
     const channel = createChannel(address);
     try {
       const health = createClient(HealthDefinition, channel);

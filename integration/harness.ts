@@ -485,15 +485,22 @@ export async function startGopsd(opts: GopsdOptions = {}): Promise<Gopsd> {
   const exited = track(proc);
   const stdout = collect(proc.stdout);
   const stderr = collect(proc.stderr);
-  let ready: RegExpMatchArray;
+  const address = await gopsdAddress(proc, stderr);
+  return { address, proc, stop: stopper(proc, exited), stderr, stdout };
+}
+
+/**
+ * The address a gopsd however started (harness, bench, the bin itself) prints once it listens
+ * (`gopsd: listening on <address>`). If it exits first or is not ready within 60 s it is killed (a live child
+ * keeps the test file's process, and the whole run, from ending) and this rejects with its stderr.
+ */
+export async function gopsdAddress(proc: ChildProcess, stderr: () => string = collect(proc.stderr)): Promise<string> {
   try {
-    ready = await waitForLine(proc, proc.stderr, /^gopsd: listening on (\S+)/, GOPSD_READY_TIMEOUT_MS, "gopsd", stderr);
+    return (await waitForLine(proc, proc.stderr, /^gopsd: listening on (\S+)/, GOPSD_READY_TIMEOUT_MS, "gopsd", stderr))[1]!;
   } catch (e) {
-    // Not left running: a live child keeps the test file's process (and the whole run) from ending.
     proc.kill("SIGKILL");
     throw e;
   }
-  return { address: ready[1]!, proc, stop: stopper(proc, exited), stderr, stdout };
 }
 
 /**
