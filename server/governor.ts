@@ -99,9 +99,10 @@ export class Governor {
     const detail = this.finishingOf(key);
     if (lane === undefined || detail === undefined) return;
     for (const t of lane.queue.splice(0)) t.refuse?.(busy(key, detail));
+    this.dropIfIdle(key, lane);
   }
 
-  /** "the agent is finishing a trace it cannot stop early (about 3s left)" while an abandoned capture runs on. */
+  /** "its gops agent is finishing a trace that was stopped early, ... (about 3s left)" while an abandoned capture runs on. */
   private finishingOf(key: number): string | undefined {
     const f = this.finishing.load(key);
     const leftMs = f === undefined ? 0 : f.untilMs - Date.now();
