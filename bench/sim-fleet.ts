@@ -120,7 +120,7 @@ async function serve(hosts: number, rttMs: number): Promise<void> {
     {},
     { cwd: dir, hostName: "sim" },
   );
-  if (config === "help") throw new Error("unexpected help");
+  if (config === "help" || config === "version") throw new Error(`unexpected ${config}`);
   const gopsd = await startGopsd(config, { error: (m) => process.stderr.write(`sim gopsd: ${m}\n`) }, { core: recordedCore(recorded) });
   const backendPort = Number(gopsd.address.split(":").pop());
 

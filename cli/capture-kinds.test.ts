@@ -68,9 +68,12 @@ test("pprof-cpu --duration asks for it and shows the progress of the expected du
 test("trace --duration asks for it", async () => {
   const cwd = await tempDir();
   const f = fakeContext({ streamTrace: () => streamOf([meta(CaptureKind.CAPTURE_KIND_TRACE, 2_000), chunk("go 1.19 trace\x00\x00\x00")]) }, { cwd });
-  await runTrace({ pid: 4132, output: undefined, durationSeconds: 2 }, f.ctx).catch(() => {});
+  // No catch: an error of the command (e.g. in describing the saved trace) fails the test.
+  await runTrace({ pid: 4132, output: undefined, durationSeconds: 2 }, f.ctx);
   assert.deepEqual(f.calls[0]!.request, { pid: 4132, durationSeconds: 2 });
   assert.deepEqual(await readdir(cwd), ["4132-trace-20261126-110257.trace"]);
+  // The one line of a saved trace names the file, the asked duration and the command that opens it.
+  assert.match(f.stdout.text(), /^4132-trace-20261126-110257\.trace: .*2s.*go tool trace 4132-trace-20261126-110257\.trace\n$/);
 });
 
 test("pprof-heap --kind: the profile kind asked for; the file and the JSON are named after the kind gopsd captured", async () => {

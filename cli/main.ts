@@ -4,13 +4,11 @@
 // host, a remote gopsd, else the in-process local backend) or, across hosts, a Fleet → the command's run → exit
 // status from exit-codes.ts. The transports (gRPC client, fleet and ssh, the local backend) are imported when a
 // command first needs one, so help, pprof and token load none of them.
-import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { TokenSource } from "../client/bearer-middleware.js";
 import type { Fleet } from "../client/fleet/fleet.js";
 import type { Diagnostics, DiagnosticsHandle } from "../common/diagnostics.js";
+import { packageVersion } from "../common/package-version.js";
 import {
   CallTimeoutError,
   chosenConfigPath,
@@ -58,7 +56,7 @@ async function main(): Promise<number> {
   try {
     const parsed = parseCommandLine(process.argv.slice(2), process.env);
     if (parsed.options.version && !parsed.options.help) {
-      process.stdout.write(`gopsctl ${ownVersion()}\n`);
+      process.stdout.write(`gopsctl ${packageVersion(import.meta.url)}\n`);
       return ExitCode.OK;
     }
     const { spec, opts, timeoutMs, across } = resolveCommand(parsed);
@@ -137,19 +135,6 @@ async function opener(target: Exclude<Target, { kind: "fleet" }>, signal: AbortS
   const token: TokenSource | undefined =
     setting === undefined ? undefined : setting.kind === "value" ? setting.value : () => (read ??= readTokenFile(setting.path, { signal }));
   return () => connect(target.target, { ...(target.tls !== undefined ? { tls: target.tls } : {}), ...(token !== undefined ? { token } : {}) });
-}
-
-/** The version in gopsctl's package.json (found upwards from this file: cli/ in the repo, dist/cli/ installed). */
-function ownVersion(): string {
-  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };
-      if (pkg.name === "gopsctl" && pkg.version !== undefined) return pkg.version;
-    } catch {
-      // no package.json here: keep looking upwards
-    }
-    if (dirname(dir) === dir) return "unknown";
-  }
 }
 
 // No top-level await: the bin is CommonJS (scripts/bundle.mjs), which loads faster than an ES module.

@@ -3,13 +3,17 @@
 import { hostname } from "node:os";
 import { GopsError, Status } from "../common/errors.js";
 import { createHostDiagnostics, type HostDiagnosticsOptions } from "../server/host-diagnostics.js";
+import { fileFinishingStore, finishingDir, type StartTimeOf } from "../server/finishing-captures.js";
 import { formatDurationMs } from "../common/duration.js";
 import type { Diagnostics, DiagnosticsHandle } from "../common/diagnostics.js";
 
 type CallOpts = { signal?: AbortSignal; deadline?: Date | number };
 
 export function createLocalDiagnostics(opts: Partial<HostDiagnosticsOptions> = {}): DiagnosticsHandle {
-  const core = createHostDiagnostics({ hostName: hostname(), agentTimeouts: {}, ...opts });
+  // Each gopsctl run is a new process: captures abandoned with Ctrl-C, which the agent runs to their end, are
+  // remembered in a file of the user's own, so the next run says so instead of waiting silently behind one.
+  const finishingStore = (startOf: StartTimeOf) => fileFinishingStore(finishingDir(), startOf);
+  const core = createHostDiagnostics({ hostName: hostname(), agentTimeouts: {}, finishingStore, ...opts });
   const unary =
     <Req, Res>(fn: (req: Req, o: { signal: AbortSignal }) => Promise<Res>) =>
     async (req: Req, o: CallOpts = {}): Promise<Res> => {

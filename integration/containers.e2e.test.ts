@@ -16,7 +16,7 @@ import { createLocalDiagnostics } from "../client/local.js";
 import type { Diagnostics } from "../common/diagnostics.js";
 import { GopsError, Status } from "../common/errors.js";
 import { AgentState, ContainerRuntime, PodQosClass, ProfileKind } from "../proto/index.js";
-import { startGopsd, type Gopsd } from "./harness.js";
+import { gopsdCommand, startGopsd, type Gopsd } from "./harness.js";
 import {
   CGROUP_ROOT,
   childrenOf,
@@ -312,10 +312,11 @@ describe("gopsd with the host's /proc mounted elsewhere (--proc-root)", { skip }
    */
   async function gopsdInContainer(args: string[]): Promise<string> {
     const script = `mount --bind /proc "$0" && exec unshare --pid --fork --mount-proc -- "$@"`;
+    // gopsd as the other end-to-end tests run it: the built bin under npm test, the sources by hand.
+    const [program, leading] = gopsdCommand();
     const child = spawn(
       "unshare",
-      ["--mount", "--propagation", "private", "--", "sh", "-c", script, mnt, process.execPath, "--import", import.meta.resolve("tsx"),
-        path.join(import.meta.dirname, "..", "server", "main.ts"), "--listen", "127.0.0.1:0", "--insecure", ...args],
+      ["--mount", "--propagation", "private", "--", "sh", "-c", script, mnt, program, ...leading, "--listen", "127.0.0.1:0", "--insecure", ...args],
       { stdio: ["ignore", "ignore", "pipe"] },
     );
     started.push(child);

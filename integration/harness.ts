@@ -397,6 +397,22 @@ async function executableForOtherUsers(exe: string): Promise<string> {
   return copy;
 }
 
+/**
+ * `entry` (a TypeScript file of this repository) bundled by esbuild into one ES module, with its dependencies, in a
+ * fresh temp dir any user can read: what a process of another user (the uid 65534 attacker) runs with plain
+ * `node FILE`. Such a process must load nothing from the checkout, which it may not be able to read (a clone under
+ * a mode-700 directory such as /root). The dir is removed when this process exits.
+ */
+export async function scriptForOtherUsers(entry: string): Promise<string> {
+  const { build } = await import("esbuild");
+  const dir = await makeTempDir("gopsctl-script-");
+  await chmod(dir, 0o755);
+  const outfile = path.join(dir, `${path.basename(entry, path.extname(entry))}.mjs`);
+  await build({ entryPoints: [entry], outfile, bundle: true, platform: "node", format: "esm", target: "node20", logLevel: "error" });
+  await chmod(outfile, 0o644);
+  return outfile;
+}
+
 /** The Go version the fixtures are built with, as their build info records it (e.g. "go1.19.8"). */
 export async function fixturesGoVersion(): Promise<string> {
   const { stdout, code } = await run(GO, ["env", "GOVERSION"], { env: goEnv() }, 30_000);

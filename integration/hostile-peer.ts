@@ -1,5 +1,6 @@
-// A hostile, unauthenticated network peer of gopsd, run by integration/hostile-wire.e2e.test.ts as uid 65534:
-//   node --import tsx integration/hostile-peer.ts '<json Plan>'
+// A hostile, unauthenticated network peer of gopsd, run by integration/hostile-wire.e2e.test.ts as uid 65534,
+// bundled into a world-readable temp dir first (harness scriptForOtherUsers: uid 65534 loads nothing from the checkout):
+//   node <tmp>/hostile-peer.mjs '<json Plan>'
 // It never sends a token. Every loop is bounded by count and by time; it exits by itself and prints one JSON
 // line (the Report) on stdout; "HOLDING" is printed once every connection of an `idle` plan has been tried.
 //

@@ -21,12 +21,11 @@ import { ChannelCredentials, Status, createChannel, createClient } from "nice-gr
 import { HealthDefinition } from "nice-grpc-server-health";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { drain, statusOf } from "./grpc-helpers.js";
-import { cliArgs, repoRoot, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
+import { cliArgs, repoRoot, scriptForOtherUsers, startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 import type { IdleReport, StreamsReport } from "./hostile-peer.js";
 
 const run = promisify(execFile);
 
-const TSX_LOADER = import.meta.resolve("tsx");
 const ROOT = process.getuid?.() === 0;
 const NOBODY = 65534;
 /** The bound this file proves (and README states): gopsd's peak RSS under attack. */
@@ -230,12 +229,19 @@ describe("hostile agents: every reply is bounded in size and time (issue 8 item 
 // Unauthenticated network peers (items 4 and 5). The attacker is integration/hostile-peer.ts run as uid 65534
 // from its own loopback source addresses (127.0.0.2, 127.0.0.3); the checks come from 127.0.0.1.
 
-/** Runs hostile-peer.ts as uid 65534; resolves with its report. `onHolding` runs once it says HOLDING. */
-function attack<R>(plan: Record<string, unknown>, onHolding?: () => Promise<unknown>): Promise<{ report: R; during?: unknown }> {
+let peerScript: Promise<string> | undefined;
+
+/**
+ * Runs hostile-peer.ts as uid 65534, bundled into a world-readable temp dir (scriptForOtherUsers: nothing loaded
+ * from the checkout, which uid 65534 may not be able to read); resolves with its report. `onHolding` runs once it
+ * says HOLDING.
+ */
+async function attack<R>(plan: Record<string, unknown>, onHolding?: () => Promise<unknown>): Promise<{ report: R; during?: unknown }> {
+  const script = await (peerScript ??= scriptForOtherUsers(path.join(repoRoot, "integration", "hostile-peer.ts")));
   return new Promise((resolve, reject) => {
     const child = spawn(
       "setpriv",
-      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, "--import", TSX_LOADER, path.join(repoRoot, "integration", "hostile-peer.ts"), JSON.stringify(plan)],
+      [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, "--clear-groups", process.execPath, script, JSON.stringify(plan)],
       { cwd: "/", stdio: ["ignore", "pipe", "pipe"], env: { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: "/nonexistent" } },
     );
     let out = "";

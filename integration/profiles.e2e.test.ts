@@ -155,6 +155,31 @@ describe("Ctrl-C mid-capture: the call is aborted, the agent's socket closed, no
           assert.ok(stopping < 2500, `the CLI stopped at once (${stopping} ms after Ctrl-C), not at the end of the 5 s capture`);
           assert.deepEqual(readdirSync(dir), [], "no capture file and no partial file");
           assert.ok(await eventually(() => establishedToAgent(fixture.port!) === 0, 3000), "the agent's connection was closed");
+
+          // The agent cannot stop: it runs the capture to its end and serves nothing else meanwhile. The next call
+          // (another gopsctl run, as a user would do it) is refused at once, saying so and for how long.
+          const hostArgs = mode === "gopsd" ? ["--host", gopsd.address] : [];
+          const label = command === "trace" ? "a trace" : "a CPU profile";
+          const next = await runCli([...hostArgs, "version", String(fixture.pid)], { cwd: dir, timeoutMs: 20_000 });
+          assert.equal(next.code, 7, `exit ${next.code}, stderr: ${next.stderr}`);
+          // Left: of the 5 s a trace lasts; of the 30 s a gops agent profiles the CPU (this fixture stops after 5 s,
+          // which gopsctl cannot know: it counts the real agent's fixed duration).
+          const left = command === "trace" ? "[1-5]" : "(?:2[0-9]|30)";
+          assert.match(
+            next.stderr,
+            new RegExp(`^gopsctl: pid ${fixture.pid} is busy: its gops agent is finishing ${label} that was stopped early, which an agent cannot cancel \\(about ${left}s left\\); retry when it has finished\n$`),
+          );
+          if (command === "trace") {
+            // Once the trace's time is over, the agent answers again.
+            let answered: Awaited<ReturnType<typeof runCli>> | undefined;
+            for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+              answered = await runCli([...hostArgs, "version", String(fixture.pid)], { cwd: dir, timeoutMs: 20_000 });
+              if (answered.code === 0) break;
+              assert.equal(answered.code, 7, `only busy until then: ${answered.stderr}`);
+            }
+            assert.equal(answered?.code, 0, answered?.stderr);
+            assert.match(answered!.stdout, /^go1\./);
+          }
         } finally {
           rmSync(dir, { recursive: true, force: true });
           await fixture.stop();

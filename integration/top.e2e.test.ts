@@ -149,13 +149,26 @@ describe("gopsctl top in a terminal", { timeout: 240_000 }, () => {
   it("follows window resizes; Ctrl-C also restores the terminal", async () => {
     await tmux("send-keys", "-t", SESSION, "-l", "clear");
     await tmux("send-keys", "-t", SESSION, "Enter");
+    // Start in a narrow window: top draws each line cut to 70 columns, so the table's right part (VIA is its last
+    // column) never reaches the terminal. Only a redraw after the window grows can show it: tmux cannot make up
+    // cells a program never wrote, so a top that ignores SIGWINCH fails here (a check after shrinking a wide
+    // window could not tell: tmux cuts the old lines to the new width itself).
+    await tmux("resize-window", "-t", SESSION, "-x", "70", "-y", "30");
     await tmux("send-keys", "-t", SESSION, "-l", topCommand(""));
     await tmux("send-keys", "-t", SESSION, "Enter");
-    await waitForPane((t) => tableRows(t).length === 8, "top did not start");
-    // A narrower window: redrawn at once, every line cut to the new width.
-    await tmux("resize-window", "-t", SESSION, "-x", "70", "-y", "30");
-    const narrow = await waitForPane((t) => t.split("\n").some((l) => l.startsWith("HOST ") && !l.includes("VIA")), "no redraw after the resize");
+    const headerOf = (t: string) => t.split("\n").find((l) => l.startsWith("HOST ")) ?? "";
+    const narrow = await waitForPane((t) => tableRows(t).length === 8, "top did not start in a 70-column window");
+    assert.ok(!headerOf(narrow).includes("VIA"), headerOf(narrow));
     assert.ok(narrow.split("\n").every((l) => [...l].length <= 70));
+    // Wider: redrawn at once with every column, the header and every row past column 70.
+    await tmux("resize-window", "-t", SESSION, "-x", "160", "-y", "30");
+    const wide = await waitForPane((t) => /\sVIA\s*$/.test(headerOf(t)) && tableRows(t).length === 8, "no redraw after the window grew: the VIA column did not appear");
+    assert.ok([...headerOf(wide)].length > 70);
+    for (const r of tableRows(wide)) assert.match(r.cells.at(-1)!, /^(agent|pprof|-)$/, `the VIA cell of ${r.cells.join(" ")}`);
+    // Narrower again: the same header as drawn at 70 columns from the start.
+    await tmux("resize-window", "-t", SESSION, "-x", "70", "-y", "30");
+    const again = await waitForPane((t) => !headerOf(t).includes("VIA") && tableRows(t).length === 8, "no redraw after the window shrank");
+    assert.equal(headerOf(again), headerOf(narrow));
 
     await tmux("send-keys", "-t", SESSION, "C-c");
     await waitForPane((t) => !t.includes("GOROUTINES"), "Ctrl-C did not leave top");

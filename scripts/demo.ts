@@ -2,15 +2,29 @@
 // integration/fixtures; needs Debian's golang-go), starts it and a local gopsd in dev mode, and runs gopsctl
 // against both: without a daemon, then through gopsd with a dev token. Everything it starts is stopped at the end.
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { repoRoot, startFixture, startGopsd } from "../integration/harness.js";
+import { buildFixtures, repoRoot, startFixture, startGopsd } from "../integration/harness.js";
+
+// The bins as installed (package.json "bin"; npm ci builds dist/ through prepare), gopsd included: the harness
+// starts dist/server/main.js rather than the sources when GOPSCTL_TEST_BINS=dist.
+const cli = path.join(repoRoot, "dist", "cli", "gopsctl.cjs");
+const gopsdBin = path.join(repoRoot, "dist", "server", "main.js");
+for (const bin of [cli, gopsdBin]) {
+  if (!existsSync(bin)) {
+    console.error(`demo: ${path.relative(repoRoot, bin)} is missing: run npm ci (or npm run build) first`);
+    process.exit(1);
+  }
+}
+process.env.GOPSCTL_TEST_BINS = "dist";
+if (!existsSync("/usr/bin/go")) {
+  console.error("demo: the sample Go program needs Debian's golang-go (/usr/bin/go): apt-get install golang-go");
+  process.exit(1);
+}
 
 const configHome = mkdtempSync(path.join(tmpdir(), "gopsctl-demo-"));
 const env = { ...process.env, XDG_CONFIG_HOME: configHome };
-// The installed bin (npm ci builds dist/), as a user would run it.
-const cli = path.join(repoRoot, "dist", "cli", "main.js");
 
 function gopsctl(args: string[], extraEnv: Record<string, string> = {}): string {
   process.stdout.write(`\n$ gopsctl ${args.join(" ")}\n`);
@@ -31,6 +45,8 @@ function token(): string {
   return res.stdout.trim();
 }
 
+console.log("building the sample Go program (integration/fixtures/agentprog) ...");
+await buildFixtures();
 const sample = await startFixture("agentprog", { args: ["-goroutines", "20", "-alloc"] });
 console.log(`started a sample Go program with a gops agent: pid ${sample.pid}, agent on 127.0.0.1:${sample.port}`);
 const gopsd = await startGopsd({ args: ["--dev", "--host-name", "demo"], env: { XDG_CONFIG_HOME: configHome } });

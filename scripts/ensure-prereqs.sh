@@ -1,9 +1,28 @@
 #!/usr/bin/env bash
-# Checks the Debian packages the tests need: golang-go (/usr/bin/go, go1.19 or newer),
-# openssh-server (/usr/sbin/sshd), openssh-client (ssh-keygen), openssl (the CLI the security tests make
-# certificates with), tmux (the terminal the top test drives) and chromium (/usr/bin/chromium, for the flame graph browser test). As root it installs the
-# missing ones; otherwise it names them with the install command and exits 1.
+# Checks what npm test needs, and stops with ONE line naming what is missing:
+# - root: the tests start processes as uid 65534, and create cgroups and network namespaces;
+# - the cgroup v1 memory and pids hierarchies (/sys/fs/cgroup/memory, /sys/fs/cgroup/pids): the hostile tests run
+#   gopsd in memory cgroups, the container tests put processes in pids cgroups;
+# - the Debian packages: golang-go (/usr/bin/go, go1.19 or newer), openssh-server (/usr/sbin/sshd), openssh-client
+#   (ssh-keygen), openssl (the CLI the security tests make certificates with), iproute2, tmux (the terminal the top
+#   test drives), chromium (/usr/bin/chromium, for the flame graph browser test) and fonts-liberation. As root it
+#   installs the missing ones with apt-get.
 set -euo pipefail
+
+if (( EUID != 0 )); then
+  echo "npm test must run as root (the tests start processes as uid 65534 and create cgroups and network namespaces); run it with sudo" >&2
+  exit 1
+fi
+
+# cgroup v1 hierarchies the tests create cgroups in ("cgroupfs"; cgroup2fs is the unified v2 hierarchy).
+missing_hierarchies=()
+for controller in memory pids; do
+  [[ $(stat -fc %T "/sys/fs/cgroup/$controller" 2>/dev/null) == cgroupfs && -w /sys/fs/cgroup/$controller ]] || missing_hierarchies+=("$controller")
+done
+if (( ${#missing_hierarchies[@]} > 0 )); then
+  echo "npm test needs the cgroup v1 ${missing_hierarchies[*]} hierarchies, writable, at /sys/fs/cgroup/{memory,pids} (the hostile and container tests create cgroups there); this machine has not: $(stat -fc %T /sys/fs/cgroup 2>/dev/null || echo 'no /sys/fs/cgroup') at /sys/fs/cgroup" >&2
+  exit 1
+fi
 
 go_ok() {
   [[ -x /usr/bin/go ]] || return 1
@@ -32,15 +51,15 @@ missing_packages() {
 missing=$(missing_packages)
 [[ -z $missing ]] && exit 0
 
-if (( EUID != 0 )); then
-  echo "missing test prerequisites: $missing; install them with: sudo apt-get update && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing" >&2
+echo "ensure-prereqs: installing $missing" >&2
+# apt's own output goes to a log; a failure is one line that names the packages and the log.
+log=$(mktemp /tmp/gopsctl-ensure-prereqs-XXXXXX.log)
+# shellcheck disable=SC2086 # one word per package
+if ! { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing; } >"$log" 2>&1; then
+  echo "ensure-prereqs: could not install $missing with apt-get (see $log): $(grep -E '^(E|Err):' "$log" | head -1)" >&2
   exit 1
 fi
-
-echo "ensure-prereqs: installing $missing" >&2
-apt-get update
-# shellcheck disable=SC2086 # one word per package
-DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends $missing
+rm -f "$log"
 
 missing=$(missing_packages)
 if [[ -n $missing ]]; then

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { describe, it } from "node:test";
 import { parseConfigText } from "./config-file.js";
-import { ConfigError, parseFlags, resolveConfig, type ConfigSources, type GopsdConfig } from "./config.js";
+import { ConfigError, parseFlags, resolveConfig, USAGE, type ConfigSources, type GopsdConfig } from "./config.js";
 
 const AUTH_FILE = {
   auth: { algorithms: ["RS256"], publicKeyFiles: ["keys/a.pem", "k2:/etc/gopsd/b.pem"], issuer: "https://iss", audience: "gopsd" },
@@ -109,6 +109,25 @@ describe("gopsd config", () => {
     refuses({ argv: ["--agent-timeout", "cpu=soon"] }, /^--agent-timeout cpu: "soon" is not a duration/);
     refuses({ argv: ["--listen", "nowhere"] }, /^--listen: "nowhere" is not host:port/);
     assert.throws(() => parseFlags(["--bogus"]), ConfigError);
+  });
+
+  it("--version is its own request; --help's size settings name their unit as the value is read (bytes)", () => {
+    const v = parseFlags(["--version"]);
+    assert.ok(!v.help && v.version);
+    const plain = parseFlags([]);
+    assert.ok(!plain.help && !plain.version);
+    const lines = USAGE.split("\n");
+    for (const flag of ["--limits-max-session-memory VALUE", "--limits-max-request-bytes VALUE"]) {
+      const at = lines.findIndex((l) => l.startsWith(`  ${flag}`));
+      assert.ok(at >= 0, flag);
+      const help = lines[at + 1]!;
+      const def = /default (\d+)/.exec(help)?.[1];
+      assert.ok(def !== undefined, help);
+      // The default printed is the value a user would write: in bytes, at least the 1 KiB the schema requires.
+      assert.ok(Number(def) >= 1024, help);
+    }
+    assert.match(lines[lines.findIndex((l) => l.startsWith("  --limits-max-session-memory")) + 1]!, /in bytes, rounded up to whole MiB \(default 4194304, 4 MiB\)/);
+    assert.equal(resolveWith({ argv: ["--insecure", "--limits-max-session-memory", "4194304"] }).limits.maxSessionMemoryBytes, 4 << 20);
   });
 
   it("checks the file against its schema: list items name their list, sections and lists have their shape, quoted numbers count", () => {

@@ -317,7 +317,7 @@ const KEYS = [
   { key: "limits.handshakeTimeout", kind: "timeout", help: `time a new connection has for TLS, HTTP/2 set-up and its first call (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.handshakeTimeoutMs)})` },
   { key: "limits.idleTimeout", kind: "timeout", help: `a connection with no call in progress for this long is closed (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.idleTimeoutMs)})` },
   { key: "limits.maxStreamsPerConnection", kind: "count", help: `concurrent HTTP/2 streams per connection (default ${DEFAULT_CONNECTION_LIMITS.maxStreamsPerConnection})` },
-  { key: "limits.maxSessionMemory", kind: "bytes", help: `HTTP/2 memory per connection, whole MiB (default ${DEFAULT_CONNECTION_LIMITS.maxSessionMemoryBytes})` },
+  { key: "limits.maxSessionMemory", kind: "bytes", help: `HTTP/2 memory per connection in bytes, rounded up to whole MiB (default ${DEFAULT_CONNECTION_LIMITS.maxSessionMemoryBytes}, ${DEFAULT_CONNECTION_LIMITS.maxSessionMemoryBytes / 2 ** 20} MiB)` },
   { key: "limits.keepaliveTime", kind: "timeout", help: `gopsd pings each connection this often and closes it after 20s without an answer (default ${formatDurationMs(DEFAULT_CONNECTION_LIMITS.keepaliveTimeMs)})` },
   { key: "pprof.probeOnList", kind: "bool", help: "probe Go processes without a gops agent for net/http/pprof on every listing (default: only when asked)" },
   { key: "pprof.probeExe", kind: "exeGlobs", help: "probe only these executables for net/http/pprof: absolute paths, a trailing * matches any rest (default: every Go program)" },
@@ -385,18 +385,23 @@ export const USAGE = [
   }),
   `  --${TIMEOUTS_FLAG} NAME=DURATION  (${TIMEOUTS_KEY}.NAME, env ${TIMEOUTS_ENV}=cpu=45s,stack=5s)`,
   `      deadline for one kind of agent call, e.g. cpu=45s, repeatable; NAME is one of ${TIMEOUT_NAMES.join(", ")}`,
+  "  --version",
+  "      print gopsd's version",
   "  --help",
   "      this text",
 ].join("\n");
 
 /** What the command line asked for: help, or flag values (strings, booleans, lists) by config key. */
-export type ParsedFlags = { readonly help: true } | { readonly help: false; readonly configFile?: string; readonly values: ReadonlyMap<string, unknown> };
+export type ParsedFlags =
+  | { readonly help: true }
+  | { readonly help: false; readonly version: boolean; readonly configFile?: string; readonly values: ReadonlyMap<string, unknown> };
 
 /** Parses argv strictly (unknown flags and positionals are refused). Pure. */
 export function parseFlags(argv: readonly string[]): ParsedFlags {
   const options: Record<string, { type: "string" | "boolean"; multiple?: boolean; short?: string }> = {
     config: { type: "string" },
     help: { type: "boolean", short: "h" },
+    version: { type: "boolean" },
     [TIMEOUTS_FLAG]: { type: "string", multiple: true },
   };
   for (const k of KEYS) {
@@ -414,7 +419,7 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
   for (const k of KEYS) if (v[kebab(k.key)] !== undefined) values.set(k.key, v[kebab(k.key)]);
   if (v[TIMEOUTS_FLAG] !== undefined) values.set(TIMEOUTS_KEY, v[TIMEOUTS_FLAG]);
   const configFile = v.config as string | undefined;
-  return { help: false, ...(configFile !== undefined ? { configFile } : {}), values };
+  return { help: false, version: v.version === true, ...(configFile !== undefined ? { configFile } : {}), values };
 }
 
 export interface ConfigSources {
@@ -677,9 +682,10 @@ export async function loadConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
   defaults: { cwd: string; hostName: string },
-): Promise<GopsdConfig | "help"> {
+): Promise<GopsdConfig | "help" | "version"> {
   const flags = parseFlags(argv);
   if (flags.help) return "help";
+  if (flags.version) return "version";
   const path = flags.configFile ?? env[CONFIG_ENV];
   if (path === "") throw new ConfigError(`${flags.configFile !== undefined ? "--config" : CONFIG_ENV}: must be a file path`);
   const file = path === undefined ? undefined : { path, doc: await readConfigFile(resolve(defaults.cwd, path), { signal: AbortSignal.timeout(CONFIG_READ_TIMEOUT_MS) }) };

@@ -289,3 +289,32 @@ describe("Governor.stream", () => {
     assert.deepEqual(g.activeKeys(), []);
   });
 });
+
+describe("Governor.abandoned: a timed capture stopped early keeps the agent busy until its end", () => {
+  it("refuses every call for the key at once, saying what the agent finishes and how long is left; others are free", async () => {
+    const g = new Governor();
+    const release = await g.acquire(7, trace());
+    const queued = g.acquire(7, o("version"));
+    // The trace started 1.5 s ago and was stopped now: about 3.5 s left.
+    g.abandoned(7, "a trace", Date.now() - 1_500, 5_000);
+    release();
+    const finishing = /^pid 7 is busy: its gops agent is finishing a trace that was stopped early, which an agent cannot cancel \(about 4s left\); retry when it has finished$/;
+    await assert.rejects(queued, isCode(Status.RESOURCE_EXHAUSTED, finishing));
+    await assert.rejects(g.acquire(7, o("memstats")), isCode(Status.RESOURCE_EXHAUSTED, finishing));
+    await assert.rejects(g.acquire(7, cpu()), isCode(Status.RESOURCE_EXHAUSTED, finishing));
+    assert.match(g.captureOf(7) ?? "", /finishing a trace/);
+    (await g.acquire(8, o("version")))();
+    assert.deepEqual(g.activeKeys(), []);
+  });
+
+  it("ends when the capture's time is over (and is not recorded for a capture already past it)", async () => {
+    const g = new Governor();
+    g.abandoned(7, "a trace", Date.now() - 4_950, 5_000);
+    await assert.rejects(g.acquire(7, o("version")), isCode(Status.RESOURCE_EXHAUSTED));
+    await sleep(80);
+    (await g.acquire(7, o("version")))();
+    g.abandoned(7, "a trace", Date.now() - 6_000, 5_000);
+    (await g.acquire(7, o("version")))();
+    assert.equal(g.captureOf(7), undefined);
+  });
+});

@@ -5,8 +5,15 @@
 //
 // A queued call that outlives its queue deadline or whose AbortSignal fires leaves the queue without ever
 // touching the agent. A key with nothing running and nothing queued is deleted.
+//
+// A timed capture abandoned before its end (Ctrl-C, a cancelled stream) does not stop the gops agent: it keeps
+// profiling or tracing for its fixed duration and serves nothing else meanwhile. `abandoned` records until when
+// (in a FinishingStore: memory for gopsd, a per-user file for gopsctl's in-process backend, whose every run is a
+// new process); until then every call for that key fails at once with busy, saying how long is left, instead of
+// waiting silently behind it.
 import { formatDurationMs } from "../common/duration.js";
 import { busy, cancelled, type GopsError } from "../common/errors.js";
+import { memoryFinishingStore, type FinishingStore } from "./finishing-captures.js";
 
 export interface GovernorCallOptions {
   /** What the call does, for messages: "memstats", "a heap profile". */
@@ -26,6 +33,8 @@ interface Ticket {
   /** When the call got its turn; undefined while queued. */
   startedAt?: number;
   grant?: () => void;
+  /** Refuses a queued call (the agent became busy with an abandoned capture while it waited). */
+  refuse?: (err: GopsError) => void;
   dispose?: () => void;
 }
 
@@ -36,6 +45,8 @@ interface Lane {
 
 export class Governor {
   private readonly lanes = new Map<number, Lane>();
+
+  constructor(private readonly finishing: FinishingStore = memoryFinishingStore()) {}
 
   /** Runs fn when it is this key's turn; the slot is released when fn settles. */
   async run<T>(key: number, opts: GovernorCallOptions, fn: () => Promise<T>): Promise<T> {
@@ -65,11 +76,38 @@ export class Governor {
     return [...this.lanes.keys()];
   }
 
-  /** The capture running or queued for a key, described ("a CPU profile is already running (about 12s left)"), if any. */
+  /**
+   * The capture running or queued for a key, described ("a CPU profile is already running (about 12s left)"), or
+   * the abandoned one the agent is still finishing, if any.
+   */
   captureOf(key: number): string | undefined {
     const lane = this.lanes.get(key);
     const t = lane && [lane.running, ...lane.queue].find((x) => x?.opts.capture);
-    return t ? describeCapture(t) : undefined;
+    return t ? describeCapture(t) : this.finishingOf(key);
+  }
+
+  /**
+   * A timed capture of `label` on this key, started at `startedAt` and expected to run `expectedMs`, was abandoned
+   * before its end: the agent stays busy until then. Calls waiting in the queue are refused now; later calls until
+   * then, at once.
+   */
+  abandoned(key: number, label: string, startedAt: number, expectedMs: number): void {
+    const untilMs = startedAt + expectedMs;
+    if (untilMs <= Date.now()) return;
+    this.finishing.save(key, { label, untilMs });
+    const lane = this.lanes.get(key);
+    const detail = this.finishingOf(key);
+    if (lane === undefined || detail === undefined) return;
+    for (const t of lane.queue.splice(0)) t.refuse?.(busy(key, detail));
+    this.dropIfIdle(key, lane);
+  }
+
+  /** "its gops agent is finishing a trace that was stopped early, ... (about 3s left)" while an abandoned capture runs on. */
+  private finishingOf(key: number): string | undefined {
+    const f = this.finishing.load(key);
+    const leftMs = f === undefined ? 0 : f.untilMs - Date.now();
+    if (f === undefined || leftMs <= 0) return undefined;
+    return `its gops agent is finishing ${f.label} that was stopped early, which an agent cannot cancel (about ${Math.ceil(leftMs / 1000)}s left)`;
   }
 
   /** Number of calls waiting (not running) for a key. */
@@ -83,6 +121,8 @@ export class Governor {
    */
   acquire(key: number, opts: GovernorCallOptions): Promise<() => void> {
     if (opts.signal?.aborted) return Promise.reject(cancelled(opts.what));
+    const finishing = this.finishingOf(key);
+    if (finishing !== undefined) return Promise.reject(busy(key, finishing));
     const lane = this.lanes.get(key) ?? { queue: [] };
     if (opts.capture) {
       const conflict = [lane.running, ...lane.queue].find((t) => t?.opts.capture);
@@ -114,6 +154,10 @@ export class Governor {
         opts.signal?.removeEventListener("abort", onAbort);
       };
       ticket.grant = () => resolve(release);
+      ticket.refuse = (err) => {
+        ticket.dispose?.();
+        reject(err);
+      };
       lane.queue.push(ticket);
     });
   }

@@ -42,6 +42,7 @@ import {
 } from "../common/errors.js";
 import type { BackendName, DiagnosticBackend } from "./diagnostic-backend.js";
 import { Governor } from "./governor.js";
+import { memoryFinishingStore, type FinishingStore, type StartTimeOf } from "./finishing-captures.js";
 import {
   ContainerResolver,
   createProcFs,
@@ -75,6 +76,11 @@ export interface HostDiagnosticsOptions {
   pprof?: PprofHttpOptions;
   /** Where the container runtimes and the kubelet keep their state (defaults: the usual /var/lib paths). */
   containerSources?: Partial<ContainerSources>;
+  /**
+   * Where abandoned captures the agents still run are remembered (server/finishing-captures.ts): in memory by
+   * default (gopsd); gopsctl's in-process backend keeps them in files, as each of its runs is a new process.
+   */
+  finishingStore?: (startOf: StartTimeOf) => FinishingStore;
 }
 
 export interface PprofHttpOptions {
@@ -126,7 +132,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
   };
   const containers = new ContainerResolver(fs, { ...DEFAULT_CONTAINER_SOURCES, ...options.containerSources });
   const scanner = new ProcessScanner(fs, { locateAgent: describeAccess, containers });
-  const governor = new Governor();
+  const governor = new Governor((options.finishingStore ?? memoryFinishingStore)(startOf));
   const timeouts = withAgentTimeouts(options.agentTimeouts);
   const host = options.hostName;
 
@@ -258,9 +264,23 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
     };
     const { queue, agent } = callOptions(name, info.label, o);
     yield* governor.stream(pid, { ...queue, capture: exclusive }, async function* () {
-      yield { payload: { $case: "metadata" as const, value: metadata } };
-      for await (const chunk of relayAware(route, Signal[name], undefined, agent)) {
-        yield { payload: { $case: "chunk" as const, value: chunk } };
+      const startedAt = Date.now();
+      let ended = false;
+      let failure: unknown;
+      try {
+        yield { payload: { $case: "metadata" as const, value: metadata } };
+        for await (const chunk of relayAware(route, Signal[name], undefined, agent)) {
+          yield { payload: { $case: "chunk" as const, value: chunk } };
+        }
+        ended = true;
+      } catch (e) {
+        failure = e;
+        throw e;
+      } finally {
+        // Stopped by the caller (the consumer left: Ctrl-C, a cancelled stream, its deadline) before the agent
+        // was done: the agent runs its fixed duration to the end and serves nothing else until then.
+        const stoppedByCaller = failure === undefined || o.signal?.aborted === true || (failure instanceof GopsError && failure.code === Status.CANCELLED);
+        if (exclusive !== undefined && !ended && stoppedByCaller) governor.abandoned(pid, info.label, startedAt, info.ms);
       }
     });
   }

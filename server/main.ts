@@ -16,11 +16,12 @@ import { AuthConfigError, generateDevKeys } from "./auth/index.js";
 import { ConfigError, USAGE, loadConfig, type GopsdConfig } from "./config.js";
 import { startGopsd } from "./gopsd.js";
 import { firstLine } from "../common/first-line.js";
+import { packageVersion } from "../common/package-version.js";
 
 const say = (line: string) => process.stderr.write(`gopsd: ${line}\n`);
 
 async function main(): Promise<number> {
-  let config: GopsdConfig | "help";
+  let config: GopsdConfig | "help" | "version";
   try {
     config = await loadConfig(process.argv.slice(2), process.env, { cwd: process.cwd(), hostName: hostname() });
   } catch (e) {
@@ -32,6 +33,10 @@ async function main(): Promise<number> {
   }
   if (config === "help") {
     process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (config === "version") {
+    process.stdout.write(`gopsd ${packageVersion(import.meta.url)}\n`);
     return 0;
   }
 

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { AgentKind, AgentState, ListProcessesResponse, MemStatsResponse, ScanProblemKind } from "../../proto/index.js";
 import { fakeContext, fakeFleet } from "../fake-context.testkit.js";
-import { problemFooter, run, shortGoVersion } from "./ps.js";
+import { EMPTY_LISTING_HINT, problemFooter, run, shortGoVersion } from "./ps.js";
 
 const listing = ListProcessesResponse.fromPartial({
   host: "web-1",
@@ -48,7 +48,31 @@ test("-A/--all-processes is passed on as all", async () => {
   await run({ allProcesses: true }, f.ctx);
   assert.deepEqual(f.calls[0]!.request, { all: true, probe: false });
   assert.equal(f.stdout.text(), "PID  PPID  NAME  *  VERSION  PATH\n");
-  assert.equal(f.stderr.text(), "");
+});
+
+test("an empty listing: the bare header on stdout, and on stderr two lines on how to make a Go program diagnosable", async () => {
+  const f = fakeContext({ listProcesses: async () => ListProcessesResponse.fromPartial({ host: "h" }) }, { isTTY: false });
+  await run({ allProcesses: false }, f.ctx);
+  assert.equal(f.stdout.text(), "PID  PPID  NAME  *  VERSION  PATH\n");
+  const hint = f.stderr.text().split("\n");
+  assert.equal(hint.length, 3, f.stderr.text()); // two lines and the final newline
+  assert.deepEqual(hint.slice(0, 2), [...EMPTY_LISTING_HINT]);
+  assert.match(f.stderr.text(), /github\.com\/google\/gops\/agent.*agent\.Listen/);
+  assert.match(f.stderr.text(), /net\/http\/pprof \(ps --probe/);
+  assert.match(f.stderr.text(), /npm run demo/);
+  // --json has no notes: stdout stays the JSON alone.
+  const j = fakeContext({ listProcesses: async () => ListProcessesResponse.fromPartial({ host: "h" }) }, { json: true });
+  await run({ allProcesses: false }, j.ctx);
+  assert.equal(j.stderr.text(), "");
+});
+
+test("a listing with processes, or one filtered to a container, gets no hint", async () => {
+  const f = fakeContext({ listProcesses: async () => listing }, { reader: { root: true } });
+  await run({ allProcesses: false }, f.ctx);
+  assert.doesNotMatch(f.stderr.text(), /no Go process found/);
+  const g = fakeContext({ listProcesses: async () => listing });
+  await run({ allProcesses: false, select: { container: "nope" } }, g.ctx);
+  assert.doesNotMatch(g.stderr.text(), /no Go process found/);
 });
 
 test("piped: the same table and footer as on a terminal (gopsctl ps | grep 4132 finds it)", async () => {

@@ -115,7 +115,7 @@ export const spec = defineCommand<PsOptions, PsAnswer>({
     notes: (answers, opts, ctx) =>
       opts.module !== undefined
         ? unreadNotes(answers.reduce((n, a) => n + (a.kind === "module" ? a.unread : 0), 0))
-        : listingNotes(answers.flatMap((a) => (a.kind === "listing" ? [a] : [])), opts.sort, ctx),
+        : listingNotes(answers.flatMap((a) => (a.kind === "listing" ? [a] : [])), opts, ctx),
   },
 });
 export const run = spec.run;
@@ -221,7 +221,8 @@ export function accessMarker(p: Pick<Process, "agent">): string {
 }
 
 /** The footers on stderr: processes that could not be inspected, and what --sort heap|goroutines left out. */
-function listingNotes(listings: readonly Listing[], sort: PsSort | undefined, ctx: CommandContext): string[] {
+function listingNotes(listings: readonly Listing[], opts: PsOptions, ctx: CommandContext): string[] {
+  const sort = opts.sort;
   const counts = new Map<ScanProblemKind, number>();
   for (const l of listings) for (const c of l.res.problemCounts) counts.set(c.kind, (counts.get(c.kind) ?? 0) + c.count);
   const footer = problemFooter([...counts].map(([kind, count]) => ({ kind, count })), ctx.reader);
@@ -230,8 +231,18 @@ function listingNotes(listings: readonly Listing[], sort: PsSort | undefined, ct
   const unanswered = listings.reduce((n, l) => n + l.unanswered, 0);
   if (withoutAgent > 0) notes.push(`--sort ${sort}: ${plural(withoutAgent, "process", "processes")} without a gops agent or pprof endpoint left out`);
   if (unanswered > 0) notes.push(`--sort ${sort}: ${plural(unanswered, "agent", "agents")} did not answer (shown as -)`);
+  if (opts.select === undefined && listings.every((l) => l.rows.length === 0)) notes.push(...EMPTY_LISTING_HINT);
   return notes;
 }
+
+/**
+ * Under an empty listing (on stderr, with the other notes: a pipe gets only the table): what makes a Go program
+ * diagnosable, and where to see it work.
+ */
+export const EMPTY_LISTING_HINT = [
+  'no Go process found: start a Go program with the gops agent (import "github.com/google/gops/agent"; agent.Listen(agent.Options{}))',
+  "  or with net/http/pprof (ps --probe finds it); `npm run demo` in a gopsctl checkout runs a sample program and gopsctl against it",
+] as const;
 
 function plural(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;

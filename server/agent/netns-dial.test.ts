@@ -2,7 +2,8 @@
 // needs CAP_SYS_ADMIN even for that: root only). Other namespaces: integration/containers.e2e.test.ts.
 import assert from "node:assert/strict";
 import { once } from "node:events";
-import { closeSync, openSync, readFileSync, readlinkSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { closeSync, fstatSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import net from "node:net";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -142,15 +143,46 @@ describe("encodeRelayRequest", () => {
   });
 });
 
-describe("openVerifiedNamespace", { skip: root ? false : "needs /proc of this process only, but kept with the relay" }, () => {
+describe("openVerifiedNamespace", { skip: root ? false : "needs root (unshare --net for a process in another namespace)" }, () => {
   const fs = createProcFs();
   const me = process.pid;
   const netns = readlinkSync("/proc/self/ns/net");
   const starttime = parseStat(fs.readStat(me)).starttime;
 
-  it("opens the namespace of the very process that was verified", () => {
-    const fd = openVerifiedNamespace(fs, { pid: me, netns, starttime });
-    closeSync(fd);
+  /** The network namespace the descriptor refers to, as /proc/PID/ns/net names it (nsfs inode). */
+  const nsOf = (fd: number) => `net:[${fstatSync(fd).ino}]`;
+
+  it("opens the namespace of the very process that was verified: the fd's nsfs inode is that process's netns", async () => {
+    // A process in a network namespace of its own, so its namespace and this process's differ.
+    const other = spawn("unshare", ["--net", "--", "sleep", "60"], { stdio: "ignore" });
+    try {
+      const pid = other.pid!;
+      let theirs = "";
+      for (let i = 0; i < 100; i++) {
+        try {
+          theirs = readlinkSync(`/proc/${pid}/ns/net`);
+          if (theirs !== netns && readFileSync(`/proc/${pid}/comm`, "utf8").trim() === "sleep") break;
+        } catch {
+          // not started yet
+        }
+        await sleep(20);
+      }
+      assert.notEqual(theirs, netns, "the unshare --net child has a namespace of its own");
+      const fd = openVerifiedNamespace(fs, { pid, netns: theirs, starttime: parseStat(fs.readStat(pid)).starttime });
+      try {
+        assert.equal(nsOf(fd), theirs);
+      } finally {
+        closeSync(fd);
+      }
+      const own = openVerifiedNamespace(fs, { pid: me, netns, starttime });
+      try {
+        assert.equal(nsOf(own), netns);
+      } finally {
+        closeSync(own);
+      }
+    } finally {
+      other.kill("SIGKILL");
+    }
   });
 
   it("NOT_FOUND when the pid now names another process (start time differs)", () => {
