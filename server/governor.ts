@@ -6,7 +6,7 @@
 // A queued call that outlives its queue deadline or whose AbortSignal fires leaves the queue without ever
 // touching the agent. A key with nothing running and nothing queued is deleted.
 import { formatDurationMs } from "../common/duration.js";
-import { busy, cancelled, type GopsError } from "../common/errors.js";
+import { agentBusy, busy, cancelled, type GopsError } from "../common/errors.js";
 
 export interface GovernorCallOptions {
   /** What the call does, for messages: "memstats", "a heap profile". */
@@ -86,7 +86,7 @@ export class Governor {
     const lane = this.lanes.get(key) ?? { queue: [] };
     if (opts.capture) {
       const conflict = [lane.running, ...lane.queue].find((t) => t?.opts.capture);
-      if (conflict) return Promise.reject(busy(key, describeCapture(conflict)));
+      if (conflict) return Promise.reject(busy(key, describeCapture(conflict), captureLeftMs(conflict)));
     }
     this.lanes.set(key, lane);
     const ticket: Ticket = { opts };
@@ -105,7 +105,7 @@ export class Governor {
       };
       const timer = setTimeout(() => {
         const behind = lane.running ? ` behind ${lane.running.opts.what}` : "";
-        leave(busy(key, `${opts.what} waited ${formatDurationMs(opts.queueTimeoutMs)} for its turn${behind}`));
+        leave(agentBusy(key, `${opts.what} waited ${formatDurationMs(opts.queueTimeoutMs)} for its turn${behind}`));
       }, opts.queueTimeoutMs);
       const onAbort = () => leave(cancelled(opts.what));
       opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -141,6 +141,13 @@ export class Governor {
   private dropIfIdle(key: number, lane: Lane): void {
     if (!lane.running && lane.queue.length === 0 && this.lanes.get(key) === lane) this.lanes.delete(key);
   }
+}
+
+/** How long until the capture ends, if it runs and its length is known (RetryInfo of the busy error). */
+function captureLeftMs(t: Ticket): number | undefined {
+  const c = t.opts.capture!;
+  if (t.startedAt === undefined || c.expectedMs === undefined) return undefined;
+  return Math.max(1000, c.expectedMs - (Date.now() - t.startedAt));
 }
 
 function describeCapture(t: Ticket): string {
