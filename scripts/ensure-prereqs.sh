@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the Debian packages the tests need: golang-go (/usr/bin/go, go1.19 or newer),
 # openssh-server (/usr/sbin/sshd), openssh-client (ssh-keygen), openssl (the CLI the security tests make
-# certificates with), tmux (the terminal the top test drives) and chromium (/usr/bin/chromium, for the flame graph browser test). As root it installs the
+# certificates with), tmux (the terminal the top test drives), chromium (/usr/bin/chromium, for the flame graph browser test),
+# protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf (the independent Python client of the API test). As root it installs the
 # missing ones; otherwise it names them with the install command and exits 1.
 set -euo pipefail
 
@@ -26,6 +27,12 @@ missing_packages() {
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   # Only recommended by chromium, which is installed without recommends: the flame graph needs a font to draw.
   dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
+  # The independent gRPC client of integration/python-client.e2e.test.ts: Debian's Python gRPC stack, and protoc with
+  # the gRPC Python plugin that generate its stubs.
+  [[ -x /usr/bin/protoc ]] || missing+=(protobuf-compiler)
+  [[ -x /usr/bin/grpc_python_plugin ]] || missing+=(protobuf-compiler-grpc)
+  /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
+  /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
   echo "${missing[*]}"
 }
 
