@@ -40,7 +40,7 @@ export const ERROR_TABLE = {
   osPermission: row(
     Status.FAILED_PRECONDITION,
     "OS_PERMISSION",
-    "gopsd itself lacks the operating-system rights (uid, capabilities) to read the process or reach its agent. This is not the caller's permission (that is PERMISSION_DENIED): the daemon's deployment must change (run gopsd as root or as the process's user), so the code is FAILED_PRECONDITION. gopsctl exits 8 for it, as for PERMISSION_DENIED.",
+    "gopsd itself lacks the operating-system rights (uid, capabilities) to read the process or reach its agent: not the caller's permission (see above).",
     { metadata: ["pid"] },
   ),
   // The backend (a gops agent or a net/http/pprof endpoint).
