@@ -1,9 +1,10 @@
 // The API's contract files stay true: docs/ERRORS.md is what the error table generates, the table's reasons are
-// stable names, and the breaking-change check (scripts/api-breaking.ts, run by npm test) accepts exactly the
-// recorded break.
+// stable names, docs/JSON.md has a section for every command, and the breaking-change check
+// (scripts/api-breaking.ts, run by npm test) accepts exactly the recorded break.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { COMMANDS } from "../cli/commands/index.js";
 import { ERROR_TABLE, Status, type ErrorKind } from "../common/errors.js";
 import { ACCEPTED, parseFindings, runBufBreaking, staleExceptions, unexpectedBreaks } from "../scripts/api-breaking.js";
 import { ERRORS_DOC, renderErrorsDoc } from "../scripts/errors-doc.js";
@@ -49,5 +50,15 @@ describe("buf breaking against the released API", () => {
       findings.map(({ path, type, message }) => ({ path, type, message })),
       ACCEPTED.map(({ path, type, message }) => ({ path, type, message })),
     );
+  });
+});
+
+describe("docs/JSON.md", () => {
+  it("has a section for every command, and none for a command that does not exist", () => {
+    const text = readFileSync(new URL("../docs/JSON.md", import.meta.url), "utf8");
+    const documented = new Set([...text.matchAll(/^### (.+)$/gm)].flatMap((m) => [...m[1]!.matchAll(/`gopsctl ([a-z][a-z-]*)/g)].map((x) => x[1]!)));
+    const names = COMMANDS.map((c) => c.name);
+    assert.deepEqual(names.filter((n) => !documented.has(n)), [], "commands without a section");
+    assert.deepEqual([...documented].filter((n) => !names.includes(n)), [], "sections for no command");
   });
 });
