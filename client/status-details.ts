@@ -1,6 +1,7 @@
 // Reads the google.rpc.Status details gopsd sends with a failed call (grpc-status-details-bin: ErrorInfo, RetryInfo)
 // into the error the client library throws, so a program switches on a stable reason instead of English text.
-import { ClientError, type CallOptions, type ClientMiddleware, type ClientMiddlewareCall, type Metadata } from "nice-grpc";
+// nice-grpc-common, not nice-grpc: the CLI imports reasonOf for every exit code, and nice-grpc would load the gRPC transport.
+import { ClientError, type CallOptions, type ClientMiddleware, type ClientMiddlewareCall, type Metadata } from "nice-grpc-common";
 import { isGopsError } from "../common/errors.js";
 import { STATUS_DETAILS_KEY, decodeStatusDetails, type ErrorDetails } from "../common/status-details.js";
 
