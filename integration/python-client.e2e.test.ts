@@ -67,7 +67,7 @@ async function generateStubs(dir: string): Promise<string> {
   }
   const grpcPlugin = `--plugin=protoc-gen-grpc_python=${GRPC_PYTHON_PLUGIN}`;
   await run(PROTOC, ["-I", path.join(root, "proto"), "-I", src, `--python_out=${out}`, `--grpc_python_out=${out}`, grpcPlugin,
-    "gops/v1/diagnostics.proto", "reflection_v1/reflection.proto", "reflection_v1alpha/reflection.proto"]);
+    "gops/v1/diagnostics.proto", "reflection_v1/reflection.proto", "reflection_v1alpha/reflection.proto"], { timeout: 60_000 });
   // google/rpc imports google/protobuf/{any,duration}.proto, whose sources Debian ships only in libprotobuf-dev: protoc
   // reads them as descriptors instead, taken from python3-protobuf's own compiled copies.
   const wkt = path.join(dir, "wkt.binpb");
@@ -77,8 +77,8 @@ async function generateStubs(dir: string): Promise<string> {
     "s = descriptor_pb2.FileDescriptorSet()",
     "[m.DESCRIPTOR.CopyToProto(s.file.add()) for m in (any_pb2, duration_pb2)]",
     "open(sys.argv[1], 'wb').write(s.SerializeToString())",
-  ].join("\n"), wkt]);
-  await run(PROTOC, [`--descriptor_set_in=${wkt}`, "-I", path.join(root, "proto/std"), `--python_out=${out}`, "google/rpc/status.proto", "google/rpc/error_details.proto"]);
+  ].join("\n"), wkt], { timeout: 60_000 });
+  await run(PROTOC, [`--descriptor_set_in=${wkt}`, "-I", path.join(root, "proto/std"), `--python_out=${out}`, "google/rpc/status.proto", "google/rpc/error_details.proto"], { timeout: 60_000 });
   return out;
 }
 
