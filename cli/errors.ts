@@ -32,6 +32,8 @@ export class HostsFailedError extends Error {
   constructor(
     readonly code: Status,
     summary: string,
+    /** The first failure's stable reason, when it has one (it may choose the exit code: exit-codes.ts). */
+    readonly reason?: string,
   ) {
     super(summary);
   }

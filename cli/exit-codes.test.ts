@@ -93,3 +93,22 @@ test("the error line escapes control characters a target put in the message (a r
   assert.equal(describeFailure(new Error(hostile)).message, want);
   assert.equal(describeFailure(new Error("a\x9b2J\nb")).message, "a\\x9b2J; b", "newlines still join the lines; C1 CSI escaped");
 });
+
+test("gopsd's own lack of OS rights (FAILED_PRECONDITION, reason OS_PERMISSION) still exits 8, read from the reason, in-process, remote and across hosts", async () => {
+  const { permissionDenied } = await import("../common/errors.js");
+  const { GopsdCallError } = await import("../client/status-details.js");
+  const local = permissionDenied("reading the executable of pid 1", 1);
+  assert.equal(local.code, Status.FAILED_PRECONDITION);
+  assert.equal(exitCodeFor(local), ExitCode.NOT_ALLOWED);
+  const remote = new GopsdCallError(new ClientError("/gops.v1.DiagnosticsService/GetBuildInfo", Status.FAILED_PRECONDITION, local.message), {
+    reason: "OS_PERMISSION",
+    domain: "gopsd",
+    metadata: { pid: "1" },
+  });
+  assert.equal(exitCodeFor(remote), ExitCode.NOT_ALLOWED);
+  assert.equal(exitCodeFor(new HostsFailedError(Status.FAILED_PRECONDITION, "1/2 hosts ok", "OS_PERMISSION")), ExitCode.NOT_ALLOWED);
+  // Another FAILED_PRECONDITION keeps its exit code; the English text decides nothing.
+  const notGo = new GopsdCallError(new ClientError("/p/M", Status.FAILED_PRECONDITION, "permission denied"), { reason: "NOT_GO", domain: "gopsd", metadata: {} });
+  assert.equal(exitCodeFor(notGo), ExitCode.FAILED_PRECONDITION);
+  assert.equal(exitCodeFor(new HostsFailedError(Status.FAILED_PRECONDITION, "1/2 hosts ok")), ExitCode.FAILED_PRECONDITION);
+});

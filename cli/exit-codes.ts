@@ -5,7 +5,8 @@ import { ClientError, Status } from "nice-grpc-common";
 import { CredentialsError } from "../client/credentials-error.js";
 import { InventoryError } from "../client/fleet/inventory-error.js";
 import { ModuleQueryError } from "../client/fleet/modules.js";
-import { GopsError } from "../common/errors.js";
+import { ERROR_TABLE, GopsError } from "../common/errors.js";
+import { reasonOf } from "../client/status-details.js";
 import { escapeLine } from "../common/escape-text.js";
 import { CallTimeoutError, HostsFailedError, InterruptedError, UsageError } from "./errors.js";
 
@@ -63,7 +64,16 @@ export function describeFailure(err: unknown, signal?: AbortSignal): Failure {
   return { exitCode: exitCodeFor(cause), message: escapeLine(oneLine(messageOf(cause))), reported: cause instanceof HostsFailedError };
 }
 
+/**
+ * Exit codes chosen by a failure's reason rather than its status code. gopsd's own lack of OS rights is
+ * FAILED_PRECONDITION on the wire (the caller is not refused: docs/ERRORS.md) but, for the operator, what to fix is
+ * access rights: it exits NOT_ALLOWED, as it did when gopsd sent PERMISSION_DENIED for it.
+ */
+const EXIT_CODE_BY_REASON: Readonly<Record<string, number>> = { [ERROR_TABLE.osPermission.reason]: ExitCode.NOT_ALLOWED };
+
 export function exitCodeFor(err: unknown): number {
+  const byReason = EXIT_CODE_BY_REASON[(err instanceof HostsFailedError ? err.reason : reasonOf(err)) ?? ""];
+  if (byReason !== undefined) return byReason;
   if (err instanceof UsageError || err instanceof CredentialsError) return ExitCode.USAGE;
   // A fleet file or selection that cannot be used, a --module query that is not one: configuration and usage.
   if (err instanceof InventoryError || err instanceof ModuleQueryError) return ExitCode.USAGE;

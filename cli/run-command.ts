@@ -82,7 +82,8 @@ async function printHostResult<T>(ctx: CommandContext, r: HostResult<T>, view: H
 
 function hostResultJson<T>(r: HostResult<T>, json: (value: T, host: string) => unknown): unknown {
   if (r.error !== undefined) {
-    return { host: r.host, error: { code: statusName(r.error.code), message: r.error.message, afterMs: r.error.afterMs } };
+    const { code, reason, message, afterMs } = r.error;
+    return { host: r.host, error: { code: statusName(code), ...(reason !== undefined ? { reason } : {}), message, afterMs } };
   }
   return { host: r.host, value: json(r.value, r.host) };
 }
@@ -93,7 +94,7 @@ export async function finishAcross(ctx: CommandContext, settled: readonly HostOu
   const line = summarize(settled);
   await write(ctx.stderr, `${line}\n`, ctx.signal);
   const failed = settled.find((r) => r.error !== undefined);
-  if (failed?.error !== undefined) throw new HostsFailedError(failed.error.code, line);
+  if (failed?.error !== undefined) throw new HostsFailedError(failed.error.code, line, failed.error.reason);
 }
 
 /** The hosts that answered, in selection order (for tables), with their values. */

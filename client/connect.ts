@@ -15,6 +15,7 @@ import { retryMiddleware } from "nice-grpc-client-middleware-retry";
 import { DiagnosticsServiceDefinition } from "../proto/index.js";
 import { bearerMiddleware, type TokenSource } from "./bearer-middleware.js";
 import { CredentialsError } from "./credentials-error.js";
+import { statusDetailsMiddleware } from "./status-details.js";
 import type { DiagnosticsHandle } from "../common/diagnostics.js";
 import { isLoopbackHost } from "../common/loopback.js";
 import { channelCredentials, tlsChannelOptions, type TlsCredentialsCache, type TlsOptions } from "./tls-credentials.js";
@@ -62,10 +63,12 @@ export function connect(target: string, opts: ConnectOptions = {}): DiagnosticsH
   });
   // Deadline first, so it bounds every attempt; read-only RPCs (NO_SIDE_EFFECTS in the proto) are retried once
   // after a short pause when gopsd was unavailable; GC, SetGCPercent and captures never are (docs/ARCHITECTURE.md rule 5).
+  // Status details last, next to the wire: each attempt's error carries its ErrorInfo reason.
   const base = createClientFactory()
     .use(unreachableMiddleware(target))
     .use(deadlineMiddleware)
-    .use(retryMiddleware);
+    .use(retryMiddleware)
+    .use(statusDetailsMiddleware());
   const factory = opts.token !== undefined ? base.use(bearerMiddleware(opts.token)) : base;
   // One retry, 200 ms later, and only when gopsd could not take the call (UNAVAILABLE).
   const client = factory.create(DiagnosticsServiceDefinition, channel, {

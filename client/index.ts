@@ -29,6 +29,8 @@ export { ModuleQueryError, findModule, parseModuleQuery, type ModuleMatch } from
 export { GopsError, Status } from "../common/errors.js";
 /** A failed call to gopsd: `code` (Status) and `details`. */
 export { ClientError } from "nice-grpc";
+/** A failed call to gopsd with its ErrorInfo (`reason`, `metadata`, RetryInfo's `retryDelayMs`); reasonOf: the stable reason of any failure. */
+export { GopsdCallError, reasonOf } from "./status-details.js";
 /** Unusable TLS material or token. */
 export { CredentialsError } from "./credentials-error.js";
 

@@ -193,7 +193,7 @@ test("the gopsd bin as bundled serves: health, and reflection from the descripto
       for await (const answer of reflection.serverReflectionInfo((async function* () { yield req; })(), { signal: AbortSignal.timeout(10_000) })) {
         names.push(...answer.getListServicesResponse()!.getServiceList().map((x) => x.getName()));
       }
-      assert.deepEqual(names.sort(), ["gops.v1.DiagnosticsService", "grpc.health.v1.Health"]);
+      assert.deepEqual(names.sort(), ["gops.v1.DiagnosticsService", "grpc.health.v1.Health", "grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"]);
     } finally {
       channel.close();
     }

@@ -5,8 +5,8 @@
 #   gopsd in memory cgroups, the container tests put processes in pids cgroups;
 # - the Debian packages: golang-go (/usr/bin/go, go1.19 or newer), openssh-server (/usr/sbin/sshd), openssh-client
 #   (ssh-keygen), openssl (the CLI the security tests make certificates with), iproute2, tmux (the terminal the top
-#   test drives), chromium (/usr/bin/chromium, for the flame graph browser test) and fonts-liberation. As root it
-#   installs the missing ones with apt-get.
+#   test drives), chromium (/usr/bin/chromium, for the flame graph browser test) fonts-liberation, and protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf
+#   (the independent Python client of the API test). As root it installs the missing ones with apt-get.
 set -euo pipefail
 
 if (( EUID != 0 )); then
@@ -45,6 +45,12 @@ missing_packages() {
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   # Only recommended by chromium, which is installed without recommends: the flame graph needs a font to draw.
   dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
+  # The independent gRPC client of integration/python-client.e2e.test.ts: Debian's Python gRPC stack, and protoc with
+  # the gRPC Python plugin that generate its stubs.
+  [[ -x /usr/bin/protoc ]] || missing+=(protobuf-compiler)
+  [[ -x /usr/bin/grpc_python_plugin ]] || missing+=(protobuf-compiler-grpc)
+  /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
+  /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
   echo "${missing[*]}"
 }
 

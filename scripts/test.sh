@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# npm test: prerequisites, typecheck, proto lint, generated-code check, then every *.test.ts.
+# npm test: prerequisites, typecheck, proto lint and breaking-change check, generated-code check, then every *.test.ts.
 # Every step's failure fails the script; the last step's exit code is the runner's.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -12,6 +12,9 @@ npx tsc -p tsconfig.json --noEmit
 
 echo "== buf lint"
 npx buf lint
+
+echo "== buf breaking (against the API as released, proto/breaking/; accepted breaks in scripts/api-breaking.ts)"
+node --import tsx scripts/api-breaking.ts
 
 echo "== generated code"
 npm run --silent generate

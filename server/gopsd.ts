@@ -39,7 +39,7 @@ import { createGuardedServer } from "./grpc-server.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
 import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
-import { LazyServerReflectionService, lazyServerReflection } from "./reflection.js";
+import { LazyServerReflectionService, LazyServerReflectionV1AlphaService, REFLECTION_SERVICE_NAMES, lazyServerReflection } from "./reflection.js";
 import { startIdleGc } from "./idle-gc.js";
 import { firstLine } from "../common/first-line.js";
 
@@ -137,10 +137,14 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       : base.use(auditAdmitMiddleware());
     server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
     server.add(HealthDefinition, HealthServiceImpl(health));
-    server.add(
-      LazyServerReflectionService,
-      lazyServerReflection(() => readFileSync(descriptorSetPath()), [DiagnosticsServiceDefinition.fullName, "grpc.health.v1.Health"]),
-    );
+    // Reflection v1 and v1alpha share one implementation; every service it lists is described by the descriptor set.
+    const reflection = lazyServerReflection(() => readFileSync(descriptorSetPath()), [
+      DiagnosticsServiceDefinition.fullName,
+      HealthDefinition.fullName,
+      ...REFLECTION_SERVICE_NAMES,
+    ]);
+    server.add(LazyServerReflectionService, reflection);
+    server.add(LazyServerReflectionV1AlphaService, reflection);
 
     let address: string;
     if (config.listen.startsWith("unix:")) {

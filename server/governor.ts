@@ -12,7 +12,7 @@
 // new process); until then every call for that key fails at once with busy, saying how long is left, instead of
 // waiting silently behind it.
 import { formatDurationMs } from "../common/duration.js";
-import { busy, cancelled, type GopsError } from "../common/errors.js";
+import { agentBusy, busy, cancelled, type GopsError } from "../common/errors.js";
 import { memoryFinishingStore, type FinishingStore } from "./finishing-captures.js";
 
 export interface GovernorCallOptions {
@@ -126,7 +126,7 @@ export class Governor {
     const lane = this.lanes.get(key) ?? { queue: [] };
     if (opts.capture) {
       const conflict = [lane.running, ...lane.queue].find((t) => t?.opts.capture);
-      if (conflict) return Promise.reject(busy(key, describeCapture(conflict)));
+      if (conflict) return Promise.reject(busy(key, describeCapture(conflict), captureLeftMs(conflict)));
     }
     this.lanes.set(key, lane);
     const ticket: Ticket = { opts };
@@ -145,7 +145,7 @@ export class Governor {
       };
       const timer = setTimeout(() => {
         const behind = lane.running ? ` behind ${lane.running.opts.what}` : "";
-        leave(busy(key, `${opts.what} waited ${formatDurationMs(opts.queueTimeoutMs)} for its turn${behind}`));
+        leave(agentBusy(key, `${opts.what} waited ${formatDurationMs(opts.queueTimeoutMs)} for its turn${behind}`));
       }, opts.queueTimeoutMs);
       const onAbort = () => leave(cancelled(opts.what));
       opts.signal?.addEventListener("abort", onAbort, { once: true });
@@ -185,6 +185,13 @@ export class Governor {
   private dropIfIdle(key: number, lane: Lane): void {
     if (!lane.running && lane.queue.length === 0 && this.lanes.get(key) === lane) this.lanes.delete(key);
   }
+}
+
+/** How long until the capture ends, if it runs and its length is known (RetryInfo of the busy error). */
+function captureLeftMs(t: Ticket): number | undefined {
+  const c = t.opts.capture!;
+  if (t.startedAt === undefined || c.expectedMs === undefined) return undefined;
+  return Math.max(1000, c.expectedMs - (Date.now() - t.startedAt));
 }
 
 function describeCapture(t: Ticket): string {

@@ -35,6 +35,7 @@ import {
   Status,
   agentProtocol,
   agentUnavailable,
+  fixedDuration,
   invalidArgument,
   noBackend,
   notSupportedBy,
@@ -304,7 +305,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
       async *profile(kind, seconds, o) {
         if (kind === ProfileKind.PROFILE_KIND_CPU) {
           if (seconds !== undefined && seconds !== AGENT_SECONDS.cpu) {
-            throw refuse(`profiles the CPU for a fixed ${AGENT_SECONDS.cpu}s: ask for ${AGENT_SECONDS.cpu}s or leave the duration out`);
+            throw fixedDuration(pid, "has a gops agent", "profiles the CPU", AGENT_SECONDS.cpu);
           }
           yield* capture(addr, pid, "CPUProfile", o);
         } else if (kind === ProfileKind.PROFILE_KIND_HEAP) {
@@ -316,7 +317,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
       },
       async *trace(seconds, o) {
         if (seconds !== undefined && seconds !== AGENT_SECONDS.trace) {
-          throw refuse(`traces for a fixed ${AGENT_SECONDS.trace}s: ask for ${AGENT_SECONDS.trace}s or leave the duration out`);
+          throw fixedDuration(pid, "has a gops agent", "traces", AGENT_SECONDS.trace);
         }
         yield* capture(addr, pid, "Trace", o);
       },

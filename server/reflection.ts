@@ -1,33 +1,47 @@
-// gRPC server reflection (grpc.reflection.v1), loaded at its first call. nice-grpc-server-reflection and the
-// google-protobuf runtime it is built on cost gopsd ~10 MB of its idle RSS, for a service an operator asks once in a
-// while (grpcurl). gopsd registers this definition at start-up (same method, same wire format): requests reach the
-// handler as raw bytes, and the first call imports the real implementation, decodes each request with the real
-// message class and serializes the real responses (google-protobuf messages serialize themselves).
+// gRPC server reflection, grpc.reflection.v1 and grpc.reflection.v1alpha (which older grpcurl, grpc_cli and GUI
+// clients speak), loaded at its first call. nice-grpc-server-reflection implements v1 only; v1alpha's messages are
+// the same on the wire (same fields, same numbers: proto/std/grpc/reflection/), so one implementation answers
+// both paths. It and the google-protobuf runtime it is built on cost gopsd ~10 MB of its idle RSS, for a service an
+// operator asks once in a while (grpcurl). gopsd registers these definitions at start-up (same methods, same wire
+// format): requests reach the handler as raw bytes, and the first call imports the real implementation, decodes each
+// request with the real message class and serializes the real responses (google-protobuf messages serialize
+// themselves). The descriptor set it serves holds every listed service's file (gops, health, reflection itself).
 import type { MethodDefinition } from "@grpc/grpc-js";
 import type { CallContext, ServiceImplementation } from "nice-grpc";
 import type { ServerReflectionRequest, ServerReflectionResponse } from "nice-grpc-server-reflection/lib/proto/grpc/reflection/v1/reflection_pb.js";
 
-const METHOD_PATH = "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo";
-
-/** The reflection service as grpc-js defines it, with the request left as bytes until the implementation is loaded. */
-export const LazyServerReflectionService: { serverReflectionInfo: MethodDefinition<Buffer, ServerReflectionResponse> & { requestStream: true; responseStream: true } } = {
-  serverReflectionInfo: {
-    path: METHOD_PATH,
-    requestStream: true,
-    responseStream: true,
-    requestSerialize: (bytes: Buffer): Buffer => bytes,
-    requestDeserialize: (bytes: Buffer): Buffer => bytes,
-    responseSerialize: (message: ServerReflectionResponse): Buffer => Buffer.from(message.serializeBinary()),
-    responseDeserialize: () => {
-      throw new Error("gopsd's reflection definition serves; it is no client");
-    },
-  },
+type ReflectionDefinition = {
+  serverReflectionInfo: MethodDefinition<Buffer, ServerReflectionResponse> & { requestStream: true; responseStream: true };
 };
 
-type Implementation = ServiceImplementation<typeof LazyServerReflectionService>;
+/** The reflection service of one protocol version as grpc-js defines it, with the request left as bytes until the implementation is loaded. */
+function lazyDefinition(version: "v1" | "v1alpha"): ReflectionDefinition {
+  return {
+    serverReflectionInfo: {
+      path: `/grpc.reflection.${version}.ServerReflection/ServerReflectionInfo`,
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: (bytes: Buffer): Buffer => bytes,
+      requestDeserialize: (bytes: Buffer): Buffer => bytes,
+      responseSerialize: (message: ServerReflectionResponse): Buffer => Buffer.from(message.serializeBinary()),
+      responseDeserialize: () => {
+        throw new Error("gopsd's reflection definition serves; it is no client");
+      },
+    },
+  };
+}
+
+/** grpc.reflection.v1.ServerReflection. */
+export const LazyServerReflectionService: ReflectionDefinition = lazyDefinition("v1");
+/** grpc.reflection.v1alpha.ServerReflection: the same implementation answers it. */
+export const LazyServerReflectionV1AlphaService: ReflectionDefinition = lazyDefinition("v1alpha");
+/** The names reflection lists for itself. */
+export const REFLECTION_SERVICE_NAMES = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"] as const;
+
+type Implementation = ServiceImplementation<ReflectionDefinition>;
 type RealImplementation = { serverReflectionInfo(requests: AsyncIterable<ServerReflectionRequest>, context: CallContext): AsyncIterable<ServerReflectionResponse> };
 
-/** Reflection over the FileDescriptorSet that `descriptorSet` reads (at the first call) for `serviceNames`. */
+/** Reflection (either version) over the FileDescriptorSet that `descriptorSet` reads (at the first call) for `serviceNames`. */
 export function lazyServerReflection(descriptorSet: () => Uint8Array, serviceNames: readonly string[]): Implementation {
   let loaded: Promise<{ real: RealImplementation; decode: (bytes: Uint8Array) => ServerReflectionRequest }> | undefined;
   const load = () =>

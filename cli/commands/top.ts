@@ -198,6 +198,6 @@ export async function runTop(opts: TopOptions, ctx: CommandContext, io: TopIO = 
   if (errors.length > 0) {
     const line = summarize([...errors, ...[...live].map((host) => ({ host, value: null, elapsedMs: 0 }))]);
     await write(ctx.stderr, `${line}\n`, ctx.signal);
-    throw new HostsFailedError(errors[0]!.error!.code, line);
+    throw new HostsFailedError(errors[0]!.error!.code, line, errors[0]!.error!.reason);
   }
 }

@@ -5,12 +5,15 @@ import { setMaxListeners } from "node:events";
 import { ClientError, Status } from "nice-grpc-common";
 import { GopsError } from "../../common/errors.js";
 import { CredentialsError } from "../credentials-error.js";
+import { reasonOf } from "../status-details.js";
 import { formatDurationMs } from "../../common/duration.js";
 
 /** Why one host failed: its status code, a one-line message, and when. */
 export interface HostError {
   code: Status;
   message: string;
+  /** The failure's stable reason (ErrorInfo from gopsd, or a domain error's), when it has one. */
+  reason?: string;
   /** How long the host had been worked on when it failed, ms. */
   afterMs: number;
 }
@@ -85,8 +88,8 @@ export async function* fanOut<T>(
         return failure(host, Status.DEADLINE_EXCEEDED, `no answer within ${formatDurationMs(opts.perHostDeadlineMs)}`, ms);
       }
       if (stop.signal.aborted) return failure(host, Status.CANCELLED, cancelMessage(stop.signal), ms);
-      const { code, message } = describeError(e);
-      return failure(host, code, message, ms);
+      const { code, message, reason } = describeError(e);
+      return failure(host, code, message, ms, reason);
     } finally {
       clearTimeout(timer);
       stop.signal.removeEventListener("abort", onStop);
@@ -119,8 +122,8 @@ export async function* fanOut<T>(
   }
 }
 
-function failure<T>(host: string, code: Status, message: string, afterMs: number): HostResult<T> {
-  return { host, error: { code, message, afterMs }, elapsedMs: afterMs };
+function failure<T>(host: string, code: Status, message: string, afterMs: number, reason?: string): HostResult<T> {
+  return { host, error: { code, message, afterMs, ...(reason !== undefined ? { reason } : {}) }, elapsedMs: afterMs };
 }
 
 function cancelMessage(signal: AbortSignal): string {
@@ -129,9 +132,10 @@ function cancelMessage(signal: AbortSignal): string {
 }
 
 /** The gRPC status and a one-line message for anything a host task threw. */
-export function describeError(e: unknown): { code: Status; message: string } {
-  if (e instanceof ClientError) return { code: e.code, message: e.details };
-  if (e instanceof GopsError) return { code: e.code, message: e.message };
+export function describeError(e: unknown): { code: Status; message: string; reason?: string } {
+  const reason = reasonOf(e);
+  if (e instanceof ClientError) return { code: e.code, message: e.details, ...(reason !== undefined ? { reason } : {}) };
+  if (e instanceof GopsError) return { code: e.code, message: e.message, reason: e.reason };
   // Unreadable TLS files, a token that would travel in clear text: the host's settings need fixing.
   if (e instanceof CredentialsError) return { code: Status.FAILED_PRECONDITION, message: e.message };
   if (e instanceof Error && e.name === "AbortError") return { code: Status.CANCELLED, message: e.message || "cancelled" };

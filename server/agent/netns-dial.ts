@@ -24,7 +24,7 @@
 import type { ChildProcess } from "node:child_process";
 import { closeSync, fstatSync } from "node:fs";
 import { Duplex } from "node:stream";
-import { GopsError, Status, agentUnavailable, processNotFound } from "../../common/errors.js";
+import { type GopsError, agentUnavailable, osPermission, processNotFound } from "../../common/errors.js";
 import { errorText, isDenied, isGone } from "../proc/errno.js";
 import { parseStat } from "../proc/parse-stat.js";
 import type { ProcFs } from "../proc/proc-fs.js";
@@ -106,8 +106,7 @@ export function openVerifiedNamespace(fs: ProcFs, target: VerifiedNamespace): nu
 
 /** Reaching into another network namespace needs more than reading /proc: say exactly what. */
 function namespaceDenied(what: string): GopsError {
-  return new GopsError(
-    Status.PERMISSION_DENIED,
+  return osPermission(
     `${what}: permission denied (an agent in another network namespace needs CAP_SYS_ADMIN and CAP_SYS_PTRACE, or root)`,
   );
 }

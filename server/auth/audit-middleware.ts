@@ -4,9 +4,9 @@
 // writes the call's "start" line at once, and its outcome line follows when it ends. A call that never got that far
 // (refused by authn, limits or authz) was refused: it goes to the refusal log, which aggregates floods.
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from "nice-grpc";
-import { Status } from "nice-grpc-common";
+import { ServerError, Status } from "nice-grpc-common";
 import { DiagnosticsServiceDefinition } from "../../proto/index.js";
-import { toServerError } from "../error-middleware.js";
+import { toGopsError, toServerError } from "../error-middleware.js";
 import type { AuditRecord, AuditSink } from "./audit.js";
 import { isPublicMethod } from "./policy.js";
 import type { RefusalLog } from "./refusals.js";
@@ -66,6 +66,7 @@ export function auditMiddleware(opts: AuditOptions): ServerMiddleware<AuditConte
     let bytes = 0;
     let outcome: Status | undefined;
     let error: string | undefined;
+    let reason: string | undefined;
     let admitted = false;
     const base = () => {
       const p = annotation.principal;
@@ -105,6 +106,7 @@ export function auditMiddleware(opts: AuditOptions): ServerMiddleware<AuditConte
       const se = toServerError(e);
       outcome = se.code;
       error = se.details;
+      if (!(e instanceof ServerError)) reason = toGopsError(e).reason;
       throw e;
     } finally {
       // No outcome: the generator was closed from outside, which nice-grpc does when the client cancels.
@@ -113,6 +115,7 @@ export function auditMiddleware(opts: AuditOptions): ServerMiddleware<AuditConte
         ...base(),
         outcome: Status[status],
         ...(error !== undefined ? { error } : {}),
+        ...(reason !== undefined ? { reason } : {}),
         ...(annotation.backend !== undefined ? { backend: annotation.backend } : {}),
         bytes: sizer ? bytes : null,
         durationMs: Math.round((performance.now() - started) * 1000) / 1000,

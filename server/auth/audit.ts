@@ -27,6 +27,8 @@ export interface AuditRecord {
   readonly outcome: string;
   /** The one-line status message of a failed call. */
   readonly error?: string;
+  /** The failure's ErrorInfo reason (docs/ERRORS.md), as sent to the client. */
+  readonly reason?: string;
   /** The backend that served a diagnostic call: "gops-agent" or "http-pprof"; absent when none was chosen. */
   readonly backend?: string;
   /**

@@ -358,6 +358,8 @@ describe("security chain on a real server", () => {
         const denied = await s.nextAudit();
         assert.equal(denied.outcome, "PERMISSION_DENIED");
         assert.equal(denied.error, `token lacks scope ${scope}`);
+        assert.equal(denied.reason, "SCOPE_MISSING");
+        assert.equal(ok.reason, undefined);
       }
     });
   }

@@ -10,7 +10,7 @@
 // first, so a valid token is never refused for its address: other users of a shared address cannot lock it out.
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from "nice-grpc";
 import type { AuditContext } from "./audit-middleware.js";
-import { limitExceeded, unauthenticated } from "../../common/errors.js";
+import { limitExceeded, noToken, unauthenticated } from "../../common/errors.js";
 import { isPublicMethod } from "./policy.js";
 import type { Principal, TokenVerifier } from "./verifier.js";
 import type { PeerLimiter } from "./limits.js";
@@ -28,13 +28,13 @@ export const isAnonymous = (p: Principal) => p === ANONYMOUS;
 /** The bearer token of `authorization` metadata; throws UNAUTHENTICATED when missing or not a Bearer token. */
 function bearerToken(context: CallContext): string {
   const value = context.metadata.get("authorization");
-  if (value === undefined || value === "") throw unauthenticated("no bearer token: send metadata 'authorization: Bearer <jwt>' (gopsctl: --token, --token-file or GOPSCTL_TOKEN)");
+  if (value === undefined || value === "") throw noToken("no bearer token: send metadata 'authorization: Bearer <jwt>' (gopsctl: --token, --token-file or GOPSCTL_TOKEN)");
   const m = /^Bearer +([^\s,]+)$/i.exec(value);
   if (!m) throw unauthenticated("authorization metadata is not 'Bearer <jwt>'");
   return m[1]!;
 }
 
-const tooMany = (address: string) => limitExceeded(`too many unauthenticated calls from ${address}; retry later`);
+const tooMany = (address: string) => limitExceeded(`too many unauthenticated calls from ${address}; retry later`, "unauthenticated_calls");
 
 export function authnMiddleware(
   verifier: TokenVerifier,

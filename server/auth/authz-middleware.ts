@@ -1,7 +1,7 @@
 // Authorization: applies policy.ts to the principal authn put in the context. Scope first, then the token's
 // `hosts` restriction against this server's host name. Default deny for methods without a rule.
 import type { CallContext, ServerMiddleware, ServerMiddlewareCall } from "nice-grpc";
-import { forbidden } from "../../common/errors.js";
+import { forbidden, hostNotAllowed, scopeMissing } from "../../common/errors.js";
 import type { AuthnContext } from "./authn-middleware.js";
 import { hostMatches, ruleFor } from "./policy.js";
 import type { Principal } from "./verifier.js";
@@ -11,9 +11,9 @@ export function authorize(principal: Principal, path: string, hostName: string):
   const rule = ruleFor(path);
   if (rule === undefined) throw forbidden(`no access rule for ${path}`);
   if (rule.kind === "public") return;
-  if (rule.kind === "scope" && !principal.scopes.has(rule.scope)) throw forbidden(`token lacks scope ${rule.scope}`);
+  if (rule.kind === "scope" && !principal.scopes.has(rule.scope)) throw scopeMissing(rule.scope);
   if (principal.hosts !== undefined && !hostMatches(principal.hosts, hostName)) {
-    throw forbidden(`token is not valid for host ${hostName}`);
+    throw hostNotAllowed(hostName);
   }
 }
 

@@ -67,7 +67,7 @@ export function createLimiter(config: LimitsConfig, nowMs: () => number = () => 
       const now = nowMs();
       if (now - lastSweepMs >= sweepEveryMs) sweep(now);
       if (stream && streams >= maxConcurrentStreams) {
-        throw limitExceeded(`server is at its limit of ${maxConcurrentStreams} concurrent streams; retry later`);
+        throw limitExceeded(`server is at its limit of ${maxConcurrentStreams} concurrent streams; retry later`, "concurrent_streams");
       }
       let s = subjects.get(subject);
       if (!s) {
@@ -77,12 +77,13 @@ export function createLimiter(config: LimitsConfig, nowMs: () => number = () => 
       if (s.active >= maxConcurrentPerSubject) {
         throw limitExceeded(
           `too many concurrent calls for ${subject} (limit ${maxConcurrentPerSubject}); retry when one has finished`,
+          "concurrent_calls",
         );
       }
       refill(s, now);
       if (s.tokens < 1) {
         const waitSec = Math.max(0.1, Math.ceil(((1 - s.tokens) / ratePerSec) * 10) / 10);
-        throw limitExceeded(`rate limit exceeded for ${subject}; retry in ${waitSec}s`);
+        throw limitExceeded(`rate limit exceeded for ${subject}; retry in ${waitSec}s`, "rate", waitSec * 1000);
       }
       s.tokens -= 1;
       s.active += 1;

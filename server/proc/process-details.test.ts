@@ -65,11 +65,18 @@ describe("getProcessDetails (fake /proc)", () => {
     await assert.rejects(getProcessDetails(fake(), 40, { cpuSampleMs: 60_001 }), hasCode(Status.INVALID_ARGUMENT));
   });
 
-  it("maps a missing process to NOT_FOUND and unreadable fds to PERMISSION_DENIED", async () => {
-    await assert.rejects(getProcessDetails(fake(), 41), hasCode(Status.NOT_FOUND));
+  it("maps a missing process to NOT_FOUND and unreadable fds to gopsd's own OS_PERMISSION (FAILED_PRECONDITION, not the caller's PERMISSION_DENIED)", async () => {
+    await assert.rejects(getProcessDetails(fake(), 41), (e) => hasCode(Status.NOT_FOUND)(e) && (e as GopsError).reason === "PROCESS_NOT_FOUND" && (e as GopsError).metadata.pid === "41");
     const fs = fake();
     fs.processes.get(40)!.errors = { readFdLinks: "EACCES" };
-    await assert.rejects(getProcessDetails(fs, 40), (e) => hasCode(Status.PERMISSION_DENIED)(e) && /open sockets of pid 40/.test((e as Error).message));
+    await assert.rejects(
+      getProcessDetails(fs, 40),
+      (e) =>
+        hasCode(Status.FAILED_PRECONDITION)(e) &&
+        (e as GopsError).reason === "OS_PERMISSION" &&
+        (e as GopsError).metadata.pid === "40" &&
+        /open sockets of pid 40/.test((e as Error).message),
+    );
   });
 
   it("shows the gops view of a Go process: threads, cmdline, elapsed, sockets, build info", async () => {

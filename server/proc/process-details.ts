@@ -35,7 +35,7 @@ function step<T>(pid: number, what: string, read: () => T): T {
     return read();
   } catch (e) {
     if (isGone(e)) throw processNotFound(pid);
-    if (isDenied(e)) throw permissionDenied(`${what} of pid ${pid}`);
+    if (isDenied(e)) throw permissionDenied(`${what} of pid ${pid}`, pid);
     throw e;
   }
 }
@@ -46,7 +46,7 @@ function exeLink(fs: ProcFs, pid: number): string {
     return fs.readExeLink(pid);
   } catch (e) {
     if (isGone(e)) return "";
-    if (isDenied(e)) throw permissionDenied(`reading the executable of pid ${pid}`);
+    if (isDenied(e)) throw permissionDenied(`reading the executable of pid ${pid}`, pid);
     throw e;
   }
 }
@@ -58,7 +58,7 @@ function readVerdict(fs: ProcFs, pid: number, read?: ReadBuildInfo): ExeVerdict 
     exe = fs.openExe(pid);
   } catch (e) {
     if (isGone(e)) return undefined;
-    if (isDenied(e)) throw permissionDenied(`reading the executable of pid ${pid}`);
+    if (isDenied(e)) throw permissionDenied(`reading the executable of pid ${pid}`, pid);
     throw e;
   }
   try {
