@@ -27,6 +27,12 @@ export enum AgentState {
   AGENT_STATE_INVALID = 5,
   /** AGENT_STATE_UNKNOWN - gopsd could not check (for example no permission to read the process's fds). */
   AGENT_STATE_UNKNOWN = 6,
+  /**
+   * AGENT_STATE_OFF_LOOPBACK - A port file names a port the process listens on, but only on an address that is not loopback
+   * (127.0.0.0/8, ::1) nor a wildcard (0.0.0.0, ::, dialled on 127.0.0.1 / ::1): gops agents are dialled on
+   * loopback only, so this one never is. `detail` names the address.
+   */
+  AGENT_STATE_OFF_LOOPBACK = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -53,6 +59,9 @@ export function agentStateFromJSON(object: any): AgentState {
     case 6:
     case "AGENT_STATE_UNKNOWN":
       return AgentState.AGENT_STATE_UNKNOWN;
+    case 7:
+    case "AGENT_STATE_OFF_LOOPBACK":
+      return AgentState.AGENT_STATE_OFF_LOOPBACK;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -76,6 +85,8 @@ export function agentStateToJSON(object: AgentState): string {
       return "AGENT_STATE_INVALID";
     case AgentState.AGENT_STATE_UNKNOWN:
       return "AGENT_STATE_UNKNOWN";
+    case AgentState.AGENT_STATE_OFF_LOOPBACK:
+      return "AGENT_STATE_OFF_LOOPBACK";
     case AgentState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -471,7 +482,7 @@ export interface Agent {
   state: AgentState;
   /** The port file that was found, as a path on the host (under /proc/PID/root). */
   portFile: string;
-  /** Dial address when LISTENING, e.g. "127.0.0.1:35367". */
+  /** Dial address when LISTENING, always a loopback address, e.g. "127.0.0.1:35367" or "[::1]:35367". */
   address: string;
   port: number;
   /** Human explanation for states other than LISTENING. */
