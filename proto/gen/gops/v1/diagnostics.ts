@@ -535,6 +535,14 @@ export interface Container {
   podQosClass: PodQosClass;
   /** The cgroup path the container was recognised in. */
   cgroup: string;
+  /**
+   * True when gopsd cross-checked this identity against the runtime's own state: Docker's config.v2.json
+   * State.Pid (the container's init process) is running in this very cgroup; for a pod, the kubelet's pod
+   * directory exists and names the pod. False (shown "(unverified)"): names come from a source gopsd could not
+   * check (Podman's containers.json, the container's HOSTNAME, an LXC or nspawn cgroup name) or none was found;
+   * `gopsctl ps --container/--pod` then match the id or UID only, never the name.
+   */
+  verified: boolean;
 }
 
 export interface Process {
@@ -1147,7 +1155,17 @@ export const Agent: MessageFns<Agent> = {
 };
 
 function createBaseContainer(): Container {
-  return { runtime: 0, id: "", name: "", podUid: "", podName: "", podNamespace: "", podQosClass: 0, cgroup: "" };
+  return {
+    runtime: 0,
+    id: "",
+    name: "",
+    podUid: "",
+    podName: "",
+    podNamespace: "",
+    podQosClass: 0,
+    cgroup: "",
+    verified: false,
+  };
 }
 
 export const Container: MessageFns<Container> = {
@@ -1175,6 +1193,9 @@ export const Container: MessageFns<Container> = {
     }
     if (message.cgroup !== "") {
       writer.uint32(66).string(message.cgroup);
+    }
+    if (message.verified !== false) {
+      writer.uint32(72).bool(message.verified);
     }
     return writer;
   },
@@ -1256,6 +1277,14 @@ export const Container: MessageFns<Container> = {
             message.cgroup = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.verified = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1294,6 +1323,7 @@ export const Container: MessageFns<Container> = {
         ? podQosClassFromJSON(object.pod_qos_class)
         : 0,
       cgroup: isSet(object.cgroup) ? globalThis.String(object.cgroup) : "",
+      verified: isSet(object.verified) ? globalThis.Boolean(object.verified) : false,
     };
   },
 
@@ -1323,6 +1353,9 @@ export const Container: MessageFns<Container> = {
     if (message.cgroup !== "") {
       obj.cgroup = message.cgroup;
     }
+    if (message.verified !== false) {
+      obj.verified = message.verified;
+    }
     return obj;
   },
 
@@ -1339,6 +1372,7 @@ export const Container: MessageFns<Container> = {
     message.podNamespace = object.podNamespace ?? "";
     message.podQosClass = object.podQosClass ?? 0;
     message.cgroup = object.cgroup ?? "";
+    message.verified = object.verified ?? false;
     return message;
   },
 };
