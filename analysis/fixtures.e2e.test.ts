@@ -11,7 +11,7 @@ import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { repoRoot, startFixture, type Fixture } from "../integration/harness.js";
-import { callAgent } from "../server/agent/client.js";
+import { agentAddress, callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
 import { fakeProfile } from "./fake-profile.testkit.js";
 import {
@@ -88,7 +88,7 @@ describe("analysis of real fixture data", () => {
       args: ["-hot", "-alloc", "-goroutines", "100"],
       env: { FIXTURE_CPU_PROFILE_SECONDS: "2", FIXTURE_TRACE_SECONDS: "0.5" },
     });
-    const addr = { host: "127.0.0.1", port: fixture.port! };
+    const addr = agentAddress("127.0.0.1", fixture.port!);
     const fetch = async (name: string, signal: number) => {
       bytes[name] = await callAgent(addr, signal, undefined, { connectTimeoutMs: 3000, deadlineMs: 15_000 });
       files[name] = path.join(dir, name);

@@ -1,6 +1,6 @@
 // Profiles, traces and goroutine dumps turned into something people can read without a Go toolchain.
 // Pure functions over bytes and text: the CLI does the I/O.
-export { decodeProfile, encodeProfile, sampleTypes, resolveSampleIndex, Profile, type SampleType } from "./profile.js";
+export { decodeProfile, encodeProfile, sampleTypes, resolveSampleIndex, Profile, PROFILE_MAX_BYTES, type SampleType } from "./profile.js";
 export { topFunctions, formatTop, type TopOptions, type TopResult, type TopRow } from "./top-functions.js";
 export { mergeProfiles } from "./merge-profiles.js";
 export { renderFlameGraph, flameTree, type FlameGraphOptions, type FlameTree } from "./flame-graph.js";

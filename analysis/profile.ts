@@ -22,16 +22,28 @@ export interface Frame {
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 
+/**
+ * The most bytes a profile may have as protobuf, decompressed or not (docs/HOSTILE.md). Go's own profiles of
+ * large services are a few MiB; a gzip "bomb" (1 MiB that expands to 1 GiB) stops here, with memory bounded:
+ * zlib stops inflating once its output passes the limit.
+ */
+export const PROFILE_MAX_BYTES = 128 << 20;
+
 /** Decodes a pprof profile as the agent or `go tool pprof -proto` writes it: gzip-compressed or raw. */
 export function decodeProfile(bytes: Buffer | Uint8Array): Profile {
   if (bytes.length === 0) throw invalidArgument("not a pprof profile: the input is empty");
+  const tooLarge = (what: string) =>
+    invalidArgument(`not a pprof profile: ${what} more than ${PROFILE_MAX_BYTES >> 20} MiB (the limit for a profile)`);
   let raw: Uint8Array = bytes;
   if (bytes[0] === GZIP_MAGIC[0] && bytes[1] === GZIP_MAGIC[1]) {
     try {
-      raw = zlib().gunzipSync(bytes);
+      raw = zlib().gunzipSync(bytes, { maxOutputLength: PROFILE_MAX_BYTES });
     } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") throw tooLarge("it decompresses to");
       throw invalidArgument(`not a pprof profile: gzip data is corrupt (${(error as Error).message})`);
     }
+  } else if (bytes.length > PROFILE_MAX_BYTES) {
+    throw tooLarge("it has");
   }
   let profile: Profile;
   try {

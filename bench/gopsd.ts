@@ -16,7 +16,7 @@ import { ChannelCredentials, createChannel, createClient } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { connect, type DiagnosticsHandle } from "../client/index.js";
 import { gopsdAddress, startFixture } from "../integration/harness.js";
-import { callAgent } from "../server/agent/client.js";
+import { agentAddress, callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
 import { percentile } from "./measure.js";
 import type { Row } from "./rows.js";
@@ -89,7 +89,7 @@ export async function gopsdSecureOverhead(rows: Row[], calls = 2000, warmupRound
   const ca = readFileSync(gopsd.caFile);
   const healthChannel = createChannel(gopsd.address, ChannelCredentials.createSsl(ca), { "grpc.ssl_target_name_override": "localhost" });
   try {
-    const addr = { host: "127.0.0.1", port: fixture.port! };
+    const addr = agentAddress("127.0.0.1", fixture.port!);
     const agent = (sig: number) => () => callAgent(addr, sig, undefined, { connectTimeoutMs: 3000, deadlineMs: 10_000 });
     const pid = fixture.pid;
     // The floor of any call through gopsd on this machine: a health check over the same TLS channel (public, no work

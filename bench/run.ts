@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { createChannel, createClient } from "nice-grpc";
 import { HealthDefinition } from "nice-grpc-server-health";
 import { connect } from "../client/index.js";
-import { callAgent } from "../server/agent/client.js";
+import { agentAddress, callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
 import { createHostDiagnostics } from "../server/host-diagnostics.js";
 import { createProcFs } from "../server/proc/index.js";
@@ -72,7 +72,7 @@ async function gopsdOverhead(): Promise<void> {
   const gopsd = await startGopsd();
   const client = connect(gopsd.address);
   try {
-    const addr = { host: "127.0.0.1", port: fixture.port! };
+    const addr = agentAddress("127.0.0.1", fixture.port!);
     const direct = () => callAgent(addr, Signal.Version, undefined, { connectTimeoutMs: 3000, deadlineMs: 10_000 });
     const viaGopsd = () => client.version({ pid: fixture.pid }, { deadline: 10_000 });
     // The floor any gRPC call to gopsd pays: a health check does no work behind the transport.

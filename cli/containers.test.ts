@@ -6,8 +6,8 @@ import { containerLabel, containerLines, matchesContainer, matchesPod, nsPidLabe
 import type { ParsedArgv } from "./parse-argv.js";
 
 const ID = "3f4e5d6c7b8a".padEnd(64, "0");
-const docker = Container.fromPartial({ runtime: ContainerRuntime.CONTAINER_RUNTIME_DOCKER, id: ID, name: "web-frontend", cgroup: `/docker/${ID}` });
-const anonymous = Container.fromPartial({ runtime: ContainerRuntime.CONTAINER_RUNTIME_CONTAINERD, id: "ab".repeat(32) });
+const docker = Container.fromPartial({ runtime: ContainerRuntime.CONTAINER_RUNTIME_DOCKER, id: ID, name: "web-frontend", cgroup: `/docker/${ID}`, verified: true });
+const anonymous = Container.fromPartial({ runtime: ContainerRuntime.CONTAINER_RUNTIME_CONTAINERD, id: "ab".repeat(32), verified: true });
 const pod = Container.fromPartial({
   runtime: ContainerRuntime.CONTAINER_RUNTIME_CRI,
   id: "cd".repeat(32),
@@ -15,8 +15,9 @@ const pod = Container.fromPartial({
   podName: "checkout-7d9f8b6c5-x2x4q",
   podNamespace: "shop",
   podQosClass: PodQosClass.POD_QOS_CLASS_BURSTABLE,
+  verified: true,
 });
-const unnamedPod = Container.fromPartial({ id: "ef".repeat(32), podUid: "11111111-2222-4333-8444-555555555555" });
+const unnamedPod = Container.fromPartial({ id: "ef".repeat(32), podUid: "11111111-2222-4333-8444-555555555555", verified: true });
 
 function argv(values: Record<string, string>): ParsedArgv {
   return {
@@ -103,4 +104,17 @@ test("the process view's container lines", () => {
     ["pod QoS class", "Burstable"],
   ]);
   assert.deepEqual(containerLines(unnamedPod), [["container", "ef".repeat(32)], ["pod", "11111111-2222-4333-8444-555555555555"]]);
+});
+
+test("issue 17 item 4: an unverified identity is marked, and --container/--pod match its id or UID only, never its name", () => {
+  const claimed = { ...docker, verified: false };
+  const claimedPod = { ...pod, verified: false };
+  assert.equal(containerLabel(claimed), "web-frontend (unverified)");
+  assert.equal(podLabel(claimedPod), "shop/checkout-7d9f8b6c5-x2x4q (unverified)");
+  assert.deepEqual(containerLines(claimed)[0], ["container", `web-frontend (${ID}) (unverified)`]);
+  assert.ok(!matchesContainer(claimed, "web-frontend"));
+  assert.ok(matchesContainer(claimed, ID.slice(0, 8)));
+  assert.ok(!matchesPod(claimedPod, { name: "checkout-7d9f8b6c5-x2x4q" }));
+  assert.ok(!matchesPod(claimedPod, { namespace: "shop", name: "checkout-7d9f8b6c5-x2x4q" }));
+  assert.ok(matchesPod(claimedPod, { name: claimedPod.podUid }));
 });

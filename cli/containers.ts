@@ -50,20 +50,23 @@ export function parseSelection(parsed: ParsedArgv): ContainerSelection | undefin
   return sel;
 }
 
-/** Whether container `c` is the one --container names: its name, its id, or an id prefix of >= 4 hex digits. */
+/**
+ * Whether container `c` is the one --container names: its name (only when gopsd verified it: an unverified name
+ * may be anyone's claim), its id, or an id prefix of >= 4 hex digits.
+ */
 export function matchesContainer(c: Container | undefined, wanted: string): boolean {
   if (c === undefined) return false;
-  if (c.name !== "" && c.name === wanted) return true;
+  if (c.verified && c.name !== "" && c.name === wanted) return true;
   if (c.id === wanted) return true;
   const prefix = wanted.toLowerCase();
   return prefix.length >= MIN_ID_PREFIX && /^[0-9a-f]+$/.test(prefix) && /^[0-9a-f]+$/.test(c.id) && c.id.startsWith(prefix);
 }
 
-/** Whether container `c` is in the pod --pod names: NAME (any namespace), NS/NAME, or the pod's UID. */
+/** Whether container `c` is in the pod --pod names: NAME (any namespace), NS/NAME (both verified only), or the pod's UID. */
 export function matchesPod(c: Container | undefined, wanted: { namespace?: string; name: string }): boolean {
   if (c === undefined || c.podUid === "") return false;
   if (wanted.namespace === undefined && c.podUid === wanted.name.toLowerCase()) return true;
-  if (c.podName === "" || c.podName !== wanted.name) return false;
+  if (!c.verified || c.podName === "" || c.podName !== wanted.name) return false;
   return wanted.namespace === undefined || c.podNamespace === wanted.namespace;
 }
 
@@ -75,17 +78,25 @@ export function selectProcesses<P extends Pick<Process, "container">>(processes:
   );
 }
 
-/** The CONTAINER cell: the runtime's name for it, else the id's first 12 characters; "" outside containers. */
+/** How an identity gopsd could not cross-check with the runtime's state is marked (ps -o wide, the process view). */
+export const UNVERIFIED_MARK = "(unverified)";
+
+const marked = (c: Container, label: string) => (c.verified || label === "" ? label : `${label} ${UNVERIFIED_MARK}`);
+
+/**
+ * The CONTAINER cell: the runtime's name for it, else the id's first 12 characters, marked "(unverified)" when gopsd
+ * could not cross-check it; "" outside containers.
+ */
 export function containerLabel(c: Container | undefined): string {
   if (c === undefined) return "";
-  return c.name !== "" ? c.name : c.id.slice(0, SHORT_ID_LENGTH);
+  return marked(c, c.name !== "" ? c.name : c.id.slice(0, SHORT_ID_LENGTH));
 }
 
 /** The POD cell: namespace/name (or the name alone when the namespace is unknown), else the pod UID; "" outside pods. */
 export function podLabel(c: Container | undefined): string {
   if (c === undefined || c.podUid === "") return "";
   if (c.podName === "") return c.podUid;
-  return c.podNamespace !== "" ? `${c.podNamespace}/${c.podName}` : c.podName;
+  return marked(c, c.podNamespace !== "" ? `${c.podNamespace}/${c.podName}` : c.podName);
 }
 
 /** The NSPID cell: the pid inside the process's own pid namespace, when it differs; else "". */
@@ -109,7 +120,7 @@ const QOS_LABEL: Record<string, string> = { GUARANTEED: "Guaranteed", BURSTABLE:
 export function containerLines(c: Container | undefined): [string, string][] {
   if (c === undefined) return [];
   const lines: [string, string][] = [];
-  lines.push(["container", c.name !== "" && c.name !== c.id ? `${c.name} (${c.id})` : c.id]);
+  lines.push(["container", marked(c, c.name !== "" && c.name !== c.id ? `${c.name} (${c.id})` : c.id)]);
   const runtime = RUNTIME_LABEL[runtimeName(c.runtime)];
   if (runtime !== undefined) lines.push(["container runtime", runtime]);
   if (c.podUid !== "") {

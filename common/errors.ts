@@ -153,7 +153,7 @@ export const hostNotAllowed = (host: string) => new GopsError(T.hostNotAllowed, 
 /** A method no access rule covers (default deny). */
 export const forbidden = (reason: string) => new GopsError(T.methodDenied, reason);
 /** An abuse limit was hit (`limit`: which one); `retryDelayMs`: when a call may pass again, if known. */
-export const limitExceeded = (reason: string, limit: "rate" | "concurrent_calls" | "concurrent_streams" | "unauthenticated_calls", retryDelayMs?: number) =>
+export const limitExceeded = (reason: string, limit: "rate" | "concurrent_calls" | "concurrent_streams" | "watch_streams" | "watch_streams_per_subject" | "unauthenticated_calls", retryDelayMs?: number) =>
   new GopsError(T.limitReached, reason, { metadata: { limit }, ...(retryDelayMs !== undefined ? { retryDelayMs } : {}) });
 
 // The net/http/pprof backend (a Go program that serves /debug/pprof/ instead of embedding the gops agent).

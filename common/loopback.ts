@@ -16,3 +16,11 @@ function expandsToOne(host: string): boolean {
   const groups = host.includes("::") ? [...head.split(":").filter(Boolean), ...tail.split(":").filter(Boolean)] : host.split(":");
   return groups.length <= 8 && groups.slice(0, -1).every((g) => /^0+$/.test(g)) && /^0*1$/.test(groups.at(-1) ?? "");
 }
+
+/**
+ * An IP address (not a name) that is loopback: IPv4 in 127.0.0.0/8 or ::1 (any spelling). What gopsd and the
+ * local CLI dial a gops agent on, whatever namespace it lives in (server/agent/client.ts, agentAddress).
+ */
+export function isLoopbackIp(ip: string): boolean {
+  return ip.toLowerCase() !== "localhost" && isLoopbackHost(ip);
+}

@@ -3,6 +3,7 @@
 // wide` names their container and pod, --container and --pod select them, `gopsctl PID` shows both pids, and the
 // agent commands work on them, on this machine (no daemon) and through a real gopsd (--host). Needs root.
 import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -14,11 +15,13 @@ import { relaysLeft, startNamespacedAgent, TestCgroups, writeDockerContainer, wr
 const root = process.getuid?.() === 0;
 const skip = root ? false : "needs root (unshare, nsenter, cgroups)";
 
-// Our own cgroup subtree and ids (another test file may use the runtimes' shapes at the same time).
-const BASE = `gopsctl-cli-test-${process.pid}`;
-const WEB_ID = "5eb0c0de".repeat(8);
-const POD_CID = "0ddba11a".repeat(8);
-const POD_UID = "7c0ffee1-4b5a-4978-8695-a4b3c2d1e0f9";
+// The runtimes' own anchored shapes (/docker/<id>, /kubepods/...: a container-shaped name anywhere else is no
+// container), with ids of this run's own (another test file may use the same shapes at the same time).
+const WEB_ID = randomBytes(32).toString("hex");
+const POD_CID = randomBytes(32).toString("hex");
+const POD_UID = randomUUID();
+/** How an identity gopsd could not cross-check is marked (without gopsd's state roots: Docker, the pod). */
+const UNVERIFIED = " (unverified)";
 const POD = { name: "checkout-7d9f8b6c5-x2x4q", namespace: "shop" };
 
 describe("gopsctl on Go programs in containers", { skip }, () => {
@@ -45,9 +48,9 @@ describe("gopsctl on Go programs in containers", { skip }, () => {
       startFixture("agentprog"),
     ]);
     // Placed before anything lists them (the container is cached per pid and start time).
-    cgroups.place(`${BASE}/docker/${WEB_ID}`, web.pid);
-    cgroups.place(`${BASE}/kubepods/burstable/pod${POD_UID}/${POD_CID}`, checkout.pid);
-    await writeDockerContainer(path.join(state, "docker"), WEB_ID, "web-frontend");
+    cgroups.place(`docker/${WEB_ID}`, web.pid);
+    cgroups.place(`kubepods/burstable/pod${POD_UID}/${POD_CID}`, checkout.pid);
+    await writeDockerContainer(path.join(state, "docker"), WEB_ID, "web-frontend", web.pid);
     await writeKubeletPod(path.join(state, "kubelet"), POD_UID, POD);
     gopsd = await startGopsd({
       args: ["--host-name", "containers-cli", "--containers-docker-root", path.join(state, "docker"), "--containers-kubelet-root", path.join(state, "kubelet")],
@@ -110,11 +113,13 @@ describe("gopsctl on Go programs in containers", { skip }, () => {
         assert.equal(w.NSPID, "1");
         assert.equal(c.NSPID, "1");
         assert.equal(h.NSPID, "");
-        // Docker's name only where its state root is known (gopsd's setting); else the id's first 12 characters.
-        assert.equal(w.CONTAINER, mode === "gopsd" ? "web-frontend" : WEB_ID.slice(0, 12));
+        // Docker's name only where its state root is known (gopsd's setting), verified by State.Pid; else the id's
+        // first 12 characters, unverified. The pod: from the kubelet's directory (gopsd), else from the
+        // container's own HOSTNAME and service-account file: unverified.
+        assert.equal(w.CONTAINER, mode === "gopsd" ? "web-frontend" : WEB_ID.slice(0, 12) + UNVERIFIED);
         assert.equal(w.POD, "");
-        assert.equal(c.CONTAINER, POD_CID.slice(0, 12));
-        assert.equal(c.POD, `${POD.namespace}/${POD.name}`);
+        assert.equal(c.CONTAINER, POD_CID.slice(0, 12) + (mode === "gopsd" ? "" : UNVERIFIED));
+        assert.equal(c.POD, `${POD.namespace}/${POD.name}` + (mode === "gopsd" ? "" : UNVERIFIED));
         assert.equal(h.CONTAINER, "");
         // --json: the whole container and both pids.
         const json = JSON.parse(await ok("ps", "--json")) as { processes: { pid: number; nsPid: number | null; container: Record<string, string> | null }[] };
@@ -123,6 +128,7 @@ describe("gopsctl on Go programs in containers", { skip }, () => {
         assert.equal(cj.container?.id, POD_CID);
         assert.equal(cj.container?.podUid, POD_UID);
         assert.equal(cj.container?.podQosClass, "BURSTABLE");
+        assert.equal(cj.container?.verified, mode === "gopsd");
         assert.equal(json.processes.find((p) => p.pid === hostProgram.pid)?.container, null);
       });
 
@@ -130,23 +136,25 @@ describe("gopsctl on Go programs in containers", { skip }, () => {
         for (const sel of [WEB_ID, WEB_ID.slice(0, 4), ...(mode === "gopsd" ? ["web-frontend"] : [])]) {
           assert.deepEqual([...table(await ok("ps", "--container", sel)).keys()], [web.pid], `--container ${sel}`);
         }
-        for (const sel of [`${POD.namespace}/${POD.name}`, POD.name, POD_UID]) {
+        // A pod's name selects only when verified (gopsd's kubelet root); its UID always.
+        for (const sel of [...(mode === "gopsd" ? [`${POD.namespace}/${POD.name}`, POD.name] : []), POD_UID]) {
           assert.deepEqual([...table(await ok("ps", "-o", "wide", "--pod", sel)).keys()], [checkout.pid], `--pod ${sel}`);
         }
         assert.deepEqual([...table(await ok("ps", "--pod", `default/${POD.name}`)).keys()], [], "another namespace");
-        assert.deepEqual([...table(await ok("ps", "--container", POD_CID.slice(0, 8), "--pod", POD.name)).keys()], [checkout.pid]);
+        assert.deepEqual([...table(await ok("ps", "--container", POD_CID.slice(0, 8), "--pod", mode === "gopsd" ? POD.name : POD_UID)).keys()], [checkout.pid]);
       });
 
       it("gopsctl PID shows both pids, the container, the pod and the agent's network namespace", async () => {
         const text = await ok(String(checkout.pid));
         assert.match(text, new RegExp(`^pid in each namespace:\\t${checkout.pid} > 1$`, "m"));
-        assert.match(text, new RegExp(`^container:\\t${POD_CID}$`, "m"));
-        assert.match(text, new RegExp(`^pod:\\t${POD.namespace}/${POD.name} \\(uid ${POD_UID}\\)$`, "m"));
+        const mark = mode === "gopsd" ? "" : " \\(unverified\\)";
+        assert.match(text, new RegExp(`^container:\\t${POD_CID}${mark}$`, "m"));
+        assert.match(text, new RegExp(`^pod:\\t${POD.namespace}/${POD.name}${mark} \\(uid ${POD_UID}\\)$`, "m"));
         assert.match(text, /^pod QoS class:\tBurstable$/m);
         assert.match(text, /^agent network namespace:\tnet:\[\d+\]$/m);
         const webText = await ok(String(web.pid));
         assert.match(webText, /^container runtime:\tdocker$/m);
-        assert.match(webText, new RegExp(`^cgroup:\\t/${BASE}/docker/${WEB_ID}$`, "m"));
+        assert.match(webText, new RegExp(`^cgroup:\\t/docker/${WEB_ID}$`, "m"));
         const json = JSON.parse(await ok(String(web.pid), "--json")) as { nsPids: number[]; container: { id: string } };
         assert.deepEqual(json.nsPids, [web.pid, 1]);
         assert.equal(json.container.id, WEB_ID);

@@ -3,6 +3,7 @@
 // locally and through a real gopsd, with nothing left behind. Real cgroups with the runtimes' path shapes name
 // the container and pod; a kubelet-style pod directory names the pod. Needs root.
 import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
 import { spawn, type ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -203,8 +204,12 @@ describe("50 namespaced targets at once", { skip }, () => {
 // ---------------------------------------------------------------------------------------------------------
 // Containers from real cgroups (this machine's cgroup v1 pids hierarchy) and a kubelet-style pod directory.
 
-const ID = "c0ffee00".repeat(8);
-const POD_UID = "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
+// The runtimes' own anchored shapes (a container-shaped name anywhere else is no container), with ids and names
+// of this run's own (another test file may use the same shapes at the same time).
+const ID = randomBytes(32).toString("hex");
+const POD_UID = randomUUID();
+const POD_UID_2 = randomUUID();
+const NAME_SUFFIX = randomBytes(4).toString("hex");
 
 describe("the container of a process, from its real cgroup", { skip }, () => {
   const cgroups = new TestCgroups();
@@ -230,19 +235,20 @@ describe("the container of a process, from its real cgroup", { skip }, () => {
   }
 
   it("Docker (cgroupfs driver), with its name from config.v2.json", async () => {
-    const pid = inCgroup(`gopsctl-test/docker/${ID}`);
-    await writeDockerContainer(path.join(state, "docker"), ID, "web-frontend");
+    const pid = inCgroup(`docker/${ID}`);
+    await writeDockerContainer(path.join(state, "docker"), ID, "web-frontend", pid);
     const d = createLocalDiagnostics({ hostName: "t", containerSources: { dockerRoot: path.join(state, "docker") } });
     const p = (await d.listProcesses({ all: true })).processes.find((x) => x.pid === pid);
     assert.equal(p?.container?.runtime, ContainerRuntime.CONTAINER_RUNTIME_DOCKER);
     assert.equal(p.container.id, ID);
     assert.equal(p.container.name, "web-frontend");
+    assert.equal(p.container.verified, true, "State.Pid runs in the container's cgroup");
     assert.equal((await d.getProcess({ pid })).process?.container?.id, ID);
   });
 
   it("a Kubernetes pod (burstable and guaranteed), named from a kubelet-style pod directory", async () => {
-    const burstable = inCgroup(`gopsctl-test/kubepods/burstable/pod${POD_UID}/${ID}`);
-    const guaranteed = inCgroup(`gopsctl-test/kubepods/pod${POD_UID.replace(/0/g, "1")}/${ID}`);
+    const burstable = inCgroup(`kubepods/burstable/pod${POD_UID}/${ID}`);
+    const guaranteed = inCgroup(`kubepods/pod${POD_UID_2}/${ID}`);
     const kubelet = path.join(state, "kubelet");
     await writeKubeletPod(kubelet, POD_UID, { name: "checkout-7d9f8b6c5-x2x4q", namespace: "shop" });
     const d = createLocalDiagnostics({ hostName: "t", containerSources: { kubeletRoot: kubelet } });
@@ -253,26 +259,29 @@ describe("the container of a process, from its real cgroup", { skip }, () => {
     assert.equal(b.podQosClass, PodQosClass.POD_QOS_CLASS_BURSTABLE);
     assert.equal(b.podName, "checkout-7d9f8b6c5-x2x4q");
     assert.equal(b.podNamespace, "shop");
+    assert.equal(b.verified, true, "named from the kubelet's pod directory");
     const g = list.find((x) => x.pid === guaranteed)?.container;
-    assert.equal(g?.podUid, POD_UID.replace(/0/g, "1"));
+    assert.equal(g?.podUid, POD_UID_2);
     assert.equal(g.podQosClass, PodQosClass.POD_QOS_CLASS_GUARANTEED);
     assert.equal(g.podName, "", "no kubelet directory for that pod: no name invented");
+    assert.equal(g.verified, false);
   });
 
   it("systemd-driver shapes: a CRI-O pod container, Podman, an nspawn machine, LXC; a process moved out has none", async () => {
     const uid_ = POD_UID.replace(/-/g, "_");
-    const crio = inCgroup(`gopsctl-test/kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${uid_}.slice/crio-${ID}.scope`);
-    const podman = inCgroup(`gopsctl-test/machine.slice/libpod-${ID}.scope`);
-    const nspawn = inCgroup(`gopsctl-test/machine.slice/machine-build\\x2dbox.scope`);
-    const lxc = inCgroup("gopsctl-test/lxc.payload.db1");
+    const crio = inCgroup(`kubepods.slice/kubepods-besteffort.slice/kubepods-besteffort-pod${uid_}.slice/crio-${ID}.scope`);
+    const podman = inCgroup(`machine.slice/libpod-${ID}.scope`);
+    const nspawn = inCgroup(`machine.slice/machine-build\\x2dbox${NAME_SUFFIX}.scope`);
+    const lxc = inCgroup(`lxc.payload.db${NAME_SUFFIX}`);
     const d = createLocalDiagnostics({ hostName: "t" });
     const by = new Map((await d.listProcesses({ all: true })).processes.map((p) => [p.pid, p.container]));
     assert.equal(by.get(crio)?.runtime, ContainerRuntime.CONTAINER_RUNTIME_CRIO);
     assert.equal(by.get(crio)?.podUid, POD_UID);
     assert.equal(by.get(crio)?.podQosClass, PodQosClass.POD_QOS_CLASS_BEST_EFFORT);
     assert.equal(by.get(podman)?.runtime, ContainerRuntime.CONTAINER_RUNTIME_PODMAN);
-    assert.equal(by.get(nspawn)?.name, "build-box");
-    assert.equal(by.get(lxc)?.name, "db1");
+    assert.equal(by.get(nspawn)?.name, `build-box${NAME_SUFFIX}`);
+    assert.equal(by.get(lxc)?.name, `db${NAME_SUFFIX}`);
+    assert.equal(by.get(lxc)?.verified, false, "an LXC name is the cgroup's, checked against no runtime state");
     // Moved back to the root cgroup: a new process would be needed for the cache (pid + start time) to change,
     // so a fresh core shows the change.
     writeFileSync(path.join(CGROUP_ROOT, "cgroup.procs"), String(lxc));

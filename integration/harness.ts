@@ -383,7 +383,7 @@ async function reachableByOthers(file: string): Promise<boolean> {
 }
 
 /** The binary itself when any user can run it, else a copy in a world-readable temp dir. */
-async function executableForOtherUsers(exe: string): Promise<string> {
+export async function executableForOtherUsers(exe: string): Promise<string> {
   if (await reachableByOthers(exe)) return exe;
   const dir = path.join(tmpdir(), `gopsctl-fixtures-${path.basename(path.dirname(exe))}`);
   const copy = path.join(dir, path.basename(exe));

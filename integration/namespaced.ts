@@ -130,6 +130,12 @@ export class TestCgroups {
 
   /** Moves `pid` into the cgroup at `rel` (relative to the hierarchy), creating it and its parents. */
   place(rel: string, pid: number): void {
+    this.make(rel);
+    writeFileSync(path.join(CGROUP_ROOT, rel, "cgroup.procs"), String(pid));
+  }
+
+  /** Creates the cgroup at `rel` and its parents (those that did not exist are removed by remove()). */
+  make(rel: string): void {
     const parts = rel.split("/").filter(Boolean);
     for (let i = 1; i <= parts.length; i++) {
       const dir = path.join(CGROUP_ROOT, ...parts.slice(0, i));
@@ -140,7 +146,6 @@ export class TestCgroups {
         if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
       }
     }
-    writeFileSync(path.join(CGROUP_ROOT, rel, "cgroup.procs"), String(pid));
   }
 
   /** Removes what place() created; a cgroup goes once its processes have exited (retried for 1 s each). */
@@ -158,11 +163,14 @@ export class TestCgroups {
   }
 }
 
-/** Docker's state for container `id` under `dockerRoot`: containers/<id>/config.v2.json with its name. */
-export async function writeDockerContainer(dockerRoot: string, id: string, name: string): Promise<void> {
+/**
+ * Docker's state for container `id` under `dockerRoot`: containers/<id>/config.v2.json with its name and, running,
+ * its init process `pid` (State.Pid, which gopsd checks is in that container's cgroup before it shows the name).
+ */
+export async function writeDockerContainer(dockerRoot: string, id: string, name: string, pid: number): Promise<void> {
   const dir = path.join(dockerRoot, "containers", id);
   await mkdir(dir, { recursive: true });
-  await writeFile(path.join(dir, "config.v2.json"), JSON.stringify({ ID: id, Name: `/${name}` }));
+  await writeFile(path.join(dir, "config.v2.json"), JSON.stringify({ ID: id, Name: `/${name}`, State: { Running: true, Pid: pid } }));
 }
 
 /**

@@ -45,6 +45,8 @@ describe("gopsd config", () => {
       burst: 20,
       maxConcurrentPerSubject: 8,
       maxConcurrentStreams: 32,
+      maxWatchStreams: 32,
+      maxWatchStreamsPerSubject: 2,
       maxRequestBytes: 65536,
       maxConnections: 256,
       maxConnectionsPerSource: 32,

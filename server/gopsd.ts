@@ -127,11 +127,11 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       .use(
         auditMiddleware({ hostName: config.hostName, sink, refusals, ...(config.tls?.clientCa !== undefined ? { certSubject: certSubjectOf } : {}) }),
       );
-    const { ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams } = config.limits;
+    const { ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams, maxWatchStreams, maxWatchStreamsPerSubject } = config.limits;
     const server: Server<object> = verifier
       ? base
           .use(authnMiddleware(verifier, { peers: createPeerLimiter(DEFAULT_PEER_LIMITS) }))
-          .use(limitsMiddleware(createLimiter({ ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams })))
+          .use(limitsMiddleware(createLimiter({ ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams, maxWatchStreams, maxWatchStreamsPerSubject })))
           .use(authzMiddleware({ hostName: config.hostName }))
           .use(auditAdmitMiddleware())
       : base.use(auditAdmitMiddleware());

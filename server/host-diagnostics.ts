@@ -24,7 +24,7 @@ import {
   parseVersion,
   ReplyFormatError,
 } from "./agent/codec.js";
-import { formatAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./agent/client.js";
+import { formatAgentAddress, parseAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./agent/client.js";
 import { describeRelayTarget, openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "./agent/netns-dial.js";
 import { closeSync } from "node:fs";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -178,7 +178,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
    * agent and the namespace just before it starts.
    */
   function routeOf(pid: number, agent: Agent): AgentRoute {
-    const addr = parseAddress(agent.address);
+    const addr = parseAgentAddress(agent.address);
     if (!agent.networkNamespace) return { addr, where: formatAgentAddress(addr) };
     const starttime = locator.verifiedStart(pid) ?? startOf(pid);
     if (starttime === undefined) throw processNotFound(pid);
@@ -466,12 +466,6 @@ interface AgentRoute {
   where: string;
   dial?: AgentCallOptions["dial"];
   relayed?: VerifiedNamespace;
-}
-
-function parseAddress(address: string): AgentAddress {
-  const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(address);
-  if (!m) throw agentProtocol(address, "unparseable agent address");
-  return { host: m[1]!, port: Number(m[2]) };
 }
 
 function describeAgent(agent: Agent): string {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, open, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -56,6 +56,18 @@ test("pprof FILE --flame --json: {path, bytes, flame} and the page titled with t
   assert.deepEqual(JSON.parse(f.stdout.text()), { path: join(cwd, "cpu.pb.gz"), bytes, flame: join(cwd, "f.html") });
   assert.match(await readFile(join(cwd, "f.html"), "utf8"), /<title>cpu\.pb\.gz \(samples\)<\/title>/);
   assert.deepEqual((await readdir(cwd)).sort(), ["cpu.pb.gz", "f.html"]);
+});
+
+test("pprof FILE: a file larger than any profile is refused unread (issue 17 item 2)", async () => {
+  const cwd = await withProfile();
+  // Sparse: 130 MiB that take no disk.
+  const big = await open(join(cwd, "huge.pb.gz"), "w");
+  await big.truncate(130 << 20);
+  await big.close();
+  await assert.rejects(
+    run({ file: "huge.pb.gz", top: 10, sampleIndex: undefined, flame: undefined }, fakeContext({}, { cwd }).ctx),
+    { message: "not a pprof profile: the file has more than 128 MiB (the limit for a profile)" },
+  );
 });
 
 test("pprof FILE: a missing file, or a sample index the profile lacks, is an error", async () => {

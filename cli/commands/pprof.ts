@@ -1,7 +1,8 @@
 // `gopsctl pprof FILE [--top [N]] [--sample-index NAME] [--flame OUT.html]`: the top table and flame graph of a
 // saved profile (from pprof-cpu, pprof-heap, go tool pprof -proto, net/http/pprof) with no gopsd and no Go.
 import { basename, resolve } from "node:path";
-import { decodeProfile } from "../../analysis/index.js";
+import { decodeProfile, PROFILE_MAX_BYTES } from "../../analysis/index.js";
+import { invalidArgument } from "../../common/errors.js";
 import { defineCommand, type CommandContext } from "../command.js";
 import { UsageError } from "../errors.js";
 import { printJson } from "../output/index.js";
@@ -55,7 +56,7 @@ function parsePprof(args: readonly string[], parsed: ParsedArgv): PprofOptions {
 
 export async function run(opts: PprofOptions, ctx: CommandContext): Promise<void> {
   const path = resolve(ctx.cwd, opts.file);
-  const data = await process.getBuiltinModule("node:fs/promises").readFile(path, { signal: ctx.signal });
+  const data = await readProfileFile(path, ctx.signal);
   const report = buildProfileReport(
     decodeProfile(data),
     { top: opts.top, sampleIndex: opts.sampleIndex, flame: opts.flame !== undefined },
@@ -67,4 +68,21 @@ export async function run(opts: PprofOptions, ctx: CommandContext): Promise<void
     return;
   }
   await printProfileReport(report, opts, ctx);
+}
+
+/**
+ * The file's bytes, refused unread when it is larger than any profile decodeProfile accepts could be (128 MiB as
+ * protobuf; gzip adds at most a few bytes per 64 KiB block): a huge file is never read into memory.
+ */
+async function readProfileFile(path: string, signal: AbortSignal | undefined): Promise<Buffer> {
+  const file = await process.getBuiltinModule("node:fs/promises").open(path, "r");
+  try {
+    const { size } = await file.stat();
+    if (size > PROFILE_MAX_BYTES + (1 << 20)) {
+      throw invalidArgument(`not a pprof profile: the file has more than ${PROFILE_MAX_BYTES >> 20} MiB (the limit for a profile)`);
+    }
+    return await file.readFile(signal ? { signal } : {});
+  } finally {
+    await file.close();
+  }
 }

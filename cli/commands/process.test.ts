@@ -109,6 +109,7 @@ test("a containerised process: both pids, its container and pod, and its agent's
         podNamespace: "shop",
         podQosClass: PodQosClass.POD_QOS_CLASS_GUARANTEED,
         cgroup: `/kubepods/pod0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9/${id}`,
+        verified: true,
       },
     },
     nsPids: [5001, 1],

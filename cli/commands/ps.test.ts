@@ -165,10 +165,10 @@ const containers = ListProcessesResponse.fromPartial({
   host: "node-1",
   processes: [
     { pid: 4132, ppid: 4130, name: "foops", exe: "/usr/bin/foops", isGo: true, goVersion: "go1.19.8" },
-    { pid: 5001, ppid: 5000, nsPid: 1, name: "web", exe: "/app/web", isGo: true, goVersion: "go1.19.8", agent: { state: AgentState.AGENT_STATE_LISTENING }, container: { id: CID, name: "web-frontend" } },
+    { pid: 5001, ppid: 5000, nsPid: 1, name: "web", exe: "/app/web", isGo: true, goVersion: "go1.19.8", agent: { state: AgentState.AGENT_STATE_LISTENING }, container: { id: CID, name: "web-frontend", verified: true } },
     {
       pid: 6001, ppid: 6000, nsPid: 1, name: "checkout", exe: "/app/checkout", isGo: true, goVersion: "go1.19.8",
-      container: { id: "ab".repeat(32), podUid: POD_UID, podName: "checkout-x2x4q", podNamespace: "shop" },
+      container: { id: "ab".repeat(32), podUid: POD_UID, podName: "checkout-x2x4q", podNamespace: "shop", verified: true },
     },
   ],
 });
@@ -198,7 +198,7 @@ test("--container and --pod keep only the processes in that container or pod; --
   const json = JSON.parse(byContainer.stdout.text()) as { processes: { pid: number; nsPid: number | null; container: Record<string, unknown> | null }[] };
   assert.deepEqual(json.processes.map((p) => p.pid), [5001]);
   assert.equal(json.processes[0]!.nsPid, 1);
-  assert.deepEqual(json.processes[0]!.container, { runtime: "UNSPECIFIED", id: CID, name: "web-frontend", podUid: "", podName: "", podNamespace: "", podQosClass: "UNSPECIFIED", cgroup: "" });
+  assert.deepEqual(json.processes[0]!.container, { runtime: "UNSPECIFIED", id: CID, name: "web-frontend", podUid: "", podName: "", podNamespace: "", podQosClass: "UNSPECIFIED", cgroup: "", verified: true });
 
   const byPod = fakeContext({ listProcesses: async () => containers });
   await run({ allProcesses: false, wide: true, select: { pod: { namespace: "shop", name: "checkout-x2x4q" } } }, byPod.ctx);
@@ -221,7 +221,7 @@ test("--sort heap with --container asks only the selected processes' agents", as
 test("across hosts: each host's listing is filtered, one wide table with HOST", async () => {
   const fleet = fakeFleet({
     "node-1": { listProcesses: async () => containers },
-    "node-2": { listProcesses: async () => ListProcessesResponse.fromPartial({ host: "node-2", processes: [{ pid: 77, ppid: 1, name: "web", exe: "/app/web", isGo: true, goVersion: "go1.19.8", container: { id: CID.replace(/^c0/, "d0"), name: "web-frontend" } }] }) },
+    "node-2": { listProcesses: async () => ListProcessesResponse.fromPartial({ host: "node-2", processes: [{ pid: 77, ppid: 1, name: "web", exe: "/app/web", isGo: true, goVersion: "go1.19.8", container: { id: CID.replace(/^c0/, "d0"), name: "web-frontend", verified: true } }] }) },
   });
   const f = fakeContext({}, { fleet });
   await run({ allProcesses: false, wide: true, select: { container: "web-frontend" } }, f.ctx);

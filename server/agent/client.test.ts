@@ -5,7 +5,7 @@ import net from "node:net";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { GopsError, Status } from "../../common/errors.js";
-import { callAgent, defaultMaxBytes, formatAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./client.js";
+import { agentAddress, callAgent, defaultMaxBytes, formatAgentAddress, parseAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./client.js";
 import { encodeSignedVarint } from "./codec.js";
 import { Signal } from "./signals.js";
 
@@ -52,7 +52,7 @@ async function fakeAgent(behave: (conn: Conn) => void): Promise<Fake> {
   await once(server, "listening");
   const { port } = server.address() as net.AddressInfo;
   const fake: Fake = {
-    addr: { host: "127.0.0.1", port },
+    addr: agentAddress("127.0.0.1", port),
     conns,
     close: async () => {
       for (const c of conns) c.socket.destroy();
@@ -195,7 +195,7 @@ describe("streamAgent / callAgent against fake agents", () => {
     const { port } = probe.address() as net.AddressInfo;
     await new Promise<void>((r) => probe.close(() => r()));
     await assert.rejects(
-      callAgent({ host: "127.0.0.1", port }, Signal.Version, undefined, opts()),
+      callAgent(agentAddress("127.0.0.1", port), Signal.Version, undefined, opts()),
       isCode(Status.UNAVAILABLE, /refused/),
     );
   });
@@ -290,9 +290,30 @@ describe("streamAgent / callAgent against fake agents", () => {
     assert.equal(fake.conns.length, 0);
   });
 
+  it("makes an address for loopback IPs only (issue 17 item 1)", () => {
+    for (const ip of ["127.0.0.1", "127.250.0.9", "::1", "0:0:0:0:0:0:0:1"]) assert.equal(agentAddress(ip, 80).host, ip);
+    for (const ip of ["10.99.0.2", "0.0.0.0", "::", "localhost", "::ffff:10.0.0.1", "fd00::5", "192.168.1.1", ""]) {
+      assert.throws(() => agentAddress(ip, 80), (e: unknown) => isCode(Status.UNAVAILABLE)(e) && /not a loopback address/.test((e as Error).message), ip);
+    }
+    assert.throws(() => agentAddress("127.0.0.1", 0), isCode(Status.INVALID_ARGUMENT));
+    assert.equal(parseAgentAddress("[::1]:6060").port, 6060);
+    assert.throws(() => parseAgentAddress("10.99.0.2:6060"), isCode(Status.UNAVAILABLE));
+  });
+
+  it("never dials an address off loopback, however it was made", async () => {
+    let dialled = 0;
+    const forged = { host: "10.99.0.2", port: 80 } as unknown as AgentAddress;
+    const dial = () => {
+      dialled++;
+      throw new Error("dialled");
+    };
+    await assert.rejects(callAgent(forged, Signal.Version, undefined, opts({ dial })), isCode(Status.UNAVAILABLE));
+    assert.equal(dialled, 0);
+  });
+
   it("formats IPv6 addresses with brackets", () => {
-    assert.equal(formatAgentAddress({ host: "::1", port: 5 }), "[::1]:5");
-    assert.equal(formatAgentAddress({ host: "127.0.0.1", port: 5 }), "127.0.0.1:5");
+    assert.equal(formatAgentAddress(agentAddress("::1", 5)), "[::1]:5");
+    assert.equal(formatAgentAddress(agentAddress("127.0.0.1", 5)), "127.0.0.1:5");
   });
 });
 
@@ -327,7 +348,7 @@ describe("connect timeout", () => {
     await sleep(200);
     const t0 = performance.now();
     await assert.rejects(
-      callAgent({ host: "127.0.0.1", port }, Signal.Version, undefined, opts({ connectTimeoutMs: 300, deadlineMs: 5_000 })),
+      callAgent(agentAddress("127.0.0.1", port), Signal.Version, undefined, opts({ connectTimeoutMs: 300, deadlineMs: 5_000 })),
       isCode(Status.UNAVAILABLE, /no TCP connection within 300ms/),
     );
     const elapsed = performance.now() - t0;

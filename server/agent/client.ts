@@ -6,6 +6,7 @@
 // stops iterating early. A call that never starts iterating never connects.
 import type { Duplex } from "node:stream";
 import { formatDurationMs } from "../../common/duration.js";
+import { isLoopbackIp } from "../../common/loopback.js";
 import {
   GopsError,
   agentDeadline,
@@ -19,9 +20,37 @@ import { encodeRequest } from "./codec.js";
 import { describeSignal, isKnownSignal, signalName } from "./signals.js";
 import { AgentReplyMaxBytes, TEXT_REPLY_MAX_BYTES } from "./timeouts.js";
 
+declare const loopbackOnly: unique symbol;
+
+/**
+ * Where a verified gops agent is dialled: an IP on loopback (127.0.0.0/8 or ::1) and a port. Only agentAddress()
+ * makes one, so no path (calls, WatchStats, listings, the local CLI) can dial anything else; streamAgent checks
+ * again before it connects.
+ */
 export interface AgentAddress {
-  host: string;
-  port: number;
+  readonly host: string;
+  readonly port: number;
+  readonly [loopbackOnly]: true;
+}
+
+/** The AgentAddress for an IP and port; a GopsError (agentUnavailable) for anything not on loopback. */
+export function agentAddress(host: string, port: number): AgentAddress {
+  if (!isLoopbackIp(host)) {
+    throw agentUnavailable(formatHostPort(host, port), "not a loopback address: gops agents are dialled on 127.0.0.0/8 or ::1 only");
+  }
+  if (!(Number.isInteger(port) && port >= 1 && port <= 65535)) throw invalidArgument(`agent port must be in 1..65535, got ${port}`);
+  return { host, port } as AgentAddress;
+}
+
+/** An AgentAddress from its text form "IP:PORT" or "[IPv6]:PORT" (the Agent message's `address`). */
+export function parseAgentAddress(address: string): AgentAddress {
+  const m = /^\[?([^\]]+?)\]?:(\d{1,5})$/.exec(address);
+  if (!m) throw agentProtocol(address, "unparseable agent address");
+  return agentAddress(m[1]!, Number(m[2]));
+}
+
+function formatHostPort(host: string, port: number): string {
+  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 export interface AgentCallOptions {
@@ -55,7 +84,7 @@ const tcpDial: AgentDial = (addr) => process.getBuiltinModule("node:net").connec
 const HIGH_WATER_BYTES = 1 << 20;
 
 export function formatAgentAddress(addr: AgentAddress): string {
-  return addr.host.includes(":") ? `[${addr.host}]:${addr.port}` : `${addr.host}:${addr.port}`;
+  return formatHostPort(addr.host, addr.port);
 }
 
 /**
@@ -73,6 +102,8 @@ export async function* streamAgent(
   const what = describeSignal(sig);
   const request = encodeRequest(sig, arg);
   checkOptions(opts);
+  // The type says so already; this checks it at run time too (it throws off loopback), for every dial, direct or relayed.
+  agentAddress(addr.host, addr.port);
   const maxBytes = opts.maxBytes ?? defaultMaxBytes(sig);
   if (opts.signal?.aborted) throw cancelled(`${what} to gops agent at ${where}`);
 

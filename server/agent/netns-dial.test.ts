@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { GopsError, Status } from "../../common/errors.js";
 import { createProcFs } from "../proc/proc-fs.js";
 import { parseStat } from "../proc/parse-stat.js";
-import { callAgent, streamAgent } from "./client.js";
+import { agentAddress, callAgent, streamAgent } from "./client.js";
 import { encodeRelayRequest, openVerifiedNamespace, RelaySocket } from "./netns-dial.js";
 import { Signal } from "./signals.js";
 
@@ -51,7 +51,7 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
     const dial = () => {
       const fd = openSync("/proc/self/ns/net", "r");
       try {
-        return (relay = new RelaySocket(fd, { host: "127.0.0.1", port: p }, `127.0.0.1:${p} (relay)`));
+        return (relay = new RelaySocket(fd, agentAddress("127.0.0.1", p), `127.0.0.1:${p} (relay)`));
       } finally {
         closeSync(fd);
       }
@@ -62,13 +62,13 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
   it("carries a request with NUL and newline bytes exactly", async () => {
     const r = viaRelay();
     // SetGCPercent(0) is 0x10 0x00; the server here echoes only the first byte, so check what it received.
-    await callAgent({ host: "127.0.0.1", port }, Signal.SetGCPercent, Buffer.from([0x00, 0x0a]), { connectTimeoutMs: 3000, deadlineMs: 5000, dial: r.dial });
+    await callAgent(agentAddress("127.0.0.1", port), Signal.SetGCPercent, Buffer.from([0x00, 0x0a]), { connectTimeoutMs: 3000, deadlineMs: 5000, dial: r.dial });
     assert.deepEqual(received.at(-1), Buffer.from([0x10, 0x00, 0x0a]));
   });
 
   it("carries the request in and the reply out to EOF", async () => {
     const r = viaRelay();
-    const reply = await callAgent({ host: "127.0.0.1", port }, Signal.Version, undefined, {
+    const reply = await callAgent(agentAddress("127.0.0.1", port), Signal.Version, undefined, {
       connectTimeoutMs: 3000,
       deadlineMs: 5000,
       dial: r.dial,
@@ -86,7 +86,7 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
     const free = (closed.address() as net.AddressInfo).port;
     closed.close();
     await assert.rejects(
-      callAgent({ host: "127.0.0.1", port: free }, Signal.Version, undefined, { connectTimeoutMs: 3000, deadlineMs: 5000, dial: viaRelay(free).dial }),
+      callAgent(agentAddress("127.0.0.1", free), Signal.Version, undefined, { connectTimeoutMs: 3000, deadlineMs: 5000, dial: viaRelay(free).dial }),
       (e: unknown) => {
         assert.ok(e instanceof GopsError);
         assert.equal(e.code, Status.UNAVAILABLE);
@@ -101,7 +101,7 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
     try {
       const r = viaRelay();
       await assert.rejects(
-        callAgent({ host: "127.0.0.1", port }, Signal.StackTrace, undefined, { connectTimeoutMs: 3000, deadlineMs: 400, dial: r.dial }),
+        callAgent(agentAddress("127.0.0.1", port), Signal.StackTrace, undefined, { connectTimeoutMs: 3000, deadlineMs: 400, dial: r.dial }),
         (e: unknown) => e instanceof GopsError && e.code === Status.DEADLINE_EXCEEDED,
       );
       const pid = r.relay()!.pid!;
@@ -117,7 +117,7 @@ describe("RelaySocket", { skip: root ? false : "needs root for nsenter" }, () =>
     try {
       const r = viaRelay();
       const ctl = new AbortController();
-      const stream = streamAgent({ host: "127.0.0.1", port }, Signal.StackTrace, undefined, {
+      const stream = streamAgent(agentAddress("127.0.0.1", port), Signal.StackTrace, undefined, {
         connectTimeoutMs: 3000,
         deadlineMs: 10_000,
         dial: r.dial,

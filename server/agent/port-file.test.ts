@@ -191,13 +191,37 @@ describe("locateAgent (fake /proc)", () => {
 
 describe("dialAddress", () => {
   const sock = (family: 4 | 6, localIp: string) => ({ family, localIp, localPort: 1, remoteIp: "", remotePort: 0, state: "LISTEN", inode: 1 });
-  it("prefers IPv4 loopback, then IPv6 loopback, then the bound address", () => {
+  it("prefers IPv4 loopback, then IPv6 loopback; a wildcard is dialled on loopback", () => {
     assert.equal(dialAddress([sock(6, "::1"), sock(4, "0.0.0.0")], 80), "127.0.0.1:80");
     assert.equal(dialAddress([sock(6, "::")], 80), "[::1]:80");
     assert.equal(dialAddress([sock(6, "::ffff:127.0.0.1")], 80), "127.0.0.1:80");
-    assert.equal(dialAddress([sock(4, "10.1.2.3")], 80), "10.1.2.3:80");
-    assert.equal(dialAddress([sock(6, "fd00::5"), sock(4, "10.1.2.3")], 80), "10.1.2.3:80");
-    assert.equal(dialAddress([sock(6, "fd00::5")], 80), "[fd00::5]:80");
+    assert.equal(dialAddress([sock(6, "::ffff:0.0.0.0")], 80), "127.0.0.1:80");
+    assert.equal(dialAddress([sock(4, "10.1.2.3"), sock(4, "127.9.9.9")], 80), "127.9.9.9:80");
+  });
+  it("never an address off loopback (issue 17 item 1)", () => {
+    assert.equal(dialAddress([sock(4, "10.1.2.3")], 80), undefined);
+    assert.equal(dialAddress([sock(6, "fd00::5"), sock(4, "10.1.2.3")], 80), undefined);
+    assert.equal(dialAddress([sock(6, "::ffff:10.99.0.2")], 80), undefined);
+    assert.equal(dialAddress([sock(6, "fe80::1")], 80), undefined);
+  });
+});
+
+describe("locateAgent: an agent listening off loopback", () => {
+  it("is OFF_LOOPBACK with the address in the detail, no dial address, and is not remembered as verified", () => {
+    // 10.99.0.2:35367 (0x0263630A little-endian in /proc/net/tcp), owned by the process.
+    const fs = fakeWith({
+      environ: { HOME: "/h" },
+      files: { [`/h/.config/gops/${PID}`]: String(PORT) },
+      net: { tcp: inetTable("tcp", [{ local: "0200630A:8A27", st: "0A", inode: 777 }]) },
+    });
+    const a = locateAgent(fs, PID);
+    assert.equal(state(a.state), "AGENT_STATE_OFF_LOOPBACK");
+    assert.equal(a.address, "");
+    assert.equal(a.port, PORT);
+    assert.match(a.detail, /listens on 10\.99\.0\.2:35367, not on loopback/);
+    const locator = new AgentLocator(fs, 16, "net:[1]");
+    assert.equal(state(locator.locate(PID).state), "AGENT_STATE_OFF_LOOPBACK");
+    assert.equal(locator.verifiedStart(PID), undefined);
   });
 });
 

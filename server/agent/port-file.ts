@@ -15,6 +15,7 @@ import { parseStatus } from "../proc/parse-status.js";
 import type { PidDir, ProcFs } from "../proc/proc-fs.js";
 import type { Credentials } from "../proc/target-file.js";
 import { escapeLine } from "../../common/escape-text.js";
+import { isLoopbackIp } from "../../common/loopback.js";
 
 /** A port file holds at most "65535" and some whitespace; anything longer is not a port file. */
 const MAX_PORT_FILE_BYTES = 64;
@@ -76,17 +77,28 @@ function* portFileCandidates(
   else yield* at(home, ".config");
 }
 
-/** The address to dial for the owned listeners on one port: loopback when bound to a wildcard. */
-export function dialAddress(listeners: readonly InetSocket[], port: number): string {
-  const rank = (s: InetSocket): [number, string] => {
+/**
+ * The address to dial for the owned listeners on one port: a loopback one (127.0.0.0/8, ::1), or loopback for a
+ * wildcard (0.0.0.0 -> 127.0.0.1, :: -> ::1); undefined when the process listens there only off loopback (such an
+ * agent is never dialled: the address may route anywhere, e.g. over a veth into another namespace).
+ */
+export function dialAddress(listeners: readonly InetSocket[], port: number): string | undefined {
+  const rank = (s: InetSocket): [number, string] | undefined => {
     const ip = s.localIp.startsWith("::ffff:") && s.family === 6 ? s.localIp.slice(7) : s.localIp;
     if (ip === "0.0.0.0") return [0, `127.0.0.1:${port}`];
-    if (ip.startsWith("127.")) return [0, `${ip}:${port}`];
-    if (ip === "::1" || ip === "::") return [1, `[::1]:${port}`];
-    if (ip.includes(":")) return [3, `[${ip}]:${port}`];
-    return [2, `${ip}:${port}`];
+    if (ip === "::") return [1, `[::1]:${port}`];
+    if (!isLoopbackIp(ip)) return undefined;
+    return ip.includes(":") ? [1, `[::1]:${port}`] : [0, `${ip}:${port}`];
   };
-  return listeners.map(rank).sort((a, b) => a[0] - b[0])[0]![1];
+  return listeners
+    .map(rank)
+    .filter((r) => r !== undefined)
+    .sort((a, b) => a[0] - b[0])[0]?.[1];
+}
+
+/** How listening sockets are named in messages: "10.99.0.2:PORT", "[fd00::5]:PORT". */
+function socketNames(listeners: readonly InetSocket[]): string {
+  return listeners.map((s) => (s.localIp.includes(":") ? `[${s.localIp}]:${s.localPort}` : `${s.localIp}:${s.localPort}`)).join(", ");
 }
 
 /**
@@ -159,8 +171,17 @@ function verifyPort(fs: ProcFs, pid: number, portFile: string, raw: Buffer, tabl
       port,
     );
   }
-  const inode = mine[0]!.inode;
-  return { agent: agent(AgentState.AGENT_STATE_LISTENING, portFile, "", port, dialAddress(mine, port)), inode, fd: owned.get(inode)! };
+  const address = dialAddress(mine, port);
+  if (address === undefined) {
+    return located(
+      AgentState.AGENT_STATE_OFF_LOOPBACK,
+      portFile,
+      `pid ${pid} listens on ${socketNames(mine)}, not on loopback: gops agents are dialled on 127.0.0.0/8 or ::1 only; not dialled`,
+      port,
+    );
+  }
+  const inode = mine.find((s) => dialAddress([s], port) !== undefined)!.inode;
+  return { agent: agent(AgentState.AGENT_STATE_LISTENING, portFile, "", port, address), inode, fd: owned.get(inode)! };
 }
 
 /**

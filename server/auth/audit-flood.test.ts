@@ -235,7 +235,7 @@ describe("the chain on a real server: admitted calls, refusals, floods", () => {
       .use(errorMiddleware((m, e) => assert.fail(`unexpected INTERNAL in ${m}: ${String(e)}`)))
       .use(auditMiddleware({ hostName: "h", sink, refusals }))
       .use(authnMiddleware(verifier, { peers: createPeerLimiter({ ratePerSec: 5, burst: 10, maxPeers: 64 }) }))
-      .use(limitsMiddleware(createLimiter({ ratePerSec: 1000, burst: 1000, maxConcurrentPerSubject: 8, maxConcurrentStreams: 8 })))
+      .use(limitsMiddleware(createLimiter({ ratePerSec: 1000, burst: 1000, maxConcurrentPerSubject: 8, maxConcurrentStreams: 8, maxWatchStreams: 8, maxWatchStreamsPerSubject: 8 })))
       .use(authzMiddleware({ hostName: "h" }))
       .use(auditAdmitMiddleware());
     const unimplemented = async () => {

@@ -206,7 +206,7 @@ async function drain<T>(it: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
-const ALL_LIMITS: LimitsConfig = { ratePerSec: 1000, burst: 1000, maxConcurrentPerSubject: 2, maxConcurrentStreams: 3 };
+const ALL_LIMITS: LimitsConfig = { ratePerSec: 1000, burst: 1000, maxConcurrentPerSubject: 2, maxConcurrentStreams: 3, maxWatchStreams: 3, maxWatchStreamsPerSubject: 2 };
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), "gopsd-auth-"));
@@ -476,7 +476,7 @@ describe("security chain on a real server", () => {
 describe("rate limit on a real server", () => {
   let s: TestServer;
   before(async () => {
-    s = await startServer("rate", { ratePerSec: 5, burst: 2, maxConcurrentPerSubject: 8, maxConcurrentStreams: 8 });
+    s = await startServer("rate", { ratePerSec: 5, burst: 2, maxConcurrentPerSubject: 8, maxConcurrentStreams: 8, maxWatchStreams: 8, maxWatchStreamsPerSubject: 8 });
   });
   after(async () => {
     await s.close();

@@ -1,5 +1,7 @@
 // Abuse limits, pure over an injected clock: a token bucket per subject (rate/s + burst), a cap on one subject's
-// concurrent calls, and a cap on concurrent streaming calls server-wide. State for idle subjects (no call in
+// concurrent calls, and two separate server-wide budgets for streaming calls: one-off streams (Stack, captures,
+// binary: each ends by its deadline) and long-lived watches (WatchStats: open until the caller leaves), the latter
+// with a per-subject cap too, so no set of watchers can hold the slots a one-off call needs. State for idle subjects (no call in
 // flight and a full bucket, so forgetting it changes nothing) is swept as calls arrive: memory stays bounded by
 // the subjects active within one refill period.
 import { limitExceeded } from "../../common/errors.js";
@@ -11,8 +13,12 @@ export interface LimitsConfig {
   readonly burst: number;
   /** Calls of one subject in flight at once. */
   readonly maxConcurrentPerSubject: number;
-  /** Streaming calls in flight at once, all subjects together. */
+  /** One-off streaming calls (Stack, captures, binary) in flight at once, all subjects together. */
   readonly maxConcurrentStreams: number;
+  /** Long-lived watches (WatchStats) in flight at once, all subjects together: a budget of their own. */
+  readonly maxWatchStreams: number;
+  /** Long-lived watches of one subject in flight at once. */
+  readonly maxWatchStreamsPerSubject: number;
 }
 
 export const DEFAULT_LIMITS: LimitsConfig = Object.freeze({
@@ -20,14 +26,19 @@ export const DEFAULT_LIMITS: LimitsConfig = Object.freeze({
   burst: 20,
   maxConcurrentPerSubject: 8,
   maxConcurrentStreams: 32,
+  maxWatchStreams: 32,
+  maxWatchStreamsPerSubject: 2,
 });
+
+/** How a call holds its slot: a unary call, a one-off stream, or a long-lived watch. */
+export type CallKind = "unary" | "stream" | "watch";
 
 /** Default for the grpc server option `grpc.max_receive_message_length`: every gopsd request is tiny. */
 export const DEFAULT_MAX_RECEIVE_MESSAGE_BYTES = 64 * 1024;
 
 export interface Limiter {
   /** Admits a call or throws RESOURCE_EXHAUSTED. Call the returned function once the call ends (idempotent). */
-  admit(subject: string, stream: boolean): () => void;
+  admit(subject: string, kind: CallKind): () => void;
   /** Subjects the limiter holds state for. */
   trackedSubjects(): number;
 }
@@ -36,10 +47,11 @@ interface SubjectState {
   tokens: number;
   updatedMs: number;
   active: number;
+  watches: number;
 }
 
 export function createLimiter(config: LimitsConfig, nowMs: () => number = () => performance.now()): Limiter {
-  const { ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams } = config;
+  const { ratePerSec, burst, maxConcurrentPerSubject, maxConcurrentStreams, maxWatchStreams, maxWatchStreamsPerSubject } = config;
   for (const [k, v] of Object.entries(config)) {
     if (!(typeof v === "number" && v > 0 && Number.isFinite(v))) throw new RangeError(`limit ${k} must be a positive number`);
   }
@@ -49,6 +61,7 @@ export function createLimiter(config: LimitsConfig, nowMs: () => number = () => 
   const sweepEveryMs = Math.max(1000, refillMs);
   let lastSweepMs = nowMs();
   let streams = 0;
+  let watches = 0;
 
   const refill = (s: SubjectState, now: number) => {
     s.tokens = Math.min(burst, s.tokens + ((now - s.updatedMs) / 1000) * ratePerSec);
@@ -63,21 +76,30 @@ export function createLimiter(config: LimitsConfig, nowMs: () => number = () => 
   };
 
   return {
-    admit(subject, stream) {
+    admit(subject, kind) {
       const now = nowMs();
       if (now - lastSweepMs >= sweepEveryMs) sweep(now);
-      if (stream && streams >= maxConcurrentStreams) {
+      if (kind === "stream" && streams >= maxConcurrentStreams) {
         throw limitExceeded(`server is at its limit of ${maxConcurrentStreams} concurrent streams; retry later`, "concurrent_streams");
+      }
+      if (kind === "watch" && watches >= maxWatchStreams) {
+        throw limitExceeded(`server is at its limit of ${maxWatchStreams} concurrent WatchStats streams; retry later`, "watch_streams");
       }
       let s = subjects.get(subject);
       if (!s) {
-        s = { tokens: burst, updatedMs: now, active: 0 };
+        s = { tokens: burst, updatedMs: now, active: 0, watches: 0 };
         subjects.set(subject, s);
       }
       if (s.active >= maxConcurrentPerSubject) {
         throw limitExceeded(
           `too many concurrent calls for ${subject} (limit ${maxConcurrentPerSubject}); retry when one has finished`,
           "concurrent_calls",
+        );
+      }
+      if (kind === "watch" && s.watches >= maxWatchStreamsPerSubject) {
+        throw limitExceeded(
+          `too many concurrent WatchStats streams for ${subject} (limit ${maxWatchStreamsPerSubject}); end one first`,
+          "watch_streams_per_subject",
         );
       }
       refill(s, now);
@@ -87,14 +109,22 @@ export function createLimiter(config: LimitsConfig, nowMs: () => number = () => 
       }
       s.tokens -= 1;
       s.active += 1;
-      if (stream) streams += 1;
+      if (kind === "stream") streams += 1;
+      if (kind === "watch") {
+        watches += 1;
+        s.watches += 1;
+      }
       const state = s;
       let released = false;
       return () => {
         if (released) return;
         released = true;
         state.active -= 1;
-        if (stream) streams -= 1;
+        if (kind === "stream") streams -= 1;
+        if (kind === "watch") {
+          watches -= 1;
+          state.watches -= 1;
+        }
       };
     },
     trackedSubjects: () => subjects.size,

@@ -12,7 +12,8 @@ import type http from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
 import { closeSync } from "node:fs";
-import { describeRelayTarget, openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "../agent/netns-dial.js";
+import { agentAddress } from "../agent/client.js";
+import { openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "../agent/netns-dial.js";
 import type { ProcFs } from "../proc/proc-fs.js";
 import { formatDurationMs } from "../../common/duration.js";
 import {
@@ -66,14 +67,14 @@ export function formatTarget(t: HttpTarget): string {
 
 /** For messages: host:port, and "in net:[N] of pid P" for a port in another network namespace. */
 export function describeTarget(t: HttpTarget): string {
-  return t.netns === undefined ? formatTarget(t) : describeRelayTarget(t, t.netns.ns);
+  return t.netns === undefined ? formatTarget(t) : `${formatTarget(t)} in ${t.netns.ns.netns} of pid ${t.netns.ns.pid}`;
 }
 
 /** A relay into the target's namespace, connecting to its host:port there (throws NOT_FOUND / UNAVAILABLE / PERMISSION_DENIED). */
 function openRelay(t: HttpTarget & { netns: RelayedNamespace }, where: string): Duplex {
   const fd = openVerifiedNamespace(t.netns.fs, t.netns.ns);
   try {
-    return new RelaySocket(fd, { host: t.host, port: t.port }, where);
+    return new RelaySocket(fd, agentAddress(t.host, t.port), where);
   } finally {
     closeSync(fd); // the relay has its own copy
   }

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ReplyFormatError } from "../agent/codec.js";
-import { parseExpvarMemStats, parseHeapMemStats, parseProfileTotal } from "./parse.js";
+import { nestsDeeperThan, parseExpvarMemStats, parseHeapMemStats, parseProfileTotal } from "./parse.js";
 
 const zeros = (n: number, v = "0") => Array.from({ length: n }, () => v).join(" ");
 /** The tail of a real Go 1.19 heap?debug=1 (values from a run of the httpprog fixture, one GC done). */
@@ -99,6 +99,30 @@ describe("parseExpvarMemStats", () => {
     assert.throws(() => parseExpvarMemStats(JSON.stringify({ memstats: { ...memstats, EnableGC: 1 } })), ReplyFormatError);
     assert.throws(() => parseExpvarMemStats(JSON.stringify({ memstats: { ...memstats, PauseNs: [1, 2] } })), ReplyFormatError);
     assert.throws(() => parseExpvarMemStats(JSON.stringify({ memstats: { Foo: 1 } })), ReplyFormatError, "no MemStats field at all");
+  });
+
+  it("deep nesting is a one-line format error, not a stack overflow (issue 17 item 5)", () => {
+    const deep = (n: number) => "[".repeat(n) + "]".repeat(n);
+    // 1 MiB of brackets, at the top and hidden in an unknown memstats key (JSON.stringify of it overflowed).
+    for (const text of [deep(512 * 1024), `{"memstats":{"Alloc":1,"X":${deep(500_000)}}}`, `{"memstats":${deep(65)}}`]) {
+      assert.throws(
+        () => parseExpvarMemStats(text),
+        (e: unknown) => e instanceof ReplyFormatError && e.message === "/debug/vars nests JSON deeper than 64 levels",
+      );
+    }
+    // Brackets inside strings (escaped quotes included) do not count; 64 levels are fine.
+    const inString = JSON.stringify({ cmdline: ["[".repeat(1000) + '\\"{'.repeat(100)], memstats });
+    assert.equal(parseExpvarMemStats(inString)!.stats.heapInUse, 1500);
+    assert.equal(parseExpvarMemStats(JSON.stringify({ memstats: { ...memstats, X: JSON.parse(deep(62)) } }))!.stats.heapInUse, 1500);
+  });
+});
+
+describe("nestsDeeperThan", () => {
+  it("counts arrays and objects outside strings", () => {
+    assert.equal(nestsDeeperThan('{"a":[{"b":1}]}', 3), false);
+    assert.equal(nestsDeeperThan('{"a":[{"b":1}]}', 2), true);
+    assert.equal(nestsDeeperThan('"[[[[\\"[["', 1), false);
+    assert.equal(nestsDeeperThan('["\\\\",[[]]]', 2), true, "an escaped backslash ends the escape");
   });
 });
 

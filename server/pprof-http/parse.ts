@@ -115,11 +115,39 @@ function formatGoUtc(ms: number): string {
   return `${iso.slice(0, 10)} ${iso.slice(11, 19)}${frac ? `.${frac}` : ""} +0000 UTC`;
 }
 
+/** Deepest nesting of arrays and objects accepted in /debug/vars (Go's expvar memstats is 4 deep). */
+export const EXPVAR_MAX_DEPTH = 64;
+
+/**
+ * Whether JSON text opens more than `limit` arrays/objects inside each other (brackets inside strings do not
+ * count). One pass, no allocation; says nothing about validity (JSON.parse judges that).
+ */
+export function nestsDeeperThan(text: string, limit: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x5b || c === 0x7b) {
+      if (++depth > limit) return true;
+    } else if (c === 0x5d || c === 0x7d) depth--;
+  }
+  return false;
+}
+
 /**
  * /debug/vars (expvar): a JSON object whose "memstats" member is runtime.MemStats with Go's field names.
  * Returns undefined when the reply is JSON without a memstats object (expvar served, memstats not published).
  */
 export function parseExpvarMemStats(text: string): (ParsedMemStats & { raw: string }) | undefined {
+  // JSON.parse builds any depth, but JSON.stringify (and every other recursive walk) overflows the stack on
+  // deep nesting (1 MiB of "[[[..." is 500k levels): refuse it before parsing.
+  if (nestsDeeperThan(text, EXPVAR_MAX_DEPTH)) {
+    throw new ReplyFormatError(`/debug/vars nests JSON deeper than ${EXPVAR_MAX_DEPTH} levels`);
+  }
   let doc: unknown;
   try {
     doc = JSON.parse(text);

@@ -50,21 +50,50 @@ describe("ContainerResolver", () => {
   const kubelet = path.join(tmp, "kubelet");
   const podman = path.join(tmp, "podman");
   mkdirSync(path.join(docker, "containers", ID), { recursive: true });
-  writeFileSync(path.join(docker, "containers", ID, "config.v2.json"), JSON.stringify({ Name: "/redis" }));
+  // The container's init (State.Pid) is pid 10.
+  writeFileSync(path.join(docker, "containers", ID, "config.v2.json"), JSON.stringify({ Name: "/redis", State: { Running: true, Pid: 10 } }));
   mkdirSync(path.join(podman, "overlay-containers"), { recursive: true });
   writeFileSync(path.join(podman, "overlay-containers", "containers.json"), JSON.stringify([{ id: ID, names: ["pg"] }]));
   mkdirSync(path.join(kubelet, "pods", UID), { recursive: true });
   writeFileSync(path.join(kubelet, "pods", UID, "etc-hosts"), "127.0.0.1\tlocalhost\n10.1.2.3\tweb-0\n");
   const sources = { dockerRoot: docker, podmanRoot: podman, kubeletRoot: kubelet };
 
-  it("names Docker and Podman containers from their state files", () => {
+  it("names Docker and Podman containers from their state files; Docker's is verified by State.Pid", () => {
     const fs = new FakeProcFs()
       .add(10, { comm: "redis", cgroup: `0::/system.slice/docker-${ID}.scope\n` })
+      .add(18, { comm: "redis-cli", cgroup: `0::/system.slice/docker-${ID}.scope/sub\n` })
       .add(11, { comm: "pg", cgroup: `0::/machine.slice/libpod-${ID}.scope\n` });
     const r = new ContainerResolver(fs, sources);
     assert.equal(r.of(10, 0)?.name, "redis");
+    assert.equal(r.of(10, 0)?.verified, true);
+    assert.equal(r.of(18, 0)?.name, "redis", "another process of the container (below its cgroup)");
+    assert.equal(r.of(18, 0)?.verified, true);
     assert.equal(r.of(11, 0)?.name, "pg");
+    assert.equal(r.of(11, 0)?.verified, false, "containers.json has no pid to check against");
     assert.equal(r.of(11, 0)?.runtime, ContainerRuntime.CONTAINER_RUNTIME_PODMAN);
+  });
+
+  it("issue 17 item 4: no name for a container whose State.Pid runs elsewhere, nor for a delegated subtree's claim", () => {
+    // State.Pid 10 is in a cgroup that is no longer this container's (stale state, pid reused).
+    const stale = new FakeProcFs()
+      .add(10, { comm: "other", cgroup: "0::/system.slice/cron.service\n" })
+      .add(20, { comm: "x", cgroup: `0::/docker/${ID}\n` });
+    const c = new ContainerResolver(stale, sources).of(20, 0);
+    assert.equal(c?.id, ID);
+    assert.equal(c?.name, "");
+    assert.equal(c?.verified, false);
+    // A user's own systemd subtree: docker-<ID>.scope there is no container; libpod-<ID>.scope there is rootless
+    // Podman's, never named from the rootful state.
+    const user = new FakeProcFs()
+      .add(10, { comm: "redis", cgroup: `0::/system.slice/docker-${ID}.scope\n` })
+      .add(21, { comm: "evil", cgroup: `0::/user.slice/user-65534.slice/user@65534.service/docker-${ID}.scope\n` })
+      .add(22, { comm: "evil", cgroup: `0::/user.slice/user-65534.slice/user@65534.service/app.slice/libpod-${ID}.scope\n` });
+    const r = new ContainerResolver(user, sources);
+    assert.equal(r.of(21, 0), undefined);
+    const rootless = r.of(22, 0);
+    assert.equal(rootless?.runtime, ContainerRuntime.CONTAINER_RUNTIME_PODMAN);
+    assert.equal(rootless?.name, "");
+    assert.equal(rootless?.verified, false);
   });
 
   it("a pod: name from the kubelet's etc-hosts; without a namespace source, HOSTNAME is not used for the namespace", () => {
@@ -72,12 +101,20 @@ describe("ContainerResolver", () => {
     const c = new ContainerResolver(fs, sources).of(12, 0);
     assert.equal(c?.podName, "web-0");
     assert.equal(c?.podNamespace, "");
+    assert.equal(c?.verified, false, "no namespace from the kubelet's state");
+    mkdirSync(path.join(kubelet, "pods", UID, "volumes", "kubernetes.io~projected", "kube-api-access-x"), { recursive: true });
+    writeFileSync(path.join(kubelet, "pods", UID, "volumes", "kubernetes.io~projected", "kube-api-access-x", "namespace"), "shop\n");
+    const full = new ContainerResolver(fs, sources).of(12, 0);
+    assert.equal(full?.podNamespace, "shop");
+    assert.equal(full?.verified, true, "pod name and namespace from the kubelet's pod directory");
+    rmSync(path.join(kubelet, "pods", UID, "volumes"), { recursive: true });
   });
 
   it("a pod without a kubelet directory: the container's HOSTNAME names it", () => {
     const other = "99999999-2222-4333-8444-555555555555";
     const fs = new FakeProcFs().add(13, { comm: "job", cgroup: `0::/kubepods/pod${other}/${ID}\n`, environ: { HOSTNAME: "job-x1" } });
     assert.equal(new ContainerResolver(fs, sources).of(13, 0)?.podName, "job-x1");
+    assert.equal(new ContainerResolver(fs, sources).of(13, 0)?.verified, false, "HOSTNAME is the container's claim");
   });
 
   it("a pod without a kubelet directory: the namespace from the container's own service-account file", () => {

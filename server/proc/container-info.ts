@@ -1,5 +1,6 @@
 // The container of a process (parse-cgroup.ts) completed with the names the host keeps on disk, without any
-// daemon API: Docker's config.v2.json "Name", Podman's containers.json "names", and for Kubernetes pods the
+// daemon API, and marked `verified` when they were cross-checked (Docker: State.Pid runs in that container's
+// cgroup; pods: the kubelet's pod directory): Docker's config.v2.json "Name", Podman's containers.json "names", and for Kubernetes pods the
 // kubelet's pod directory (etc-hosts: the pod's host name; the projected service-account volume: the namespace),
 // falling back to the container's own service-account namespace file and its HOSTNAME variable.
 // Every read is bounded and non-blocking (host state files: bounded-read.ts; the container's own files: ProcFs'
@@ -11,7 +12,7 @@ import type { Container } from "../../proto/index.js";
 import { ContainerRuntime } from "../../proto/index.js";
 import { readBoundedFile } from "./bounded-read.js";
 import { parseEnviron } from "./parse-cmdline.js";
-import { parseCgroupContainer } from "./parse-cgroup.js";
+import { inUserDelegation, parseCgroupContainer } from "./parse-cgroup.js";
 import { parseStatus } from "./parse-status.js";
 import type { ProcFs } from "./proc-fs.js";
 
@@ -98,28 +99,65 @@ export class ContainerResolver {
     for (const pid of this.byPid.keys()) if (!alive.has(pid)) this.byPid.delete(pid);
   }
 
+  /**
+   * `c` with the names the runtimes keep, and `verified` when every name shown was cross-checked against the
+   * runtime's state: Docker's State.Pid (the container's init) runs in a cgroup of the same container; a pod's
+   * kubelet directory exists and its etc-hosts names the pod. Names from elsewhere (Podman's containers.json,
+   * the container's HOSTNAME or service-account file, an LXC/nspawn cgroup name) leave it false.
+   */
   private named(pid: number, c: Container): Container {
-    const out = { ...c };
+    const out = { ...c, verified: false };
+    // A user's delegated subtree (rootless Podman) is the user's claim: no runtime state is asked about its id.
+    if (inUserDelegation(c.cgroup)) return out;
+    let verified = c.id !== "" || c.podUid !== "";
     if (c.id !== "" && c.name === "") {
-      if (c.runtime === ContainerRuntime.CONTAINER_RUNTIME_DOCKER) out.name = this.dockerName(c.id) ?? "";
-      else if (c.runtime === ContainerRuntime.CONTAINER_RUNTIME_PODMAN) out.name = this.podmanName(c.id) ?? "";
+      if (c.runtime === ContainerRuntime.CONTAINER_RUNTIME_DOCKER) {
+        const docker = this.dockerState(c.id);
+        if (docker !== undefined && this.runsIn(docker.pid, c)) out.name = docker.name;
+        else verified = false;
+      } else if (c.runtime === ContainerRuntime.CONTAINER_RUNTIME_PODMAN) {
+        out.name = this.podmanName(c.id) ?? "";
+        verified = false;
+      } else if (c.podUid === "") {
+        verified = false; // containerd, CRI-O outside a pod: nothing to check the id against
+      }
+    } else if (c.name !== "") {
+      verified = false; // LXC, nspawn: the name is the cgroup's
     }
     if (c.podUid !== "") {
       const dir = posix.join(this.sources.kubeletRoot, "pods", c.podUid);
-      out.podName = tryPodName(dir) ?? this.hostnameEnv(pid) ?? "";
-      out.podNamespace = projectedNamespace(dir) ?? this.containerNamespace(pid) ?? "";
+      const fromKubelet = tryPodName(dir);
+      const namespace = projectedNamespace(dir);
+      out.podName = fromKubelet ?? this.hostnameEnv(pid) ?? "";
+      out.podNamespace = namespace ?? this.containerNamespace(pid) ?? "";
+      if (fromKubelet === undefined || namespace === undefined) verified = false;
     }
+    out.verified = verified;
     return out;
   }
 
-  private dockerName(id: string): string | undefined {
+  /** Docker's config.v2.json: the name, and State.Pid when the container is running (else no state). */
+  private dockerState(id: string): { name: string; pid: number } | undefined {
     const text = tryRead(() => readBoundedFile(posix.join(this.sources.dockerRoot, "containers", id, "config.v2.json"), MAX_DOCKER_CONFIG));
     if (text === undefined) return undefined;
     try {
-      const name = (JSON.parse(text) as { Name?: unknown }).Name;
-      return typeof name === "string" && name !== "" ? name.replace(/^\//, "") : undefined;
+      const doc = JSON.parse(text) as { Name?: unknown; State?: { Pid?: unknown; Running?: unknown } };
+      const name = typeof doc.Name === "string" ? doc.Name.replace(/^\//, "") : "";
+      const pid = doc.State?.Pid;
+      if (name === "" || doc.State?.Running !== true || typeof pid !== "number" || !Number.isInteger(pid) || pid <= 0) return undefined;
+      return { name, pid };
     } catch {
       return undefined;
+    }
+  }
+
+  /** Whether process `pid` (a runtime's State.Pid) is in a cgroup of container `c` (same runtime and id). */
+  private runsIn(pid: number, c: Container): boolean {
+    try {
+      const theirs = parseCgroupContainer(this.fs.readCgroup(pid));
+      return theirs !== undefined && theirs.runtime === c.runtime && theirs.id === c.id && theirs.podUid === c.podUid;
+    } catch {
+      return false;
     }
   }
 

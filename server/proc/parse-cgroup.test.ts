@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { ContainerRuntime as R, PodQosClass as Q } from "../../proto/index.js";
-import { containerOfPath, parseCgroupContainer, systemdUnescape } from "./parse-cgroup.js";
+import { containerOfPath, inUserDelegation, parseCgroupContainer, systemdUnescape } from "./parse-cgroup.js";
 
 const ID = "3f4e2a1b9c8d7e6f5a4b3c2d1e0f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f";
 const ID2 = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
@@ -79,6 +79,31 @@ describe("container of a cgroup path", () => {
     assert.deepEqual(pick("/lxc/db1"), plain(R.CONTAINER_RUNTIME_LXC, "db1", "db1"));
     assert.equal(pick("/lxc.monitor.db1"), undefined);
     assert.equal(systemdUnescape("a\\x2db\\x2dc"), "a-b-c");
+  });
+
+  it("only anchored shapes (issue 17 item 4): a container-shaped name under a user's delegated subtree or any other parent is none", () => {
+    const user = "/user.slice/user-65534.slice/user@65534.service";
+    for (const p of [
+      `${user}/docker-${ID}.scope`,
+      `${user}/app.slice/docker-${ID}.scope`,
+      `${user}/docker/${ID}`,
+      `${user}/kubepods/pod${UID}/${ID}`,
+      `${user}/kubepods.slice/kubepods-pod${UID_}.slice/cri-containerd-${ID}.scope`,
+      `${user}/machine.slice/machine-prod.scope`,
+      `${user}/lxc.payload.db1`,
+      `/system.slice/foo.service/docker-${ID}.scope`,
+      `/some/where/docker/${ID}`,
+      `/system.slice/kubepods/pod${UID}/${ID}`,
+      `/machine.slice/x/libpod-${ID}.scope`,
+      `/kubepods/burstable/x/pod${UID}/${ID}`,
+    ]) {
+      assert.equal(pick(p), undefined, p);
+    }
+    // Rootless Podman is recognised there, as such (container-info.ts never names or verifies it).
+    assert.deepEqual(pick(`${user}/user.slice/libpod-${ID}.scope`), plain(R.CONTAINER_RUNTIME_PODMAN, ID));
+    assert.equal(inUserDelegation(`${user}/user.slice/libpod-${ID}.scope`), true);
+    assert.equal(inUserDelegation(`/system.slice/docker-${ID}.scope`), false);
+    assert.equal(inUserDelegation("/user.slice/user-1.slice/user@2.service/x"), false);
   });
 
   it("ordinary host cgroups are no container", () => {

@@ -27,6 +27,12 @@ export enum AgentState {
   AGENT_STATE_INVALID = 5,
   /** AGENT_STATE_UNKNOWN - gopsd could not check (for example no permission to read the process's fds). */
   AGENT_STATE_UNKNOWN = 6,
+  /**
+   * AGENT_STATE_OFF_LOOPBACK - A port file names a port the process listens on, but only on an address that is not loopback
+   * (127.0.0.0/8, ::1) nor a wildcard (0.0.0.0, ::, dialled on 127.0.0.1 / ::1): gops agents are dialled on
+   * loopback only, so this one never is. `detail` names the address.
+   */
+  AGENT_STATE_OFF_LOOPBACK = 7,
   UNRECOGNIZED = -1,
 }
 
@@ -53,6 +59,9 @@ export function agentStateFromJSON(object: any): AgentState {
     case 6:
     case "AGENT_STATE_UNKNOWN":
       return AgentState.AGENT_STATE_UNKNOWN;
+    case 7:
+    case "AGENT_STATE_OFF_LOOPBACK":
+      return AgentState.AGENT_STATE_OFF_LOOPBACK;
     case -1:
     case "UNRECOGNIZED":
     default:
@@ -76,6 +85,8 @@ export function agentStateToJSON(object: AgentState): string {
       return "AGENT_STATE_INVALID";
     case AgentState.AGENT_STATE_UNKNOWN:
       return "AGENT_STATE_UNKNOWN";
+    case AgentState.AGENT_STATE_OFF_LOOPBACK:
+      return "AGENT_STATE_OFF_LOOPBACK";
     case AgentState.UNRECOGNIZED:
     default:
       return "UNRECOGNIZED";
@@ -471,7 +482,7 @@ export interface Agent {
   state: AgentState;
   /** The port file that was found, as a path on the host (under /proc/PID/root). */
   portFile: string;
-  /** Dial address when LISTENING, e.g. "127.0.0.1:35367". */
+  /** Dial address when LISTENING, always a loopback address, e.g. "127.0.0.1:35367" or "[::1]:35367". */
   address: string;
   port: number;
   /** Human explanation for states other than LISTENING. */
@@ -524,6 +535,14 @@ export interface Container {
   podQosClass: PodQosClass;
   /** The cgroup path the container was recognised in. */
   cgroup: string;
+  /**
+   * True when gopsd cross-checked this identity against the runtime's own state: Docker's config.v2.json
+   * State.Pid (the container's init process) is running in this very cgroup; for a pod, the kubelet's pod
+   * directory exists and names the pod. False (shown "(unverified)"): names come from a source gopsd could not
+   * check (Podman's containers.json, the container's HOSTNAME, an LXC or nspawn cgroup name) or none was found;
+   * `gopsctl ps --container/--pod` then match the id or UID only, never the name.
+   */
+  verified: boolean;
 }
 
 export interface Process {
@@ -1136,7 +1155,17 @@ export const Agent: MessageFns<Agent> = {
 };
 
 function createBaseContainer(): Container {
-  return { runtime: 0, id: "", name: "", podUid: "", podName: "", podNamespace: "", podQosClass: 0, cgroup: "" };
+  return {
+    runtime: 0,
+    id: "",
+    name: "",
+    podUid: "",
+    podName: "",
+    podNamespace: "",
+    podQosClass: 0,
+    cgroup: "",
+    verified: false,
+  };
 }
 
 export const Container: MessageFns<Container> = {
@@ -1164,6 +1193,9 @@ export const Container: MessageFns<Container> = {
     }
     if (message.cgroup !== "") {
       writer.uint32(66).string(message.cgroup);
+    }
+    if (message.verified !== false) {
+      writer.uint32(72).bool(message.verified);
     }
     return writer;
   },
@@ -1245,6 +1277,14 @@ export const Container: MessageFns<Container> = {
             message.cgroup = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.verified = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1283,6 +1323,7 @@ export const Container: MessageFns<Container> = {
         ? podQosClassFromJSON(object.pod_qos_class)
         : 0,
       cgroup: isSet(object.cgroup) ? globalThis.String(object.cgroup) : "",
+      verified: isSet(object.verified) ? globalThis.Boolean(object.verified) : false,
     };
   },
 
@@ -1312,6 +1353,9 @@ export const Container: MessageFns<Container> = {
     if (message.cgroup !== "") {
       obj.cgroup = message.cgroup;
     }
+    if (message.verified !== false) {
+      obj.verified = message.verified;
+    }
     return obj;
   },
 
@@ -1328,6 +1372,7 @@ export const Container: MessageFns<Container> = {
     message.podNamespace = object.podNamespace ?? "";
     message.podQosClass = object.podQosClass ?? 0;
     message.cgroup = object.cgroup ?? "";
+    message.verified = object.verified ?? false;
     return message;
   },
 };
