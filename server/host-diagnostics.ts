@@ -376,7 +376,11 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
       return getBuildInfo(fs, requirePid(req.pid));
     },
     stack: streamWithBackend((b, _req, o) => mapStream(b.stack(o), (chunk) => ({ chunk }))),
-    memStats: withBackend((b, _req, o) => b.memStats(o)),
+    // The pause ring is the metrics exporter's, not part of the RPC's answer.
+    memStats: withBackend(async (b, _req, o) => {
+      const { pauseNs: _ring, ...res } = await b.memStats(o);
+      return res;
+    }),
     stats: withBackend((b, _req, o) => b.stats(o)),
     version: withBackend((b, _req, o) => b.version(o)),
     forceGC: withBackend((b, _req, o) => b.forceGC(o)),
