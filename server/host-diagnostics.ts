@@ -66,6 +66,7 @@ import {
 } from "./pprof-http/index.js";
 import { requireCpuSampleMs, requireGcPercent, requirePid, requireWatchInterval, requireWatchPids } from "./validate.js";
 import { createStatsHub, rememberGogc } from "./watch-stats.js";
+import type { StatsHub } from "./stats-watch/index.js";
 
 export interface HostDiagnosticsOptions {
   hostName: string;
@@ -108,7 +109,13 @@ const CAPTURE_INFO = {
 } as const;
 type CaptureSignal = keyof typeof CAPTURE_INFO;
 
-export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiagnostics {
+/** The host's one sampler and its /proc, for the metrics exporter (a subscriber beside WatchStats). */
+export interface HostSampler {
+  readonly hub: StatsHub;
+  readonly fs: ProcFs;
+}
+
+export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiagnostics & { readonly sampler: HostSampler } {
   const fs = options.procFs ?? createProcFs();
   const locator = new AgentLocator(fs);
   const pprof =
@@ -353,6 +360,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
   });
 
   return {
+    sampler: { hub: statsHub, fs },
     watchStats(req, o: Opts = {}) {
       const intervalMs = requireWatchInterval(req.intervalMs);
       const pids = requireWatchPids(req.pids);
