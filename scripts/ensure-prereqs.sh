@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Checks the Debian packages the tests need: golang-go (/usr/bin/go, go1.19 or newer),
 # openssh-server (/usr/sbin/sshd), openssh-client (ssh-keygen), openssl (the CLI the security tests make
-# certificates with), tmux (the terminal the top test drives) and chromium (/usr/bin/chromium, for the flame graph browser test). As root it installs the
+# certificates with), tmux (the terminal the top test drives), chromium (/usr/bin/chromium, for the flame graph browser test) and
+# prometheus (/usr/bin/prometheus and promtool: the metrics exporter's end-to-end test scrapes gopsd with it). As root it installs the
 # missing ones; otherwise it names them with the install command and exits 1.
 set -euo pipefail
 
@@ -26,6 +27,8 @@ missing_packages() {
   command -v tmux >/dev/null 2>&1 || missing+=(tmux)
   # Only recommended by chromium, which is installed without recommends: the flame graph needs a font to draw.
   dpkg -s fonts-liberation >/dev/null 2>&1 || missing+=(fonts-liberation)
+  # A real Prometheus scrapes gopsd's metrics port in integration/metrics.e2e.test.ts (started there on loopback).
+  [[ -x /usr/bin/prometheus && -x /usr/bin/promtool ]] || missing+=(prometheus)
   echo "${missing[*]}"
 }
 
