@@ -38,11 +38,11 @@ describe("Exposition", () => {
     assert.equal(body.match(/^# TYPE go_goroutines gauge$/gm)?.length, 1);
     assert.match(body, /^go_goroutines\{pid="10",exe="\/srv\/a",module="example.com\/m"\} 12$/m);
     assert.match(body, /^go_goroutines\{pid="11",exe="C:\\\\odd \\"name\\"\\nx",module="example.com\/m"\} 12$/m);
-    assert.match(body, /^go_info\{pid="10",exe="\/srv\/a",module="example.com\/m",version="go1.22.1"\} 1$/m);
+    assert.match(body, /^go_info\{version="go1.22.1",pid="10",exe="\/srv\/a",module="example.com\/m"\} 1$/m);
     assert.match(body, /^# TYPE go_memstats_alloc_bytes_total counter$/m);
     assert.match(body, /^go_memstats_alloc_bytes_total\{pid="10",[^}]*\} 5000$/m);
     assert.match(body, /^# TYPE go_gc_duration_seconds summary$/m);
-    assert.match(body, /^go_gc_duration_seconds\{pid="10",exe="\/srv\/a",module="example.com\/m",quantile="0"\} 0.0001$/m);
+    assert.match(body, /^go_gc_duration_seconds\{quantile="0",pid="10",exe="\/srv\/a",module="example.com\/m"\} 0.0001$/m);
     assert.match(body, /^go_gc_duration_seconds_sum\{pid="10",[^}]*\} 0.002$/m);
     assert.match(body, /^go_gc_duration_seconds_count\{pid="10",[^}]*\} 4$/m);
     assert.match(body, /^gopsd_metrics_scrapes_total 3$/m);

@@ -3,7 +3,8 @@
 // TYPE, label escaping, number formatting and, for OpenMetrics, the counter `_total` handling and `# EOF`.
 // prom-client's own Gauge/Counter keep a value per label set that a collect() would have to set and reset each scrape
 // (a hash of every label set, per series, per scrape); the values are already in the snapshot, so get() hands them
-// over as they are. Two registries (one per format), each with its own metric objects: in OpenMetrics mode the
+// over as they are, each process's labels as prom-client's `sharedLabels`: the registry formats and escapes one such
+// object once and reuses the text (cached by identity) for every series of the process, scrape after scrape. Two registries (one per format), each with its own metric objects: in OpenMetrics mode the
 // registry renames a counter's metric object (drops `_total`) before it asks for its values.
 import { Registry, type Metric, type OpenMetricsContentType, type RegistryContentType } from "prom-client";
 import type { Family, Labels, ProcessSeries } from "./go-series.js";
@@ -27,8 +28,12 @@ export interface Snapshot {
 interface Value {
   value: number;
   labels: Record<string, string | number>;
+  /** The process's labels: the registry formats each such object once and keeps the text (a WeakMap by identity). */
+  sharedLabels?: Labels;
   metricName?: string;
 }
+
+const NO_LABELS = Object.freeze({}) as Record<string, string>;
 
 const EMPTY: Snapshot = { processes: [], own: new Map() };
 
@@ -79,16 +84,16 @@ function processValues(f: Family, s: Snapshot): Value[] {
     for (const p of s.processes) {
       const gc = p.gcDuration;
       if (gc === undefined) continue;
-      for (const [q, v] of gc.quantiles ?? []) out.push({ value: v, labels: { ...p.labels, quantile: q } });
-      out.push({ metricName: `${f.name}_sum`, value: gc.sum, labels: { ...p.labels } });
-      out.push({ metricName: `${f.name}_count`, value: gc.count, labels: { ...p.labels } });
+      for (const [q, v] of gc.quantiles ?? []) out.push({ value: v, labels: { quantile: q }, sharedLabels: p.labels });
+      out.push({ metricName: `${f.name}_sum`, value: gc.sum, labels: NO_LABELS, sharedLabels: p.labels });
+      out.push({ metricName: `${f.name}_count`, value: gc.count, labels: NO_LABELS, sharedLabels: p.labels });
     }
     return out;
   }
   for (const p of s.processes) {
     const v = p.values.get(f.name);
     if (v === undefined) continue;
-    out.push({ value: v, labels: f === GO_INFO ? { ...p.labels, version: p.goVersion } : (p.labels as Record<string, string>) });
+    out.push({ value: v, labels: f === GO_INFO ? { version: p.goVersion } : NO_LABELS, sharedLabels: p.labels });
   }
   return out;
 }
