@@ -190,7 +190,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
         counters: () => ({ namespaceDials, refusedCalls, refusedScrapes }),
       });
       try {
-        const server = await startMetricsServer({
+        const port = await startMetricsServer({
           listen: m.listen,
           ...(tlsFiles && !m.listen.startsWith("unix:") ? { tls: tlsFiles } : {}),
           ...(verifier ? { verifier, peers: createPeerLimiter(DEFAULT_PEER_LIMITS) } : {}),
@@ -202,9 +202,9 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
             refusals.refused(metricsRefusalRecord(config.hostName, peer, reason, message));
           },
         });
-        metrics = { exporter, server };
+        metrics = { exporter, server: port };
       } catch (e) {
-        await server.forceShutdown();
+        server.forceShutdown(); // the gRPC port already listens
         throw new MetricsListenError(m.listen, e);
       }
       exporter.start();
