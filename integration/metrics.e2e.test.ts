@@ -14,6 +14,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { connect } from "../client/index.js";
 import { signToken, signingKey } from "../common/token.js";
 import { startFixture, startGopsd, type Fixture, type Gopsd } from "./harness.js";
 
@@ -159,6 +160,24 @@ describe("gopsd --metrics-listen scraped by a real Prometheus", { timeout: 240_0
     await waitFor(prom, `go_goroutines{pid="${leaker.pid}"}`, (r) => r.length === 1 && r[0]!.value >= first!.value + 40, "a rise of 40 goroutines");
     // Over the last seconds Prometheus has it rising (deriv > 0), as an alert on a leak would see it.
     await waitFor(prom, `deriv(go_goroutines{pid="${leaker.pid}"}[10s])`, (r) => r.length === 1 && r[0]!.value > 5, "a positive derivative");
+  });
+
+  it("a program serving net/http/pprof and expvar is exported too, with GC pause quantiles from its PauseNs ring", async () => {
+    const web = await startFixture("httpprog", { args: ["-listen", "127.0.0.1:0", "-expvar"] });
+    const client = connect(gopsd.address);
+    try {
+      // The sampler reads endpoints gopsd knows: a probing listing finds this one.
+      const listed = await client.listProcesses({ probe: true });
+      assert.equal(listed.processes.find((p) => p.pid === web.pid)?.agent?.httpVerified, true);
+      const q = await waitFor(prom, `go_gc_duration_seconds{pid="${web.pid}"}`, (r) => r.length === 5, "five pause quantiles");
+      assert.deepEqual(q.map((x) => x.labels.quantile).sort(), ["0", "0.25", "0.5", "0.75", "1"]);
+      const [count] = await waitFor(prom, `go_gc_duration_seconds_count{pid="${web.pid}"}`, (r) => r.length === 1 && r[0]!.value > 0, "GCs counted");
+      assert.ok(count!.value > 0);
+      assert.equal((await query(prom, `go_goroutines{pid="${web.pid}"}`)).length, 1);
+    } finally {
+      client.close();
+      await web.stop();
+    }
   });
 
   it("promtool check metrics passes on gopsd's output", async () => {
