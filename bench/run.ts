@@ -9,6 +9,8 @@
 //             (10 serving pprof, 4 plain 404 HTTP servers, 2 silent TCP servers, 2 with gops agents, 2 plain),
 //             cold (a new core: every candidate port probed) and warm (verified endpoints and non-pprof sockets
 //             remembered), against a plain listing in the same run.
+//  metrics    bench/metrics.ts: gopsd's CPU as a metrics exporter of 100 Go programs at the default interval, and
+//             the latency of one scrape from the cached sample (issue 21).
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -169,6 +171,7 @@ if (want("pprof-probe")) await pprofProbe();
 if (want("fanout")) rows.push(...(await fanoutRows()));
 if (want("netns")) rows.push(...(await netnsRows()));
 if (want("watch-stats")) rows.push(...(await watchStatsRows()));
+if (want("metrics")) rows.push(...(await childRows("metrics.ts", (j) => j.rows as Row[])));
 
 console.log(printTable(rows));
 const out = fileURLToPath(new URL("./results.json", import.meta.url));

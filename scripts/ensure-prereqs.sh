@@ -6,7 +6,8 @@
 # - the Debian packages: golang-go (/usr/bin/go, go1.19 or newer), openssh-server (/usr/sbin/sshd), openssh-client
 #   (ssh-keygen), openssl (the CLI the security tests make certificates with), iproute2, tmux (the terminal the top
 #   test drives), chromium (/usr/bin/chromium, for the flame graph browser test) fonts-liberation, and protobuf-compiler, protobuf-compiler-grpc, python3-grpcio and python3-protobuf
-#   (the independent Python client of the API test). As root it installs the missing ones with apt-get.
+#   (the independent Python client of the API test), prometheus (/usr/bin/prometheus and promtool: the
+#   metrics exporter's end-to-end test scrapes gopsd with it). As root it installs the missing ones with apt-get.
 set -euo pipefail
 
 if (( EUID != 0 )); then
@@ -51,6 +52,8 @@ missing_packages() {
   [[ -x /usr/bin/grpc_python_plugin ]] || missing+=(protobuf-compiler-grpc)
   /usr/bin/python3 -c 'import grpc' >/dev/null 2>&1 || missing+=(python3-grpcio)
   /usr/bin/python3 -c 'import google.protobuf' >/dev/null 2>&1 || missing+=(python3-protobuf)
+  # A real Prometheus scrapes gopsd's metrics port in integration/metrics.e2e.test.ts (started there on loopback).
+  [[ -x /usr/bin/prometheus && -x /usr/bin/promtool ]] || missing+=(prometheus)
   echo "${missing[*]}"
 }
 

@@ -110,7 +110,21 @@ export interface GopsdConfig {
   readonly containers: { readonly dockerRoot?: string; readonly podmanRoot?: string; readonly kubeletRoot?: string };
   /** net/http/pprof endpoints: probe on every listing, and endpoints declared for muxes mounted elsewhere. */
   readonly pprof: PprofConfig;
+  /** The Prometheus metrics port (server/metrics); undefined = none. */
+  readonly metrics?: MetricsConfig;
 }
+
+export interface MetricsConfig {
+  /** "host:port" or "unix:/path": plain HTTP on loopback or a unix socket, else HTTPS with tls.* and a token or mTLS. */
+  readonly listen: string;
+  /** How often each Go process is sampled for the exporter. */
+  readonly intervalMs: number;
+  /** Most processes exported; the rest are counted (gopsd_metrics_processes{state="over_limit"}). */
+  readonly maxProcesses: number;
+}
+
+export const DEFAULT_METRICS_INTERVAL_MS = 15_000;
+export const DEFAULT_METRICS_MAX_PROCESSES = 1000;
 
 export interface PprofConfig {
   readonly probeOnList: boolean;
@@ -327,6 +341,13 @@ const KEYS = [
   { key: "containers.dockerRoot", kind: "path", help: "Docker's data root, for container names (default /var/lib/docker)" },
   { key: "containers.podmanRoot", kind: "path", help: "Podman's storage root, for container names (default /var/lib/containers/storage)" },
   { key: "containers.kubeletRoot", kind: "path", help: "the kubelet's root, for pod names and namespaces (default /var/lib/kubelet)" },
+  {
+    key: "metrics.listen",
+    kind: "listen",
+    help: "serve GET /metrics (Prometheus, OpenMetrics) here: host:port or unix:/path; plain HTTP on loopback or a unix socket, any other address needs tls.* and auth (token scope gops:metrics) or tls.clientCa (default: no metrics port)",
+  },
+  { key: "metrics.interval", kind: "timeout", help: `how often the exporter samples each Go process, whole seconds (default ${formatDurationMs(DEFAULT_METRICS_INTERVAL_MS)})` },
+  { key: "metrics.maxProcesses", kind: "count", help: `most Go processes exported; the rest are only counted (default ${DEFAULT_METRICS_MAX_PROCESSES})` },
   {
     key: "pprof.endpoints",
     kind: "endpoints",
@@ -633,6 +654,20 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
     ...(kubeletRoot !== undefined ? { kubeletRoot } : {}),
   };
 
+  const metricsListen = get("metrics.listen");
+  if (metricsListen === undefined) {
+    const orphan = ["metrics.interval", "metrics.maxProcesses"].find((k) => settings.has(k));
+    if (orphan !== undefined) throw new ConfigError(`${settings.get(orphan)!.where}: needs metrics.listen (${flagOf("metrics.listen")}, ${envOf("metrics.listen")})`);
+  }
+  const metrics: MetricsConfig | undefined =
+    metricsListen === undefined
+      ? undefined
+      : {
+          listen: metricsListen,
+          intervalMs: get("metrics.interval") ?? DEFAULT_METRICS_INTERVAL_MS,
+          maxProcesses: get("metrics.maxProcesses") ?? DEFAULT_METRICS_MAX_PROCESSES,
+        };
+
   const config: GopsdConfig = {
     listen,
     hostName,
@@ -650,8 +685,10 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
       endpoints: get("pprof.endpoints") ?? [],
       ...(settings.has("pprof.probeExe") ? { probeExe: get("pprof.probeExe")! } : {}),
     },
+    ...(metrics ? { metrics } : {}),
   };
   checkStartupRules(config, settings.get("listen")?.where ?? "listen");
+  checkMetricsRules(config, settings.get("metrics.listen")?.where ?? "metrics.listen");
   return config;
 }
 
@@ -678,6 +715,24 @@ function checkStartupRules(c: GopsdConfig, where: string): void {
     throw new ConfigError(
       `${where}: refusing to serve TCP ${c.listen} without authentication: configure auth, use --dev, listen on unix:/path, or pass --insecure`,
     );
+  }
+}
+
+/**
+ * Where the metrics port may listen: a unix socket or loopback as plain HTTP; any other address only with TLS
+ * (tls.cert, tls.key) and a way to authenticate scrapers: auth (a token with gops:metrics) or tls.clientCa (mTLS).
+ */
+function checkMetricsRules(c: GopsdConfig, where: string): void {
+  const m = c.metrics;
+  if (m === undefined || m.listen.startsWith("unix:")) return;
+  if (isLoopbackHost(splitHostPort(m.listen)!.host)) return;
+  if (c.dev) throw new ConfigError(`${where}: dev mode serves loopback or a unix socket only, not ${m.listen}`);
+  const missing = [
+    ...(c.tls ? [] : ["TLS (tls.cert, tls.key)"]),
+    ...(c.auth || c.tls?.clientCa !== undefined ? [] : ["auth (auth.*, a token with gops:metrics) or tls.clientCa"]),
+  ];
+  if (missing.length > 0) {
+    throw new ConfigError(`${where}: refusing to serve metrics on non-loopback address ${m.listen} without ${missing.join(" and ")}`);
   }
 }
 

@@ -14,6 +14,13 @@ import type {
 
 export type BackendName = "gops-agent" | "http-pprof";
 
+/**
+ * A MemStats answer plus, where the backend serves it (expvar, heap?debug=1), runtime.MemStats.PauseNs: 256 pause
+ * durations in ns, the latest at (NumGC+255)%256. The ring is not part of the MemStats RPC (the metrics exporter
+ * reads it; host-diagnostics.ts leaves it out of the RPC's answer).
+ */
+export type BackendMemStats = MemStatsResponse & { pauseNs?: readonly number[] };
+
 export interface BackendCallOptions {
   signal?: AbortSignal;
 }
@@ -23,7 +30,7 @@ export interface DiagnosticBackend {
   readonly name: BackendName;
   readonly kind: AgentKind;
   stack(o: BackendCallOptions): AsyncIterable<Buffer>;
-  memStats(o: BackendCallOptions): Promise<MemStatsResponse>;
+  memStats(o: BackendCallOptions): Promise<BackendMemStats>;
   stats(o: BackendCallOptions): Promise<StatsResponse>;
   version(o: BackendCallOptions): Promise<VersionResponse>;
   forceGC(o: BackendCallOptions): Promise<ForceGCResponse>;

@@ -30,7 +30,10 @@ import {
   openAuditFile,
   peerCertInterceptor,
   streamAuditSink,
+  METRICS_PATH,
+  type AuditRecord,
   type AuditSink,
+  type RefusalLog,
 } from "./auth/index.js";
 import { ConfigError } from "./config-error.js";
 import type { GopsdConfig, TlsConfig } from "./config.js";
@@ -42,10 +45,14 @@ import { diagnosticsService } from "./service.js";
 import { LazyServerReflectionService, LazyServerReflectionV1AlphaService, REFLECTION_SERVICE_NAMES, lazyServerReflection } from "./reflection.js";
 import { startIdleGc } from "./idle-gc.js";
 import { firstLine } from "../common/first-line.js";
+import { namespaceDials } from "./agent/netns-dial.js";
+import { MetricsExporter, startMetricsServer, type RunningMetricsServer } from "./metrics/index.js";
 
 export interface RunningGopsd {
   /** The address clients dial: "127.0.0.1:PORT" or "unix:/path". */
   readonly address: string;
+  /** Where GET /metrics is served ("http://127.0.0.1:PORT/metrics", "https://...", "unix:/path"), when configured. */
+  readonly metricsAddress?: string;
   /** Stops taking calls, lets running ones finish for a short grace period, then closes the audit log. */
   close(): Promise<void>;
 }
@@ -71,7 +78,8 @@ export interface GopsdDeps {
 export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: GopsdDeps = {}): Promise<RunningGopsd> {
   const signal = AbortSignal.timeout(STARTUP_IO_TIMEOUT_MS);
   const verifier = config.auth ? await loadVerifier(config.auth, { signal }) : undefined;
-  const credentials = config.tls ? await tlsCredentials(config.tls, signal) : ServerCredentials.createInsecure();
+  const tlsFiles = config.tls ? await readTlsFiles(config.tls, signal) : undefined;
+  const credentials = tlsFiles ? tlsCredentials(tlsFiles) : ServerCredentials.createInsecure();
   const audit = config.audit;
   const sink: AuditSink =
     audit.kind === "file"
@@ -79,9 +87,9 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       : streamAuditSink(process.stdout);
 
   try {
-    const core =
-      deps.core ??
-      createHostDiagnostics({
+    const host = deps.core
+      ? undefined
+      : createHostDiagnostics({
         hostName: config.hostName,
         agentTimeouts: config.agentTimeouts,
         ...(config.procRoot !== undefined ? { procFs: createProcFs(config.procRoot) } : {}),
@@ -92,9 +100,19 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
           ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
         },
       });
+    const core = deps.core ?? host!;
     const health = HealthState();
     const l = config.limits;
-    const refusals = createRefusalLog(sink);
+    // Refused calls by status, for the metrics port (gopsd_refused_calls_total).
+    const refusedCalls = new Map<string, number>();
+    const refusalLog = createRefusalLog(sink);
+    const refusals: RefusalLog = {
+      ...refusalLog,
+      refused(record) {
+        if (record.outcome !== "OK") refusedCalls.set(record.outcome, (refusedCalls.get(record.outcome) ?? 0) + 1);
+        refusalLog.refused(record);
+      },
+    };
     const idleGc = startIdleGc();
     const idleGcInterceptor: ServerInterceptor = (_method, call) => (idleGc.activity(), new ServerInterceptingCall(call));
     const transportAudit = transportAuditInterceptor((r) => refusals.refused(transportRefusalRecord(config.hostName, r)));
@@ -163,15 +181,50 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       const port = await server.listen(config.listen, credentials);
       address = config.listen.replace(/:\d+$/, `:${port}`);
     }
+    let metrics: { exporter: MetricsExporter; server: RunningMetricsServer } | undefined;
+    if (config.metrics) {
+      if (host === undefined) throw new ConfigError("metrics.listen: the metrics port needs the host's own sampler");
+      const m = config.metrics;
+      const refusedScrapes = new Map<string, number>();
+      const exporter = new MetricsExporter({
+        source: host.sampler.hub,
+        fs: host.sampler.fs,
+        intervalMs: m.intervalMs,
+        maxProcesses: m.maxProcesses,
+        counters: () => ({ namespaceDials, refusedCalls, refusedScrapes }),
+      });
+      try {
+        const port = await startMetricsServer({
+          listen: m.listen,
+          ...(tlsFiles && !m.listen.startsWith("unix:") ? { tls: tlsFiles } : {}),
+          ...(verifier ? { verifier, peers: createPeerLimiter(DEFAULT_PEER_LIMITS) } : {}),
+          hostName: config.hostName,
+          scrape: (accept) => exporter.scrape(accept),
+          onRefused(reason, message, peer) {
+            refusedScrapes.set(reason, (refusedScrapes.get(reason) ?? 0) + 1);
+            if (reason === "not_found" || reason === "method") return;
+            refusals.refused(metricsRefusalRecord(config.hostName, peer, reason, message));
+          },
+        });
+        metrics = { exporter, server: port };
+      } catch (e) {
+        server.forceShutdown(); // the gRPC port already listens
+        throw new MetricsListenError(m.listen, e);
+      }
+      exporter.start();
+    }
     health.setStatus("healthy", DiagnosticsServiceDefinition.fullName);
     return {
       address,
+      ...(metrics ? { metricsAddress: metrics.server.address } : {}),
       async close() {
         health.setStatus("unhealthy");
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([server.shutdown(), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
         clearTimeout(timer);
         server.forceShutdown();
+        metrics?.exporter.close();
+        await metrics?.server.close();
         idleGc.stop();
         refusals.close();
         await sink.close();
@@ -185,8 +238,40 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
 
 const NO_CA = Buffer.alloc(0);
 
-/** Server TLS from PEM files; with a client CA every client must present a certificate it signed. */
-async function tlsCredentials(tls: TlsConfig, signal: AbortSignal): Promise<ServerCredentials> {
+/** The metrics port could not listen (the gRPC port could). */
+export class MetricsListenError extends Error {
+  constructor(listen: string, cause: unknown) {
+    super(`cannot serve metrics on ${listen}: ${firstLine(cause)}`, { cause });
+  }
+}
+
+/** A refused request to the metrics port as an audit line (to the refusal log, which aggregates floods). */
+function metricsRefusalRecord(host: string, peer: string, reason: string, message: string): AuditRecord {
+  const outcome = reason === "forbidden" ? "PERMISSION_DENIED" : reason === "rate_limited" ? "RESOURCE_EXHAUSTED" : "UNAUTHENTICATED";
+  return {
+    time: new Date().toISOString(),
+    host,
+    subject: null,
+    jti: null,
+    peer,
+    certSubject: null,
+    method: METRICS_PATH,
+    pid: null,
+    outcome,
+    error: message,
+    bytes: null,
+    durationMs: 0,
+  };
+}
+
+interface TlsFiles {
+  cert: Buffer;
+  key: Buffer;
+  clientCa?: Buffer;
+}
+
+/** The PEM files of the TLS config (shared by the gRPC port and the metrics port). */
+async function readTlsFiles(tls: TlsConfig, signal: AbortSignal): Promise<TlsFiles> {
   const read = async (key: string, path: string) => {
     try {
       return await readFile(path, { signal });
@@ -194,11 +279,16 @@ async function tlsCredentials(tls: TlsConfig, signal: AbortSignal): Promise<Serv
       throw new ConfigError(`${key}: cannot read ${path}: ${firstLine(e)}`);
     }
   };
-  const [cert, key, ca] = await Promise.all([
+  const [cert, key, clientCa] = await Promise.all([
     read("tls.cert", tls.cert),
     read("tls.key", tls.key),
     tls.clientCa !== undefined ? read("tls.clientCa", tls.clientCa) : undefined,
   ]);
+  return { cert, key, ...(clientCa ? { clientCa } : {}) };
+}
+
+/** Server TLS from the PEM files; with a client CA every client must present a certificate it signed. */
+function tlsCredentials({ cert, key, clientCa: ca }: TlsFiles): ServerCredentials {
   try {
     // Without a client CA gopsd verifies no certificate, so it needs no trust store: an empty CA list (not null)
     // keeps grpc-js from reading GRPC_DEFAULT_SSL_ROOTS_FILE_PATH into the context and Node from building its

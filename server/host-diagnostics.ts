@@ -68,6 +68,7 @@ import {
 } from "./pprof-http/index.js";
 import { requireCpuSampleMs, requireGcPercent, requirePid, requireWatchInterval, requireWatchPids } from "./validate.js";
 import { createStatsHub, rememberGogc } from "./watch-stats.js";
+import type { StatsHub } from "./stats-watch/index.js";
 
 export interface HostDiagnosticsOptions {
   hostName: string;
@@ -115,7 +116,13 @@ const CAPTURE_INFO = {
 } as const;
 type CaptureSignal = keyof typeof CAPTURE_INFO;
 
-export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiagnostics {
+/** The host's one sampler and its /proc, for the metrics exporter (a subscriber beside WatchStats). */
+export interface HostSampler {
+  readonly hub: StatsHub;
+  readonly fs: ProcFs;
+}
+
+export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiagnostics & { readonly sampler: HostSampler } {
   const fs = options.procFs ?? createProcFs();
   const locator = new AgentLocator(fs);
   const pprof =
@@ -374,6 +381,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
   });
 
   return {
+    sampler: { hub: statsHub, fs },
     watchStats(req, o: Opts = {}) {
       const intervalMs = requireWatchInterval(req.intervalMs);
       const pids = requireWatchPids(req.pids);
@@ -397,7 +405,11 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
       return getBuildInfo(fs, requirePid(req.pid));
     },
     stack: streamWithBackend((b, _req, o) => mapStream(b.stack(o), (chunk) => ({ chunk }))),
-    memStats: withBackend((b, _req, o) => b.memStats(o)),
+    // The pause ring is the metrics exporter's, not part of the RPC's answer.
+    memStats: withBackend(async (b, _req, o) => {
+      const { pauseNs: _ring, ...res } = await b.memStats(o);
+      return res;
+    }),
     stats: withBackend((b, _req, o) => b.stats(o)),
     version: withBackend((b, _req, o) => b.version(o)),
     forceGC: withBackend((b, _req, o) => b.forceGC(o)),

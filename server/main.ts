@@ -14,7 +14,7 @@
 import { hostname } from "node:os";
 import { AuthConfigError, generateDevKeys } from "./auth/index.js";
 import { ConfigError, USAGE, loadConfig, type GopsdConfig } from "./config.js";
-import { startGopsd } from "./gopsd.js";
+import { MetricsListenError, startGopsd } from "./gopsd.js";
 import { firstLine } from "../common/first-line.js";
 import { packageVersion } from "../common/package-version.js";
 
@@ -57,7 +57,10 @@ async function main(): Promise<number> {
   } catch (e) {
     if (e instanceof ConfigError) say(e.message);
     else if (e instanceof AuthConfigError) say(`auth: ${firstLine(e)}`);
-    else {
+    else if (e instanceof MetricsListenError) {
+      say(e.message);
+      return 1;
+    } else {
       say(`cannot listen on ${config.listen}: ${firstLine(e)}`);
       return 1;
     }
@@ -68,6 +71,7 @@ async function main(): Promise<number> {
       `warning: --insecure: serving ${server.address} WITHOUT authentication; every local user can read stacks, heaps and binaries of the Go programs gopsd reaches`,
     );
   }
+  if (server.metricsAddress !== undefined) say(`metrics on ${server.metricsAddress}`);
   say(`listening on ${server.address}`);
   const sig = await new Promise<NodeJS.Signals>((resolve) => {
     process.once("SIGINT", resolve);

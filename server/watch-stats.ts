@@ -3,8 +3,8 @@
 // read through the backend the listing names: its gops agent, or its net/http/pprof endpoint when gopsd knows one
 // (declared in the config, or verified by an earlier probe). Processes without either are listed with their /proc
 // fields only.
-import { AgentKind, AgentState, type Agent, type MemStatsResponse, type StatsResponse } from "../proto/index.js";
-import type { DiagnosticBackend } from "./diagnostic-backend.js";
+import { AgentKind, AgentState, type Agent, type Container, type StatsResponse } from "../proto/index.js";
+import type { BackendMemStats, DiagnosticBackend } from "./diagnostic-backend.js";
 import type { Governor } from "./governor.js";
 import { createHttpPprofBackend, type PprofLocator } from "./pprof-http/index.js";
 import { isGone, parseEnviron, parseStat, type ProcessScanner, type ProcFs } from "./proc/index.js";
@@ -81,6 +81,10 @@ export function createStatsHub(w: StatsHubWiring): StatsHub {
         startTimeUnixMs: p.startTimeUnixMs,
         gogcEnv: gogcFromEnv(p.pid, key),
         gogcSet: w.gogcSet.get(key),
+        exe: p.exe,
+        goVersion: p.goVersion,
+        vsizeBytes: stat.vsizeBytes,
+        ...containerLabels(p.container),
       });
     }
     agents = next;
@@ -126,8 +130,18 @@ export function createStatsHub(w: StatsHubWiring): StatsHub {
   });
 }
 
+/** The container name (else id) and pod of a listing's container, for the metrics labels. */
+function containerLabels(c: Container | undefined): Pick<ProcReading, "container" | "pod" | "podNamespace"> {
+  if (c === undefined) return {};
+  return {
+    ...(c.name || c.id ? { container: c.name || c.id } : {}),
+    ...(c.podName ? { pod: c.podName } : {}),
+    ...(c.podNamespace ? { podNamespace: c.podNamespace } : {}),
+  };
+}
+
 /** The sampler's reading from a Stats and a MemStats answer. */
-export function agentReading(stats: StatsResponse, mem: MemStatsResponse): AgentReading {
+export function agentReading(stats: StatsResponse, mem: BackendMemStats): AgentReading {
   const m = mem.stats;
   const unknown = new Set<AgentField>();
   for (const n of [...(stats.unknownFields?.names ?? []), ...(mem.unknownFields?.names ?? [])]) {
@@ -150,6 +164,16 @@ export function agentReading(stats: StatsResponse, mem: MemStatsResponse): Agent
         : {}),
     },
     unknown: [...unknown],
+    ...(m
+      ? {
+          runtime: {
+            memStats: m,
+            memUnknown: mem.unknownFields?.names ?? [],
+            osThreads: stats.unknownFields?.names.includes("os_threads") ? undefined : stats.osThreads,
+            pauseNs: mem.pauseNs,
+          },
+        }
+      : {}),
   };
 }
 

@@ -71,6 +71,20 @@ export interface VerifiedNamespace {
  * gone (or its pid now belongs to another process), UNAVAILABLE when it moved to another network namespace.
  */
 export function openVerifiedNamespace(fs: ProcFs, target: VerifiedNamespace): number {
+  try {
+    const fd = openChecked(fs, target);
+    namespaceDials.opened++;
+    return fd;
+  } catch (e) {
+    namespaceDials.failed++;
+    throw e;
+  }
+}
+
+/** Dials into another network namespace since this process started (gopsd's metrics: gopsd_namespace_dials_total). */
+export const namespaceDials = { opened: 0, failed: 0 };
+
+function openChecked(fs: ProcFs, target: VerifiedNamespace): number {
   const { pid } = target;
   let fd: number;
   try {

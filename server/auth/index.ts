@@ -25,7 +25,7 @@ export {
 } from "./limits.js";
 export { limitsMiddleware } from "./limits-middleware.js";
 export { CERT_SUBJECT_METADATA, certSubjectOf, peerCertInterceptor } from "./peer-cert.js";
-export { MAX_HOST_PATTERNS, MAX_HOST_PATTERN_LENGTH, METHOD_SCOPES, globMatch, hostMatches, isPublicMethod, ruleFor, type AccessRule, type DiagnosticsMethod } from "./policy.js";
+export { MAX_HOST_PATTERNS, MAX_HOST_PATTERN_LENGTH, METHOD_SCOPES, METRICS_PATH, globMatch, hostMatches, isPublicMethod, ruleFor, type AccessRule, type DiagnosticsMethod } from "./policy.js";
 export { generateDevKeys } from "./token.js";
 export {
   DEFAULT_CLOCK_TOLERANCE_SEC,

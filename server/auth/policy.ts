@@ -32,6 +32,9 @@ export const METHOD_SCOPES: Readonly<Record<DiagnosticsMethod, Scope>> = Object.
  */
 export type AccessRule = { kind: "public" } | { kind: "authenticated" } | { kind: "scope"; scope: Scope };
 
+/** The metrics port's one resource (server/metrics): scraping it needs gops:metrics. */
+export const METRICS_PATH = "GET /metrics";
+
 const PUBLIC_SERVICES = ["grpc.health.v1.Health"];
 const AUTHENTICATED_SERVICES = ["grpc.reflection.v1.ServerReflection", "grpc.reflection.v1alpha.ServerReflection"];
 
@@ -40,7 +43,7 @@ const RULES: ReadonlyMap<string, AccessRule> = new Map(
     `/${DiagnosticsServiceDefinition.fullName}/${DiagnosticsServiceDefinition.methods[m].name}`,
     { kind: "scope", scope: METHOD_SCOPES[m] } as const,
   ]),
-);
+).set(METRICS_PATH, { kind: "scope", scope: "gops:metrics" });
 
 /** The rule for a gRPC method path ("/pkg.Service/Method"); undefined when none applies (refuse). */
 export function ruleFor(path: string): AccessRule | undefined {

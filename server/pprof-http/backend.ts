@@ -169,7 +169,13 @@ export function createHttpPprofBackend(d: HttpBackendDeps): DiagnosticBackend {
     },
     async memStats(o) {
       const m = (await expvarMemStats(o)) ?? (await heapMemStats(o));
-      return { stats: m.stats, raw: m.raw, unknownKeys: m.unknownKeys, unknownFields: { names: m.unknownFields } };
+      return {
+        stats: m.stats,
+        raw: m.raw,
+        unknownKeys: m.unknownKeys,
+        unknownFields: { names: m.unknownFields },
+        ...(m.pauseNs ? { pauseNs: m.pauseNs } : {}),
+      };
     },
     async stats(o) {
       const goroutines = await profileTotal("goroutine", o);

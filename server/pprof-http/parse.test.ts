@@ -51,6 +51,8 @@ describe("parseHeapMemStats", () => {
     assert.equal(m.stats.nextGc, 4194304);
     assert.equal(m.stats.numGc, 1);
     assert.equal(m.stats.gcPauseNs, 41000, "the latest pause: PauseNs[(NumGC+255)%256]");
+    assert.equal(m.pauseNs?.length, 256, "the ring, for go_gc_duration_seconds' quantiles");
+    assert.equal(m.pauseNs?.[0], 41000);
     assert.equal(m.stats.gcPauseEndUnixMs, 1764662400123);
     assert.equal(m.stats.lastGcUnixMs, 1764662400123);
     assert.equal(m.stats.lastGc, "2025-12-02 08:00:00.123 +0000 UTC");

@@ -11,6 +11,8 @@ export interface ParsedMemStats {
   unknownKeys: string[];
   /** MemStats fields (proto names) the reply does not carry: left at zero. */
   unknownFields: string[];
+  /** PauseNs (256 pause durations, ns) when the reply carries it. */
+  pauseNs?: number[];
 }
 
 type NumberField = { [K in keyof MemStats]: MemStats[K] extends number ? K : never }[keyof MemStats];
@@ -105,7 +107,12 @@ function build(values: ReadonlyMap<string, RawValue>): ParsedMemStats {
   const known = FIELD_SOURCES.filter(([, k]) => values.has(k)).length;
   if (known === 0) throw new ReplyFormatError("memstats: the reply carries no runtime.MemStats field");
   const unknownFields = FIELD_SOURCES.filter(([, k]) => !values.has(k)).map(([f]) => f);
-  return { stats, unknownKeys, unknownFields: [...new Set(unknownFields)] };
+  return {
+    stats,
+    unknownKeys,
+    unknownFields: [...new Set(unknownFields)],
+    ...(Array.isArray(pauseNs) ? { pauseNs: pauseNs.map((x) => Number(x)) } : {}),
+  };
 }
 
 /** Unix ms as Go prints a UTC time.Time: "2026-11-26 11:02:57.36 +0000 UTC". */

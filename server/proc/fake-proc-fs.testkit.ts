@@ -15,6 +15,8 @@ export type FakeMethod =
   | "readFdLinks"
   | "readFdEntries"
   | "readFdLink"
+  | "countFds"
+  | "readLimits"
   | "readNet"
   | "readNetNamespace"
   | "readCgroup";
@@ -42,6 +44,8 @@ export interface FakeProcess {
   /** undefined: no /proc/PID/exe (kernel thread). */
   exe?: FakeExe;
   fds?: string[];
+  /** The "Max open files" soft limit /proc/PID/limits shows (default 1024). */
+  maxOpenFiles?: number;
   net?: Partial<Record<NetTable, string>>;
   /** Network namespace inode (default: the host's). */
   netns?: number;
@@ -190,6 +194,18 @@ export class FakeProcFs implements ProcFs {
   /** `fds` lists the links by descriptor number: fds[3] is /proc/PID/fd/3. */
   readFdEntries(pid: number): FdEntry[] {
     return (this.fdDir("readFdEntries", pid, "fd").fds ?? []).map((link, fd) => ({ fd, link }));
+  }
+  countFds(pid: number): number {
+    return (this.fdDir("countFds", pid, "fd").fds ?? []).length;
+  }
+  readLimits(pid: number): string {
+    const n = this.proc("readLimits", pid, "limits").maxOpenFiles ?? 1024;
+    return [
+      "Limit                     Soft Limit           Hard Limit           Units     ",
+      "Max cpu time              unlimited            unlimited            seconds   ",
+      `Max open files            ${String(n).padEnd(21)}${String(n).padEnd(21)}files     `,
+      "",
+    ].join("\n");
   }
   readFdLink(pid: number, fd: number): string {
     const link = this.fdDir("readFdLink", pid, `fd/${fd}`).fds?.[fd];

@@ -21,6 +21,7 @@ describe("parseStat", () => {
     assert.equal(s.numThreads, 1);
     assert.equal(s.starttime, 71738);
     assert.equal(s.rssPages, 410);
+    assert.equal(s.vsizeBytes, 2990080);
     assert.equal(isKernelThread(s), false);
     assert.equal(hasExited(s), false);
   });

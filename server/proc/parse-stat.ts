@@ -16,6 +16,8 @@ export interface ProcStat {
   starttime: number;
   /** Resident set size in pages. */
   rssPages: number;
+  /** Virtual memory size in bytes. */
+  vsizeBytes: number;
 }
 
 /** PF_KTHREAD in include/linux/sched.h. */
@@ -51,6 +53,7 @@ export function parseStat(text: string): ProcStat {
     stime: num(12),
     numThreads: num(17),
     starttime: num(19),
+    vsizeBytes: num(20),
     rssPages: num(21),
   };
 }

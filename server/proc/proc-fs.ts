@@ -58,6 +58,10 @@ export interface ProcFs {
   readFdLinks(pid: number): string[];
   /** The same, with each descriptor's number. */
   readFdEntries(pid: number): FdEntry[];
+  /** How many descriptors the process has open (the entries of /proc/PID/fd; no link is read). */
+  countFds(pid: number): number;
+  /** /proc/PID/limits: the resource limits table. */
+  readLimits(pid: number): string;
   /** Target of one /proc/PID/fd/N link (ENOENT when that descriptor is closed). */
   readFdLink(pid: number, fd: number): string;
   /**
@@ -272,6 +276,8 @@ export function createProcFs(root: string = process.env.HOST_PROC ?? "/proc"): P
       }
       return entries;
     },
+    countFds: (pid) => readdirSync(pidPath(pid, "fd")).length,
+    readLimits: (pid) => readText(pidPath(pid, "limits")),
     readFdLink: (pid, fd) => readlinkSync(pidPath(pid, `fd/${fd}`)),
     readNet: (pid, table, listening) =>
       listening !== undefined && (table === "tcp" || table === "tcp6") ? readListening(pidPath(pid, `net/${table}`)) : readText(pidPath(pid, `net/${table}`)),

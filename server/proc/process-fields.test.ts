@@ -22,6 +22,7 @@ const stat = (p: Partial<ProcStat>): ProcStat => ({
   numThreads: 1,
   starttime: 0,
   rssPages: 0,
+  vsizeBytes: 0,
   ...p,
 });
 

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { AgentKind, type WatchStatsResponse } from "../../proto/index.js";
-import { StatsHub, type StatsHubDeps } from "./hub.js";
+import { GopsError, Status } from "../../common/errors.js";
+import { AgentKind, MemStats, type WatchStatsResponse } from "../../proto/index.js";
+import { StatsHub, type RoundEntries, type StatsHubDeps } from "./hub.js";
 import type { AgentReading, ProcReading } from "./sample.js";
 
 const GOPS = AgentKind.AGENT_KIND_GOPS_AGENT;
@@ -202,4 +203,46 @@ test("a process without a backend has only its /proc fields, the agent ones unkn
   ctl.abort();
   assert.equal((await it.next()).done, true);
   await until(() => !hub.state().running);
+});
+
+test("watchEntries shares the rounds of watch(): raw entries with the full runtime reading, carried over a failed read, failures counted by reason", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1));
+  const deps = host.deps();
+  const read = deps.readAgent;
+  let fail: Error | undefined;
+  deps.readAgent = async (p, signal) => {
+    if (fail) throw fail;
+    const r = await read(p, signal);
+    return { ...r, runtime: { memStats: MemStats.create({ alloc: 77 }), memUnknown: [], osThreads: 6, pauseNs: undefined } };
+  };
+  const hub = new StatsHub(deps);
+  const ctl = new AbortController();
+  const raw = hub.watchEntries({ intervalMs: 100, signal: ctl.signal })[Symbol.asyncIterator]();
+  const stats = hub.watch({ intervalMs: 100, signal: ctl.signal })[Symbol.asyncIterator]();
+  const first = (await raw.next()).value as RoundEntries;
+  await stats.next();
+  assert.equal(first.seq, 1);
+  assert.equal(first.entries.length, 1);
+  assert.equal(first.entries[0]!.runtime?.memStats.alloc, 77);
+  assert.equal(first.entries[0]!.runtimeAt, first.entries[0]!.at);
+  try {
+    fail = new GopsError(Status.UNAVAILABLE, "agent refused");
+    let readAt: number | undefined = first.entries[0]!.runtimeAt;
+    let r: RoundEntries;
+    for (;;) {
+      r = (await raw.next()).value as RoundEntries;
+      if (r.entries[0]!.detail !== "") break;
+      readAt = r.entries[0]!.runtimeAt; // a round read before the failure set in
+    }
+    assert.equal(r.entries[0]!.runtime?.memStats.alloc, 77, "the last reading is carried");
+    assert.equal(r.entries[0]!.runtimeAt, readAt, "with the time it was read");
+    assert.ok(r.entries[0]!.at > readAt!);
+    assert.equal(hub.state().readFailures.get("unavailable")! >= 1, true);
+    assert.equal(hub.state().agentReads, hub.state().rounds, "one read per round for both subscribers");
+  } finally {
+    ctl.abort();
+  }
+  await Promise.all([raw.next(), stats.next()]);
+  assert.equal(hub.state().subscribers, 0);
 });

@@ -11,6 +11,10 @@
 // agent is busy with a capture, whose previous read has not answered, or whose read does not answer within 80% of
 // the interval is reported with its agent fields stale (last known values) and a one-line reason; the other
 // processes of the round are not held up. /proc fields are always fresh.
+//
+// Two kinds of subscriber: watch() hands out WatchStatsResponse samples (WatchStats, `top`); watchEntries() hands out
+// the round's raw entries, full runtime readings included (the metrics exporter). Both share the rounds.
+import { GopsError, Status } from "../../common/errors.js";
 import { firstLine } from "../../common/first-line.js";
 import type { WatchStatsResponse } from "../../proto/index.js";
 import {
@@ -51,16 +55,40 @@ export interface WatchOptions {
   signal?: AbortSignal;
 }
 
-interface Subscriber {
+/** One round as a watchEntries() subscriber gets it. */
+export interface RoundEntries {
+  /** Counts the rounds this subscriber got, from 1. */
+  seq: number;
+  /** When the round started: Unix ms, and the sampler's monotonic ms (the clock of ProcessEntry.at). */
+  timeUnixMs: number;
+  at: number;
+  /** How long the round took, ms (reading /proc, then every agent read answering or being cut). */
+  durationMs: number;
+  /** The processes of the round (those of the subscriber's pids, if it named some). */
+  entries: readonly ProcessEntry[];
+}
+
+/** Why a process's agent was not read fresh in a round ("previous_read_pending", "capture_busy", "timeout", or the status of the error, e.g. "unavailable"). */
+export type ReadFailure = string;
+
+interface Subscriber<T> {
   readonly intervalMs: number;
   readonly pids: ReadonlySet<number> | undefined;
   /** Round time it last got; undefined before its first. */
   lastAt?: number;
-  seq: number;
-  baselines: Map<string, Baseline>;
+  /** What this subscriber gets from the round just taken. */
+  make(round: Round): T;
   /** The newest round not yet taken (an older one is replaced: a slow reader skips rounds, never queues them). */
-  pending?: WatchStatsResponse;
+  pending?: T;
   wake?: () => void;
+}
+
+/** A round just taken, as deliver() hands it to subscribers. */
+interface Round {
+  at: number;
+  timeUnixMs: number;
+  durationMs: number;
+  entries: ReadonlyMap<string, ProcessEntry>;
 }
 
 /** What tests and the bench can see of the sampler. */
@@ -72,10 +100,12 @@ export interface HubState {
   rounds: number;
   /** Agent reads started since the hub was made. */
   agentReads: number;
+  /** Agent reads that failed or were skipped, by reason, since the hub was made. */
+  readFailures: ReadonlyMap<ReadFailure, number>;
 }
 
 export class StatsHub {
-  private readonly subs = new Set<Subscriber>();
+  private readonly subs = new Set<Subscriber<unknown>>();
   private entries = new Map<string, ProcessEntry>();
   private readonly inflight = new Set<string>();
   private timer: NodeJS.Timeout | undefined;
@@ -84,6 +114,7 @@ export class StatsHub {
   private life = new AbortController();
   private rounds = 0;
   private agentReads = 0;
+  private readonly readFailures = new Map<ReadFailure, number>();
   private readonly now: () => number;
 
   constructor(private readonly deps: StatsHubDeps) {
@@ -91,22 +122,51 @@ export class StatsHub {
   }
 
   state(): HubState {
-    return { subscribers: this.subs.size, running: this.timer !== undefined || this.ticking, rounds: this.rounds, agentReads: this.agentReads };
+    return {
+      subscribers: this.subs.size,
+      running: this.timer !== undefined || this.ticking,
+      rounds: this.rounds,
+      agentReads: this.agentReads,
+      readFailures: new Map(this.readFailures),
+    };
   }
 
   /** Samples for one subscriber until it stops iterating or its signal aborts (then the generator just ends). */
-  async *watch(opts: WatchOptions): AsyncGenerator<WatchStatsResponse, void, undefined> {
-    const sub: Subscriber = {
-      intervalMs: opts.intervalMs,
-      pids: opts.pids && opts.pids.length > 0 ? new Set(opts.pids) : undefined,
-      seq: 0,
-      baselines: new Map(),
-    };
+  watch(opts: WatchOptions): AsyncGenerator<WatchStatsResponse, void, undefined> {
+    let seq = 0;
+    let baselines = new Map<string, Baseline>();
+    const pids = pidSet(opts.pids);
+    return this.subscribe(opts, (round): WatchStatsResponse => {
+      const processes = [];
+      const next = new Map<string, Baseline>();
+      for (const [key, e] of round.entries) {
+        if (pids !== undefined && !pids.has(e.proc.pid)) continue;
+        const { stats, baseline } = toProcessStats(e, baselines.get(key), this.deps.clockTicks);
+        processes.push(stats);
+        next.set(key, baseline);
+      }
+      baselines = next; // processes that exited are forgotten
+      return { host: this.deps.host, timeUnixMs: round.timeUnixMs, intervalMs: opts.intervalMs, seq: ++seq, processes };
+    });
+  }
+
+  /** The raw entries of the rounds for one subscriber, at its interval, until it stops or its signal aborts. */
+  watchEntries(opts: WatchOptions): AsyncGenerator<RoundEntries, void, undefined> {
+    let seq = 0;
+    const pids = pidSet(opts.pids);
+    return this.subscribe(opts, (round): RoundEntries => {
+      const entries = [...round.entries.values()].filter((e) => pids === undefined || pids.has(e.proc.pid));
+      return { seq: ++seq, timeUnixMs: round.timeUnixMs, at: round.at, durationMs: round.durationMs, entries };
+    });
+  }
+
+  private async *subscribe<T>(opts: WatchOptions, make: (round: Round) => T): AsyncGenerator<T, void, undefined> {
+    const sub: Subscriber<T> = { intervalMs: opts.intervalMs, pids: pidSet(opts.pids), make };
     const signal = opts.signal;
     if (signal?.aborted) return;
     const onAbort = () => sub.wake?.();
     signal?.addEventListener("abort", onAbort, { once: true });
-    this.subs.add(sub);
+    this.subs.add(sub as Subscriber<unknown>);
     this.reschedule();
     try {
       while (!signal?.aborted) {
@@ -121,7 +181,7 @@ export class StatsHub {
       }
     } finally {
       signal?.removeEventListener("abort", onAbort);
-      this.subs.delete(sub);
+      this.subs.delete(sub as Subscriber<unknown>);
       if (this.subs.size === 0) this.stop();
     }
   }
@@ -171,7 +231,7 @@ export class StatsHub {
       );
       if (life.signal.aborted) return; // everyone left meanwhile
       this.entries = next;
-      this.deliver();
+      this.deliver(this.now() - startedAt);
     } catch (e) {
       // /proc unreadable as a whole: nothing to deliver this round; the next round tries again.
       void e;
@@ -194,7 +254,8 @@ export class StatsHub {
     const key = processKey(p);
     const prev = this.entries.get(key);
     const at = this.now();
-    const carried = (why: string): ProcessEntry => {
+    const carried = (why: string, reason: ReadFailure): ProcessEntry => {
+      this.readFailures.set(reason, (this.readFailures.get(reason) ?? 0) + 1);
       const unknown = prev?.unknown ?? new Set<AgentField>();
       return {
         proc: p,
@@ -203,14 +264,15 @@ export class StatsHub {
         unknown,
         stale: new Set(AGENT_FIELDS.filter((f) => !unknown.has(f))),
         detail: why,
+        ...(prev?.runtime ? { runtime: prev.runtime, runtimeAt: prev.runtimeAt! } : {}),
       };
     };
     if (p.backend === NO_BACKEND) {
       return { proc: p, at, agent: {}, unknown: new Set(AGENT_FIELDS), stale: new Set(), detail: "no gops agent or known net/http/pprof endpoint" };
     }
-    if (this.inflight.has(key)) return carried("its previous read has not answered yet");
+    if (this.inflight.has(key)) return carried("its previous read has not answered yet", "previous_read_pending");
     const busy = this.deps.captureBusy(p.pid);
-    if (busy !== undefined) return carried(`not read: ${busy}`);
+    if (busy !== undefined) return carried(`not read: ${busy}`, "capture_busy");
     // A timer of our own (AbortSignal.timeout's does not keep the process alive, and this one is cleared).
     const cut = new AbortController();
     const timer = setTimeout(() => cut.abort(new Error(`no answer within ${readMs} ms`)), readMs);
@@ -224,34 +286,30 @@ export class StatsHub {
     );
     try {
       const r = await raceSignal(read, signal);
-      return { proc: p, at, agent: { ...(prev?.agent ?? {}), ...r.values }, unknown: new Set(r.unknown), stale: new Set(), detail: "" };
+      const runtime = r.runtime ? { runtime: r.runtime, runtimeAt: at } : prev?.runtime ? { runtime: prev.runtime, runtimeAt: prev.runtimeAt! } : {};
+      return { proc: p, at, agent: { ...(prev?.agent ?? {}), ...r.values }, unknown: new Set(r.unknown), stale: new Set(), detail: "", ...runtime };
     } catch (e) {
-      return carried(cut.signal.aborted ? `no answer within ${readMs} ms` : firstLine(e));
+      if (cut.signal.aborted) return carried(`no answer within ${readMs} ms`, "timeout");
+      return carried(firstLine(e), e instanceof GopsError ? Status[e.code]!.toLowerCase() : "other");
     } finally {
       clearTimeout(timer);
     }
   }
 
-  private deliver(): void {
+  private deliver(durationMs: number): void {
     const at = this.lastRoundAt!;
     const half = this.tickMs() / 2;
+    const round: Round = { at, timeUnixMs: Date.now(), durationMs, entries: this.entries };
     for (const s of this.subs) {
       if (s.lastAt !== undefined && at - s.lastAt < s.intervalMs - half) continue;
       s.lastAt = at;
-      const processes = [];
-      const baselines = new Map<string, Baseline>();
-      for (const [key, e] of this.entries) {
-        if (s.pids !== undefined && !s.pids.has(e.proc.pid)) continue;
-        const { stats, baseline } = toProcessStats(e, s.baselines.get(key), this.deps.clockTicks);
-        processes.push(stats);
-        baselines.set(key, baseline);
-      }
-      s.baselines = baselines; // processes that exited are forgotten
-      s.pending = { host: this.deps.host, timeUnixMs: Date.now(), intervalMs: s.intervalMs, seq: ++s.seq, processes };
+      s.pending = s.make(round);
       s.wake?.();
     }
   }
 }
+
+const pidSet = (pids: readonly number[] | undefined) => (pids && pids.length > 0 ? new Set(pids) : undefined);
 
 /** p, or a rejection as soon as signal aborts (a read that ignores its signal cannot hold up a round). */
 function raceSignal<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

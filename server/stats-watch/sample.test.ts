@@ -79,4 +79,17 @@ test("a backend's unknown fields map onto the sampler's (HTTP pprof: no GOMAXPRO
   assert.deepEqual([...r.unknown].sort(), ["gcCpuFraction", "gcPauseTotalNs", "gomaxprocs"]);
   assert.equal(r.values.goroutines, 3);
   assert.equal(r.values.heapInUseBytes, 10);
+  // The full reading rides along for the metrics exporter: MemStats, unknown fields, thread count, pause ring.
+  assert.equal(r.runtime?.memStats.heapInUse, 10);
+  assert.deepEqual(r.runtime?.memUnknown, ["gc_pause_total_ns", "gc_cpu_fraction"]);
+  assert.equal(r.runtime?.osThreads, 5);
+  assert.equal(r.runtime?.pauseNs, undefined);
+  const ring = new Array<number>(256).fill(7);
+  const withRing = agentReading(
+    { goroutines: 3, osThreads: 5, gomaxprocs: 2, numCpu: 2, raw: "" },
+    { raw: "", unknownKeys: [], stats: { numGc: 1 } as never, pauseNs: ring },
+  );
+  assert.equal(withRing.runtime?.pauseNs, ring);
+  const noThreads = agentReading({ goroutines: 3, osThreads: 0, gomaxprocs: 0, numCpu: 0, raw: "", unknownFields: { names: ["os_threads"] } }, { raw: "", unknownKeys: [], stats: { numGc: 1 } as never });
+  assert.equal(noThreads.runtime?.osThreads, undefined);
 });

@@ -1,7 +1,7 @@
 // Pure parts of WatchStats: what one reading of a process holds, and how a subscriber's sample is made from the
 // latest reading and that subscriber's previous one (CPU % and GC deltas are per subscriber: two watchers with
 // different intervals each get "over my interval"). No I/O here.
-import { AgentKind, type ProcessStats } from "../../proto/index.js";
+import { AgentKind, type MemStats, type ProcessStats } from "../../proto/index.js";
 
 /** What /proc says about one process at one moment. */
 export interface ProcReading {
@@ -20,6 +20,17 @@ export interface ProcReading {
   gogcEnv: number | undefined;
   /** GOGC set through this gopsd since the process started, if any. */
   gogcSet: number | undefined;
+  // What the metrics exporter labels and exports beside the fields above (WatchStats does not use them).
+  /** Executable path as the kernel reports it. */
+  exe?: string;
+  /** Go version from the build info, e.g. "go1.19.8". */
+  goVersion?: string;
+  /** Virtual memory size, bytes. */
+  vsizeBytes?: number;
+  /** The container's name (else its id) and the pod, when the process runs in one gopsd recognises. */
+  container?: string;
+  pod?: string;
+  podNamespace?: string;
 }
 
 /** The runtime values an agent or endpoint reports (all cumulative values as the runtime keeps them). */
@@ -35,10 +46,26 @@ export interface AgentValues {
 }
 export type AgentField = keyof AgentValues;
 
+/**
+ * Everything a read of the runtime returned, beyond the WatchStats values: the full MemStats, the OS thread count
+ * and, where the backend serves it (expvar, heap?debug=1), the ring of recent GC pauses. The metrics exporter
+ * exports these; WatchStats ignores them.
+ */
+export interface RuntimeReading {
+  memStats: MemStats;
+  /** MemStats fields (proto names) the backend cannot tell (left at zero). */
+  memUnknown: readonly string[];
+  /** Threads the runtime created (the threadcreate profile's count); undefined when not told. */
+  osThreads: number | undefined;
+  /** runtime.MemStats.PauseNs: 256 pause durations (ns), the latest at (NumGC+255)%256; undefined when not served. */
+  pauseNs: readonly number[] | undefined;
+}
+
 /** One answer of a backend: the values it gave and the fields it cannot tell. */
 export interface AgentReading {
   values: Partial<AgentValues>;
   unknown: readonly AgentField[];
+  runtime?: RuntimeReading;
 }
 
 /** The state of one process in the sampler after a round: proc fresh, agent values fresh or carried over. */
@@ -54,6 +81,9 @@ export interface ProcessEntry {
   stale: ReadonlySet<AgentField>;
   /** Why fields are stale or unknown. */
   detail: string;
+  /** The latest full runtime reading, and when it was read (sampler ms); carried over like `agent`. */
+  runtime?: RuntimeReading;
+  runtimeAt?: number;
 }
 
 export const AGENT_FIELDS: readonly AgentField[] = [
