@@ -3,6 +3,7 @@
 export { decodeProfile, encodeProfile, sampleTypes, resolveSampleIndex, Profile, type SampleType } from "./profile.js";
 export { topFunctions, formatTop, type TopOptions, type TopResult, type TopRow } from "./top-functions.js";
 export { mergeProfiles } from "./merge-profiles.js";
+export { diffProfiles, profileKind } from "./profile-diff.js";
 export { renderFlameGraph, flameTree, type FlameGraphOptions, type FlameTree } from "./flame-graph.js";
 export {
   summarizeStacks,

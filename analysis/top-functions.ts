@@ -2,7 +2,7 @@
 // pprof's node dropping (cum <= 0.5% of the total), ordering (flat desc, then name) and unit selection.
 import type { Profile } from "pprof-format";
 import { invalidArgument } from "../common/errors.js";
-import { callPath, locationFrames, resolveSampleIndex, sampleTypes } from "./profile.js";
+import { callPath, isDiffBaseSample, locationFrames, resolveSampleIndex, sampleTypes } from "./profile.js";
 import { convert, percentage, reportUnit, scaledLabel, unitFamily } from "./units.js";
 
 export interface TopOptions {
@@ -30,7 +30,7 @@ export interface TopRow {
 
 export interface TopResult {
   rows: TopRow[];
-  /** Sum of |value| over all samples. */
+  /** Sum of |value| over all samples; in a diff (profile-diff.ts), over the base's samples only, as pprof takes it. */
   total: number;
   /** Unit of the values, as the profile names it (nanoseconds, bytes, count). */
   unit: string;
@@ -117,9 +117,11 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
   const frames = locationFrames(profile);
   const nodes = new Map<string, Node>();
   let total = 0;
+  let baseTotal = 0;
   for (const sample of profile.sample) {
     const w = Number(sample.value[index]);
     total += Math.abs(w);
+    if (isDiffBaseSample(profile, sample)) baseTotal += Math.abs(w);
     if (w === 0) continue;
     const calls = callPath(frames, sample.locationId);
     const seenNodes = new Set<string>();
@@ -135,6 +137,8 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
     if (leaf !== undefined) nodes.get(leaf.name)!.flat += w;
   }
 
+  // pprof's computeTotal: in a diff, percentages and the cutoff are of the base's total.
+  if (baseTotal > 0) total = baseTotal;
   const cutoff = Math.trunc(Math.abs(total) * nodeFraction);
   // pprof keeps |cum| >= cutoff (graph.getNodesAboveCumCutoff), though its "Dropped" line says "cum <= cutoff".
   const kept = [...nodes.values()].filter((n) => Math.abs(n.cum) >= cutoff);
