@@ -17,4 +17,4 @@ export {
   type FormatStackSummaryOptions,
 } from "./stack-summary.js";
 export { describeTrace, type TraceDescription, type DescribeTraceOptions } from "./trace-summary.js";
-export { findOutliers, isOutlier, median, OUTLIER_METRICS, MIN_GROUP, Z_THRESHOLD, RELATIVE, FLOORS, type OutlierInput, type OutlierMetric } from "./outliers.js";
+export { findOutliers, isOutlier, median, OUTLIER_METRICS, MIN_GROUP, Z_THRESHOLD, RELATIVE, FLOORS, type OutlierInput, type OutlierMetric } from "../common/outliers.js";

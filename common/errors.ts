@@ -86,3 +86,9 @@ export const noBackend = (pid: number, agentWhy: string, httpWhy: string) =>
     Status.FAILED_PRECONDITION,
     `pid ${pid} has no usable gops agent: ${agentWhy}; and no net/http/pprof endpoint: ${httpWhy} (the program must call agent.Listen from github.com/google/gops/agent, or serve net/http/pprof on a port gopsd can reach on loopback or that gopsd's config declares)`,
   );
+
+// Incident capture (server/capture/): the store gopsd keeps captures in.
+export const captureNotFound = (id: string) =>
+  new GopsError(Status.NOT_FOUND, `no capture "${id}" on this host (list them with 'gopsctl captures')`);
+/** This gopsd keeps no captures (no capture.dir), or gopsctl runs without one (no --host). */
+export const noCaptureStore = (why: string) => new GopsError(Status.FAILED_PRECONDITION, `no capture store: ${why}`);

@@ -36,7 +36,8 @@ import { ConfigError } from "./config-error.js";
 import type { GopsdConfig, TlsConfig } from "./config.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { createGuardedServer } from "./grpc-server.js";
-import { createHostDiagnostics } from "./host-diagnostics.js";
+import { createHostDiagnostics, type HostDiagnostics } from "./host-diagnostics.js";
+import { startCapture, type RunningCapture } from "./capture/index.js";
 import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
 import { LazyServerReflectionService, lazyServerReflection } from "./reflection.js";
@@ -65,7 +66,7 @@ const SHUTDOWN_GRACE_MS = 2_000;
 
 /** What a caller may put in place of the real host: the fleet benchmark serves recorded answers through the real stack. */
 export interface GopsdDeps {
-  core?: Diagnostics;
+  core?: Diagnostics | HostDiagnostics;
 }
 
 export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: GopsdDeps = {}): Promise<RunningGopsd> {
@@ -78,6 +79,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       ? await openAuditFile(audit.path, { signal, onError: (e) => log.error(`audit log ${audit.path}: ${e.message}`) })
       : streamAuditSink(process.stdout);
 
+  let capture: RunningCapture | undefined;
   try {
     const core =
       deps.core ??
@@ -92,6 +94,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
           ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
         },
       });
+    // Incident capture (capture.*): the store, and the rules as one more subscriber of the shared sampler.
+    capture = await startCapture(config.capture, { host: config.hostName, core, audit: (r) => sink.write(r), log: (m) => log.error(m) });
     const health = HealthState();
     const l = config.limits;
     const refusals = createRefusalLog(sink);
@@ -135,7 +139,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
           .use(authzMiddleware({ hostName: config.hostName }))
           .use(auditAdmitMiddleware())
       : base.use(auditAdmitMiddleware());
-    server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
+    server.add(DiagnosticsServiceDefinition, diagnosticsService(core, capture.service));
     server.add(HealthDefinition, HealthServiceImpl(health));
     server.add(
       LazyServerReflectionService,
@@ -168,12 +172,14 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
         await Promise.race([server.shutdown(), new Promise((resolve) => (timer = setTimeout(resolve, SHUTDOWN_GRACE_MS)))]);
         clearTimeout(timer);
         server.forceShutdown();
+        await capture?.stop();
         idleGc.stop();
         refusals.close();
         await sink.close();
       },
     };
   } catch (e) {
+    await capture?.stop();
     await sink.close();
     throw e;
   }

@@ -1,8 +1,8 @@
 // Which processes a set of capture rules fires on, sample by sample of the shared sampler (WatchStats). Pure: the
 // evaluator keeps each rule's moving-average history per process and forgets processes that left; what to do
 // about a firing (cooldown, rate limit, one capture at a time) is the engine's business.
-import { isOutlier, median, MIN_GROUP } from "../../analysis/outliers.js";
-import type { ProcessStats, WatchStatsResponse } from "../../proto/index.js";
+import { isOutlier, median, MIN_GROUP } from "../../common/outliers.js";
+import type { ProcessStats } from "../../proto/index.js";
 import { OUTLIER_OF, selectorMatches, type CaptureRule, type Metric } from "./rules.js";
 
 /** What selectors other than module match against (from the process listing, not from the sample). */
@@ -72,7 +72,7 @@ export class RuleEvaluator {
   }
 
   /** The firings of one sample of every process; identityOf gives what exe/container/pod selectors match. */
-  evaluate(msg: Pick<WatchStatsResponse, "processes">, identityOf: (p: ProcessStats) => ProcessIdentity | undefined = () => undefined): Firing[] {
+  evaluate(msg: { processes: readonly ProcessStats[] }, identityOf: (p: ProcessStats) => ProcessIdentity | undefined = () => undefined): Firing[] {
     const firings: Firing[] = [];
     const present = new Set(msg.processes.map(processKeyOf));
     this.rules.forEach((rule, i) => {

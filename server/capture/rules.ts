@@ -14,7 +14,7 @@
 //              goroutine stacks and memstats are always taken) | warmup (samples before an average counts,
 //              default 5) | window (samples in the average, default 30) | min (and at least this value, for %avg)
 import { parseDurationMs } from "../../common/duration.js";
-import type { OutlierMetric } from "../../analysis/outliers.js";
+import type { OutlierMetric } from "../../common/outliers.js";
 
 export const METRICS = ["goroutines", "heap", "rss", "cpu", "threads", "gc-pause", "gc-cpu"] as const;
 export type Metric = (typeof METRICS)[number];

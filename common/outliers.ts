@@ -1,4 +1,5 @@
-// Which processes of a program stand out from their siblings: the robust rule `gopsctl top` marks.
+// Which processes of a program stand out from their siblings: the robust rule `gopsctl top` marks and capture
+// rules (`METRIC>outlier`, server/capture/) fire on. In common/ because both the CLI and gopsd use it.
 //
 // Processes are grouped by program (the main module path). Within a group, for each metric (goroutines, heap in
 // use, GC pause in the last interval) with at least MIN_GROUP known values:
