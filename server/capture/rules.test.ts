@@ -104,3 +104,17 @@ describe("RuleEvaluator", () => {
     assert.deepEqual(ev.evaluate({ processes: [proc(1)] }, () => undefined), [], "unknown identity: not selected");
   });
 });
+
+describe("selectorMatches", () => {
+  it("exact, or a glob with * anywhere; regexp characters are literal", async () => {
+    const { selectorMatches } = await import("./rules.js");
+    assert.equal(selectorMatches(undefined, "x"), true);
+    assert.equal(selectorMatches("api", "api"), true);
+    assert.equal(selectorMatches("api", "api-1"), false);
+    assert.equal(selectorMatches("example.com/*", "example.com/api"), true);
+    assert.equal(selectorMatches("/tmp/*/capture-*", "/tmp/x1/capture-leaker"), true);
+    assert.equal(selectorMatches("/tmp/*/capture-*", "/tmp/x1/other"), false);
+    assert.equal(selectorMatches("a.c", "abc"), false);
+    assert.equal(selectorMatches("prod/*", "", "prod/web-1"), true);
+  });
+});

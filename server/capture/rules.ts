@@ -9,8 +9,8 @@
 //            | N '%avg'         above N% of its own moving average (after a warm-up): goroutines>150%avg
 //            | 'outlier'        an outlier among the processes of the same module by `gopsctl top`'s rule
 //                               (goroutines, heap and gc-pause only): heap>outlier
-//   KEY     := name (default: the condition text) | module | exe | container | pod (selectors: exact, or a
-//              trailing * for a prefix) | capture (a comma list of heap, cpu, trace, or none; default heap;
+//   KEY     := name (default: the condition text) | module | exe | container | pod (selectors: exact, or a glob
+//              where * stands for any characters) | capture (a comma list of heap, cpu, trace, or none; default heap;
 //              goroutine stacks and memstats are always taken) | warmup (samples before an average counts,
 //              default 5) | window (samples in the average, default 30) | min (and at least this value, for %avg)
 import { parseDurationMs } from "../../common/duration.js";
@@ -177,9 +177,9 @@ export function ruleFromConfig(entry: unknown): CaptureRule {
   return parseRule(parts.join(" "));
 }
 
-/** Whether value matches a selector: exactly, or by prefix when the selector ends in *. */
+/** Whether one of values matches a selector: exactly, or as a glob where each * stands for any run of characters. */
 export function selectorMatches(selector: string | undefined, ...values: (string | undefined)[]): boolean {
   if (selector === undefined) return true;
-  const prefix = selector.endsWith("*") ? selector.slice(0, -1) : undefined;
-  return values.some((v) => v !== undefined && v !== "" && (prefix !== undefined ? v.startsWith(prefix) : v === selector));
+  const re = selector.includes("*") ? new RegExp(`^${selector.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s") : undefined;
+  return values.some((v) => v !== undefined && v !== "" && (re !== undefined ? re.test(v) : v === selector));
 }
