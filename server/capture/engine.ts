@@ -76,6 +76,11 @@ export class CaptureEngine {
     this.loop = this.run().catch((e: unknown) => this.deps.log(`capture rules stopped: ${firstLine(e)}`));
   }
 
+  /** Resolves when no capture is in flight (tests, the bench). */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight.values()]);
+  }
+
   /** Unsubscribes and cuts the captures in flight (they are removed, not kept half-written). */
   async stop(): Promise<void> {
     this.life.abort(new Error("gopsd is stopping"));
