@@ -59,6 +59,12 @@ export function isOutlier(x: number, xs: readonly number[], metric: OutlierMetri
   return outlierBy(x, spreadOf(xs), metric);
 }
 
+/** For each of xs, whether it is an outlier of xs for metric (the group's median and MAD computed once). */
+export function outlierFlags(xs: readonly number[], metric: OutlierMetric): boolean[] {
+  const spread = spreadOf(xs);
+  return xs.map((x) => outlierBy(x, spread, metric));
+}
+
 /** The median and MAD of a group's values (computed once per group and metric). */
 function spreadOf(xs: readonly number[]): { m: number; mad: number } {
   const m = median(xs);

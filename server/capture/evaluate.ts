@@ -1,7 +1,7 @@
 // Which processes a set of capture rules fires on, sample by sample of the shared sampler (WatchStats). Pure: the
 // evaluator keeps each rule's moving-average history per process and forgets processes that left; what to do
 // about a firing (cooldown, rate limit, one capture at a time) is the engine's business.
-import { isOutlier, median, MIN_GROUP } from "../../common/outliers.js";
+import { median, MIN_GROUP, outlierFlags } from "../../common/outliers.js";
 import type { ProcessStats } from "../../proto/index.js";
 import { OUTLIER_OF, selectorMatches, type CaptureRule, type Metric } from "./rules.js";
 
@@ -44,6 +44,13 @@ export function metricValue(p: ProcessStats, metric: Metric): number | undefined
   return Number.isFinite(v) ? v : undefined;
 }
 
+interface OutlierGroup {
+  values: number[];
+  keys: string[];
+  outliers: Set<string>;
+  median: number;
+}
+
 export const processKeyOf = (p: Pick<ProcessStats, "pid" | "startTimeUnixMs">) => `${p.pid}:${p.startTimeUnixMs}`;
 
 /** A value as a rule names it: 512MiB, 50ms, 25%, 412. */
@@ -74,26 +81,34 @@ export class RuleEvaluator {
   /** The firings of one sample of every process; identityOf gives what exe/container/pod selectors match. */
   evaluate(msg: { processes: readonly ProcessStats[] }, identityOf: (p: ProcessStats) => ProcessIdentity | undefined = () => undefined): Firing[] {
     const firings: Firing[] = [];
-    const present = new Set(msg.processes.map(processKeyOf));
+    // Each process's key once per sample (every rule needs it).
+    const keyOf = new Map(msg.processes.map((p) => [p, processKeyOf(p)] as const));
+    const present = new Set(keyOf.values());
     this.rules.forEach((rule, i) => {
       const history = this.history[i]!;
       for (const key of history.keys()) if (!present.has(key)) history.delete(key);
       const selected = msg.processes.filter((p) => selects(rule, p, identityOf));
-      // Outlier groups: the rule's selected processes by module, with fresh values.
-      const groups = new Map<string, number[]>();
+      // Outlier groups: the rule's selected processes by module, with fresh values; each group judged once.
+      const groups = new Map<string, OutlierGroup>();
       if (rule.condition.kind === "outlier") {
         for (const p of selected) {
           const v = metricValue(p, rule.metric);
           if (v === undefined || p.modulePath === "") continue;
-          const g = groups.get(p.modulePath) ?? [];
-          g.push(v);
+          const g = groups.get(p.modulePath) ?? { values: [], keys: [], outliers: new Set<string>(), median: 0 };
+          g.values.push(v);
+          g.keys.push(keyOf.get(p)!);
           groups.set(p.modulePath, g);
+        }
+        for (const g of groups.values()) {
+          if (g.values.length < MIN_GROUP) continue;
+          g.median = median(g.values);
+          outlierFlags(g.values, OUTLIER_OF[rule.metric]!).forEach((out, k) => out && g.outliers.add(g.keys[k]!));
         }
       }
       for (const p of selected) {
         const v = metricValue(p, rule.metric);
         if (v === undefined) continue;
-        const key = processKeyOf(p);
+        const key = keyOf.get(p)!;
         const reason = this.judge(rule, v, p, history, key, groups);
         if (reason !== undefined) firings.push({ rule, sample: p, processKey: key, value: v, reason });
       }
@@ -101,7 +116,7 @@ export class RuleEvaluator {
     return firings;
   }
 
-  private judge(rule: CaptureRule, v: number, p: ProcessStats, history: Map<string, number[]>, key: string, groups: Map<string, number[]>): string | undefined {
+  private judge(rule: CaptureRule, v: number, p: ProcessStats, history: Map<string, number[]>, key: string, groups: Map<string, OutlierGroup>): string | undefined {
     const c = rule.condition;
     const shown = (x: number) => formatMetric(rule.metric, x);
     switch (c.kind) {
@@ -122,9 +137,9 @@ export class RuleEvaluator {
         return reason;
       }
       case "outlier": {
-        const xs = groups.get(p.modulePath);
-        if (xs === undefined || xs.length < MIN_GROUP || !isOutlier(v, xs, OUTLIER_OF[rule.metric]!)) return undefined;
-        return `${rule.metric} ${shown(v)} is an outlier among ${xs.length} processes of ${p.modulePath} (median ${shown(median(xs))})`;
+        const g = groups.get(p.modulePath);
+        if (g === undefined || !g.outliers.has(key)) return undefined;
+        return `${rule.metric} ${shown(v)} is an outlier among ${g.values.length} processes of ${p.modulePath} (median ${shown(g.median)})`;
       }
     }
   }

@@ -180,6 +180,15 @@ export function ruleFromConfig(entry: unknown): CaptureRule {
 /** Whether one of values matches a selector: exactly, or as a glob where each * stands for any run of characters. */
 export function selectorMatches(selector: string | undefined, ...values: (string | undefined)[]): boolean {
   if (selector === undefined) return true;
-  const re = selector.includes("*") ? new RegExp(`^${selector.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s") : undefined;
+  const re = globOf(selector);
   return values.some((v) => v !== undefined && v !== "" && (re !== undefined ? re.test(v) : v === selector));
+}
+
+/** Compiled globs by selector text (a rule set has a handful; evaluated for every process of every sample). */
+const GLOBS = new Map<string, RegExp | undefined>();
+function globOf(selector: string): RegExp | undefined {
+  if (GLOBS.has(selector)) return GLOBS.get(selector);
+  const re = selector.includes("*") ? new RegExp(`^${selector.split("*").map((part) => part.replace(/[.+?^${}()|[\]\\]/g, "\\$&")).join(".*")}$`, "s") : undefined;
+  if (GLOBS.size < 1024) GLOBS.set(selector, re);
+  return re;
 }
