@@ -11,7 +11,9 @@ import { promisify } from "node:util";
 import { runCli, startFixture, type Fixture } from "../integration/harness.js";
 import { callAgent } from "../server/agent/client.js";
 import { Signal } from "../server/agent/signals.js";
-import { decodeProfile, diffProfiles, formatTop, topFunctions } from "./index.js";
+import { chromium } from "playwright-core";
+import { pathToFileURL } from "node:url";
+import { decodeProfile, diffProfiles, formatTop, renderFlameGraph, topFunctions } from "./index.js";
 
 const run = promisify(execFile);
 
@@ -67,12 +69,41 @@ describe("pprof diff of two heap profiles of a leaking program, against go tool 
       const theirs = topRows(stdout);
       assert.ok(theirs.length > 0);
       assert.deepEqual(ours, theirs);
+      const summary = (text: string) => text.split("\n").filter((l) => /^(Showing|Dropped) /.test(l));
+      assert.deepEqual(summary(formatTop(topFunctions(diff, { sampleIndex: index, limit: 10 }))), summary(stdout));
       if (index !== "alloc_space") {
         const leak = theirs.find((r) => r[5] === "main.leakedBuffer");
         assert.ok(leak && !leak[0]!.startsWith("-"), `main.leakedBuffer grew:\n${stdout}`);
       }
     });
   }
+
+  it("the diff flame graph draws the leak's growth in red, in headless Chromium", async () => {
+    const { readFile } = await import("node:fs/promises");
+    const diff = diffProfiles(decodeProfile(await readFile(base)), decodeProfile(await readFile(next)));
+    const file = path.join(dir, "diff.html");
+    await writeFile(file, renderFlameGraph(diff, { diff: true, sampleIndex: "alloc_space" }));
+    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox", "--disable-gpu", "--no-first-run"], timeout: 30_000 });
+    try {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 420 } });
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(String(e)));
+      await page.goto(pathToFileURL(file).href);
+      await page.waitForFunction(() => "flameGraph" in globalThis);
+      type FG = { frameDelta(n: string): number | null; frameColor(n: string): string | null; drawnFrames(): { name: string }[] };
+      const got = await page.evaluate(() => {
+        const fg = (globalThis as unknown as { flameGraph: FG }).flameGraph;
+        return { delta: fg.frameDelta("main.leakedBuffer"), color: fg.frameColor("main.leakedBuffer"), drawn: fg.drawnFrames().map((f) => f.name) };
+      });
+      assert.ok(got.delta !== null && got.delta > 0, `main.leakedBuffer grew: ${got.delta}`);
+      assert.match(got.color ?? "", /^hsl\(0,/, "growth is red");
+      assert.ok(got.drawn.includes("main.leakedBuffer"));
+      assert.match((await page.locator("#summary").textContent()) ?? "", /^alloc_space diff: .* changed, net \+/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
 
   it("gopsctl pprof diff prints that table, and refuses a CPU profile against a heap profile", async () => {
     const cli = await runCli(["pprof", "diff", base, next, "--top", "10"]);
