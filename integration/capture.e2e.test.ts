@@ -183,6 +183,14 @@ describe("capture store caps and hostile agents", () => {
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
+  it("a gopsd without capture.dir keeps none, and says how to get a store", async () => {
+    const g = await startGopsd();
+    gopsds.push(g);
+    const r = await runCli(["captures", "--host", g.address]);
+    assert.notEqual(r.code, 0);
+    assert.equal(r.stderr, "gopsctl: no capture store: this gopsd keeps none (start it with --capture-dir DIR)\n");
+  });
+
   it("the count cap holds under a rule that fires on every sample (oldest removed first)", async () => {
     const store = path.join(dir, "every");
     const g = await startGopsd({
