@@ -12,6 +12,8 @@ export interface FakeProfileSpec {
   samples: { stack: FakeLocation[]; values: number[]; labels?: Record<string, string> }[];
   durationNanos?: number;
   defaultSampleType?: string;
+  /** [type, unit] of the profile's period (its kind: ["space", "bytes"] for heap, ["cpu", "nanoseconds"] for CPU). */
+  periodType?: [string, string];
   /** Added to every location address, to fake another build of the same code. */
   addressBase?: number;
 }
@@ -66,5 +68,6 @@ export function fakeProfile(spec: FakeProfileSpec): Profile {
     stringTable: strings,
     durationNanos: spec.durationNanos ?? 0,
     defaultSampleType: spec.defaultSampleType ? strings.dedup(spec.defaultSampleType) : 0,
+    ...(spec.periodType ? { periodType: new ValueType({ type: strings.dedup(spec.periodType[0]), unit: strings.dedup(spec.periodType[1]) }) } : {}),
   });
 }

@@ -79,6 +79,14 @@ const SCRIPT = String.raw`
     return "0";
   }
   function pct(v, of) { return of > 0 ? (100 * v / of).toFixed(2) + "%" : "0%"; }
+  // Diff mode: red for growth, blue for shrinkage, paler the smaller the frame's net change is against the largest.
+  var deltas = data.deltas || null, maxDelta = 0;
+  if (deltas) for (i = 1; i < n; i++) maxDelta = Math.max(maxDelta, Math.abs(deltas[i]));
+  function diffColorOf(k) {
+    var d = deltas[k], strength = maxDelta > 0 ? Math.min(1, Math.abs(d) / maxDelta) : 0;
+    var light = Math.round(92 - 42 * Math.sqrt(strength));
+    return d > 0 ? "hsl(0,75%," + light + "%)" : d < 0 ? "hsl(215,75%," + light + "%)" : "hsl(0,0%,85%)";
+  }
   function colorOf(id) {
     var c = colors[id];
     if (c) return c;
@@ -102,7 +110,7 @@ const SCRIPT = String.raw`
   function drawFrame(k, px, w, ancestor, charW) {
     var y = depth[k] * ROW;
     ctx.globalAlpha = ancestor ? 0.6 : 1;
-    ctx.fillStyle = matched && matched[k] ? MATCH : colorOf(nameOf[k]);
+    ctx.fillStyle = matched && matched[k] ? MATCH : deltas ? diffColorOf(k) : colorOf(nameOf[k]);
     ctx.fillRect(px, y, Math.max(w - 1, 0.5), ROW - 1);
     var label = "";
     if (w > 3 * charW + 6) {
@@ -144,8 +152,10 @@ const SCRIPT = String.raw`
   }
 
   function describe(k) {
-    return names[nameOf[k]] + "\n" + fmt(total[k]) + " (" + pct(total[k], total[0]) + " of total, " +
+    var text = names[nameOf[k]] + "\n" + fmt(total[k]) + " (" + pct(total[k], total[0]) + " of total, " +
       pct(total[k], total[zoom]) + " of view)\nself " + fmt(self[k]) + " (" + pct(self[k], total[0]) + ")";
+    if (deltas) text += "\n" + (deltas[k] > 0 ? "grew by " + fmt(deltas[k]) : deltas[k] < 0 ? "shrank by " + fmt(-deltas[k]) : "no net change");
+    return text;
   }
 
   canvas.addEventListener("mousemove", function (ev) {
@@ -192,7 +202,9 @@ const SCRIPT = String.raw`
   });
   window.addEventListener("resize", function () { resize(); render(); });
 
-  document.getElementById("summary").textContent = data.sampleType + ": " + fmt(total[0]) + " total, " + n + " frames";
+  document.getElementById("summary").textContent = deltas
+    ? data.sampleType + " diff: " + fmt(total[0]) + " changed, net " + (deltas[0] > 0 ? "+" : "") + fmt(deltas[0]) + " (red grew, blue shrank), " + n + " frames"
+    : data.sampleType + ": " + fmt(total[0]) + " total, " + n + " frames";
   window.flameGraph = {
     frameCount: n,
     drawnFrames: function () {
@@ -201,6 +213,16 @@ const SCRIPT = String.raw`
       });
     },
     zoomedFrame: function () { return names[nameOf[zoom]]; },
+    frameDelta: function (name) {
+      if (!deltas) return null;
+      var sum = 0, k;
+      for (k = 0; k < n; k++) if (names[nameOf[k]] === name) sum += deltas[k];
+      return sum;
+    },
+    frameColor: function (name) {
+      for (var k = 0; k < n; k++) if (names[nameOf[k]] === name) return deltas ? diffColorOf(k) : colorOf(nameOf[k]);
+      return null;
+    },
     renderMs: function () { return lastRenderMs; },
     canvasWidth: function () { return width; }
   };

@@ -144,6 +144,14 @@ export function callPath(frames: Map<number, Frame[]>, locationIds: ReadonlyArra
   return calls;
 }
 
+/** The label pprof's -diff_base puts on the base's (negated) samples (profile.Sample.DiffBaseSample). */
+export const DIFF_BASE_LABEL = { key: "pprof::base", value: "true" } as const;
+
+/** Whether a sample of profile comes from a diff's base (profile-diff.ts). */
+export function isDiffBaseSample(profile: Profile, sample: Profile["sample"][number]): boolean {
+  return sample.label.some((l) => stringAt(profile, l.key) === DIFF_BASE_LABEL.key && stringAt(profile, l.str) === DIFF_BASE_LABEL.value);
+}
+
 /** The gzip-compressed protobuf of `profile`, as `go tool pprof` reads it (e.g. a merged profile). */
 export function encodeProfile(profile: Profile): Buffer {
   return zlib().gzipSync(profile.encode());

@@ -2,7 +2,7 @@
 // pprof's node dropping (cum <= 0.5% of the total), ordering (flat desc, then name) and unit selection.
 import type { Profile } from "pprof-format";
 import { invalidArgument } from "../common/errors.js";
-import { callPath, locationFrames, resolveSampleIndex, sampleTypes } from "./profile.js";
+import { callPath, isDiffBaseSample, locationFrames, resolveSampleIndex, sampleTypes } from "./profile.js";
 import { convert, percentage, reportUnit, scaledLabel, unitFamily } from "./units.js";
 
 export interface TopOptions {
@@ -30,7 +30,7 @@ export interface TopRow {
 
 export interface TopResult {
   rows: TopRow[];
-  /** Sum of |value| over all samples. */
+  /** Sum of |value| over all samples; in a diff (profile-diff.ts), over the base's samples only, as pprof takes it. */
   total: number;
   /** Unit of the values, as the profile names it (nanoseconds, bytes, count). */
   unit: string;
@@ -117,9 +117,14 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
   const frames = locationFrames(profile);
   const nodes = new Map<string, Node>();
   let total = 0;
+  let baseTotal = 0;
+  /** Sum of the signed values: the sum of every function's flat, which pprof's cutoffs are fractions of. */
+  let flatSum = 0;
   for (const sample of profile.sample) {
     const w = Number(sample.value[index]);
     total += Math.abs(w);
+    flatSum += w;
+    if (isDiffBaseSample(profile, sample)) baseTotal += Math.abs(w);
     if (w === 0) continue;
     const calls = callPath(frames, sample.locationId);
     const seenNodes = new Set<string>();
@@ -135,9 +140,16 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
     if (leaf !== undefined) nodes.get(leaf.name)!.flat += w;
   }
 
-  const cutoff = Math.trunc(Math.abs(total) * nodeFraction);
-  // pprof keeps |cum| >= cutoff (graph.getNodesAboveCumCutoff), though its "Dropped" line says "cum <= cutoff".
-  const kept = [...nodes.values()].filter((n) => Math.abs(n.cum) >= cutoff);
+  // pprof's computeTotal: in a diff, percentages are of the base's total.
+  if (baseTotal > 0) total = baseTotal;
+  // pprof's newTrimmedGraph: the cutoffs are fractions of the sum of the nodes' flat values (signed: in a diff, the
+  // net change; otherwise the total).
+  const cutoff = Math.abs(Math.trunc(flatSum * nodeFraction));
+  // pprof's graph has no node whose flat and cum are both 0 (graph.selectNodesForGraph: in a diff, a function whose
+  // growth and shrinkage cancel out); it keeps |cum| >= cutoff (graph.getNodesAboveCumCutoff), though its "Dropped"
+  // line says "cum <= cutoff".
+  const graphNodes = [...nodes.values()].filter((n) => n.flat !== 0 || n.cum !== 0);
+  const kept = graphNodes.filter((n) => Math.abs(n.cum) >= cutoff);
   kept.sort(
     (a, b) =>
       Math.abs(b.flat) - Math.abs(a.flat) ||
@@ -146,7 +158,7 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
   );
   const shown = opts.limit === undefined ? kept : kept.slice(0, opts.limit);
 
-  const inlineOf = inlineStates(profile, frames, index, new Set(shown.map((n) => n.name)), Math.trunc(Math.abs(total) * EDGE_FRACTION));
+  const inlineOf = inlineStates(profile, frames, index, new Set(shown.map((n) => n.name)), Math.abs(Math.trunc(flatSum * EDGE_FRACTION)));
 
   const pct = (v: number) => (total === 0 ? 0 : (Math.abs(v) / total) * 100);
   let sum = 0;
@@ -176,7 +188,7 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
     sampleType: type.type,
     displayUnit: reportUnit(minValue, total, type.unit),
     nodeCount: kept.length,
-    dropped: nodes.size - kept.length,
+    dropped: graphNodes.length - kept.length,
     cutoff,
     shownFlat: sum,
     durationNanos: Number(profile.durationNanos),

@@ -27,6 +27,7 @@ import { percentile, timeAsync, timeSync } from "./measure.js";
 import { gopsdFootprint, gopsdSecureOverhead } from "./gopsd.js";
 import { printTable, writeResults, type Row } from "./rows.js";
 import { startup } from "./startup.js";
+import { captureRulesRows } from "./capture-rules.js";
 
 const SLEEPERS = Number(process.env.BENCH_PROCESSES ?? 500);
 
@@ -172,6 +173,7 @@ if (want("fanout")) rows.push(...(await fanoutRows()));
 if (want("netns")) rows.push(...(await netnsRows()));
 if (want("watch-stats")) rows.push(...(await watchStatsRows()));
 if (want("metrics")) rows.push(...(await childRows("metrics.ts", (j) => j.rows as Row[])));
+if (want("capture-rules")) rows.push(...captureRulesRows());
 
 console.log(printTable(rows));
 const out = fileURLToPath(new URL("./results.json", import.meta.url));

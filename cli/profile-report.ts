@@ -81,12 +81,16 @@ export interface ProfileReport {
 }
 
 /** The top table and/or flame graph of one decoded profile, as `opts` asks. Pure. */
-export function buildProfileReport(profile: Profile, opts: Omit<ProfileReportOptions, "flame"> & { flame: boolean }, origin: ProfileOrigin): ProfileReport {
+export function buildProfileReport(
+  profile: Profile,
+  opts: Omit<ProfileReportOptions, "flame"> & { flame: boolean; diff?: boolean },
+  origin: ProfileOrigin,
+): ProfileReport {
   const sampleType = sampleTypes(profile)[resolveSampleIndex(profile, opts.sampleIndex)]!.type;
   const report: ProfileReport = { sampleType };
   const sampleIndex = opts.sampleIndex !== undefined ? { sampleIndex: opts.sampleIndex } : {};
   if (opts.top !== undefined) report.top = topFunctions(profile, { ...sampleIndex, limit: opts.top });
-  if (opts.flame) report.flameHtml = renderFlameGraph(profile, { ...sampleIndex, title: flameTitle(origin, sampleType) });
+  if (opts.flame) report.flameHtml = renderFlameGraph(profile, { ...sampleIndex, title: flameTitle(origin, sampleType), diff: opts.diff === true });
   return report;
 }
 

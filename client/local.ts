@@ -1,13 +1,17 @@
 // The in-process backend: the same core gopsd serves, called directly, so `gopsctl` without --host needs no
 // daemon (like gops). It honours the same call options as the gRPC client: `signal` and `deadline`.
 import { hostname } from "node:os";
-import { GopsError, Status } from "../common/errors.js";
+import { GopsError, noCaptureStore, Status } from "../common/errors.js";
 import { createHostDiagnostics, type HostDiagnosticsOptions } from "../server/host-diagnostics.js";
 import { fileFinishingStore, finishingDir, type StartTimeOf } from "../server/finishing-captures.js";
 import { formatDurationMs } from "../common/duration.js";
 import type { Diagnostics, DiagnosticsHandle } from "../common/diagnostics.js";
 
 type CallOpts = { signal?: AbortSignal; deadline?: Date | number };
+
+const noStore = async (): Promise<never> => {
+  throw noCaptureStore("captures are kept by gopsd: ask one with --host, --hosts, -l or --all");
+};
 
 export function createLocalDiagnostics(opts: Partial<HostDiagnosticsOptions> = {}): DiagnosticsHandle {
   // Each gopsctl run is a new process: captures abandoned with Ctrl-C, which the agent runs to their end, are
@@ -52,6 +56,12 @@ export function createLocalDiagnostics(opts: Partial<HostDiagnosticsOptions> = {
     streamTrace: stream(core.streamTrace),
     streamBinary: stream(core.streamBinary),
     watchStats: stream(core.watchStats),
+    // Captures are kept by a gopsd (its capture.dir), never by gopsctl itself.
+    listCaptures: noStore,
+    getCapture: () => ({
+      [Symbol.asyncIterator]: () => ({ next: noStore }),
+    }),
+    deleteCapture: noStore,
   };
   return { ...local, target: "local", close: () => {} };
 }

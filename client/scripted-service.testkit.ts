@@ -21,6 +21,9 @@ export function scriptedService(methods: Partial<DiagnosticsServiceImplementatio
     streamTrace: unimplemented,
     streamBinary: unimplemented,
     watchStats: unimplemented,
+    listCaptures: unimplemented,
+    getCapture: unimplemented,
+    deleteCapture: unimplemented,
     ...methods,
   };
 }

@@ -67,10 +67,13 @@ export const ERROR_TABLE = {
   scopeMissing: row(Status.PERMISSION_DENIED, "SCOPE_MISSING", "The token is valid but lacks the scope this method needs (metadata `scope`).", { metadata: ["scope"] }),
   hostNotAllowed: row(Status.PERMISSION_DENIED, "HOST_NOT_ALLOWED", "The token's hosts claim does not name this gopsd's host (metadata `host`).", { metadata: ["host"] }),
   methodDenied: row(Status.PERMISSION_DENIED, "METHOD_DENIED", "gopsd has no access rule for the method, so it refuses it (default deny)."),
-  limitReached: row(Status.RESOURCE_EXHAUSTED, "LIMIT_REACHED", "An abuse limit was hit (metadata `limit`: rate, concurrent_calls, concurrent_streams or unauthenticated_calls): retry after RetryInfo's delay.", {
+  limitReached: row(Status.RESOURCE_EXHAUSTED, "LIMIT_REACHED", "An abuse limit was hit (metadata `limit`: rate, concurrent_calls, concurrent_streams, watch_streams, watch_streams_per_subject or unauthenticated_calls): retry after RetryInfo's delay.", {
     metadata: ["limit"],
     retryDelayMs: 1000,
   }),
+  // Incident capture (server/capture/): the store gopsd keeps captures in.
+  captureNotFound: row(Status.NOT_FOUND, "CAPTURE_NOT_FOUND", "No capture with that id in this gopsd's store (ids belong to one host; list them with `gopsctl captures`)."),
+  noCaptureStore: row(Status.FAILED_PRECONDITION, "NO_CAPTURE_STORE", "This gopsd keeps no captures (no `capture.dir`), or gopsctl ran without `--host`."),
 } as const satisfies Record<string, ErrorKind>;
 
 export type ErrorKindName = keyof typeof ERROR_TABLE;
@@ -186,3 +189,9 @@ export const noBackend = (pid: number, agentWhy: string, httpWhy: string) =>
   );
 /** An unexpected failure (a bug): INTERNAL with the original message. */
 export const internalError = (message: string, cause?: unknown) => new GopsError(T.internal, `internal error: ${message}`, { cause });
+
+// Incident capture (server/capture/): the store gopsd keeps captures in.
+export const captureNotFound = (id: string) =>
+  new GopsError(T.captureNotFound, `no capture "${id}" on this host (list them with 'gopsctl captures')`);
+/** This gopsd keeps no captures (no capture.dir), or gopsctl runs without one (no --host). */
+export const noCaptureStore = (why: string) => new GopsError(T.noCaptureStore, `no capture store: ${why}`);

@@ -4,7 +4,7 @@
 export const ALGORITHMS = ["HS256", "RS256", "ES256"] as const;
 export type Algorithm = (typeof ALGORITHMS)[number];
 
-export const SCOPES = ["gops:read", "gops:stack", "gops:profile", "gops:write", "gops:binary", "gops:metrics"] as const;
+export const SCOPES = ["gops:read", "gops:stack", "gops:profile", "gops:write", "gops:binary", "gops:metrics", "gops:captures"] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** gopsd's default longest token lifetime (`exp - (nbf ?? iat)`). */

@@ -276,6 +276,7 @@ describe("gopsd security end to end", () => {
       "gops:profile": (c, pid, t) => drain(c.streamProfile({ pid, kind: ProfileKind.PROFILE_KIND_HEAP }, bearer(t))),
       "gops:write": (c, pid, t) => c.forceGC({ pid }, bearer(t)),
       "gops:binary": (c, pid, t) => drain(c.streamBinary({ pid }, bearer(t))),
+      "gops:captures": (c, _pid, t) => c.listCaptures({}, bearer(t)),
     };
     for (const scope of Object.keys(callFor) as Array<keyof typeof callFor>) {
       it(`missing scope ${scope}`, async () => {
@@ -286,7 +287,7 @@ describe("gopsd security end to end", () => {
         const line = await nextAudit();
         assert.equal(line.outcome, "PERMISSION_DENIED");
         assert.equal(line.subject, `no-${scope}`);
-        assert.equal(line.pid, fixture.pid);
+        assert.equal(line.pid, scope === "gops:captures" ? null : fixture.pid);
       });
     }
 

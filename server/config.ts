@@ -12,6 +12,8 @@ import { formatDurationMs, parseDurationMs } from "../common/duration.js";
 import type { SignalName } from "./agent/signals.js";
 import type { AgentTimeoutOverrides } from "./agent/timeouts.js";
 import type { DeclaredEndpoint } from "./pprof-http/index.js";
+import { ruleFromConfig, type CaptureRule } from "./capture/rules.js";
+import { DEFAULT_CAPTURE_SETTINGS, type CaptureSettings } from "./capture/settings.js";
 import {
   ALGORITHMS,
   DEFAULT_CLOCK_TOLERANCE_SEC,
@@ -112,6 +114,8 @@ export interface GopsdConfig {
   readonly pprof: PprofConfig;
   /** The Prometheus metrics port (server/metrics); undefined = none. */
   readonly metrics?: MetricsConfig;
+  /** Incident capture (server/capture/): rules and the store; undefined = no store (capture.dir unset). */
+  readonly capture?: CaptureSettings;
 }
 
 export interface MetricsConfig {
@@ -189,6 +193,10 @@ const KINDS = {
   count: (from: From) => number(from, true, 1, 1e6),
   bytes: (from: From) => number(from, true, 1024, 64 << 20),
   endpoints: (from: From) => declaredEndpoints(from),
+  captureRules: (from: From) => captureRules(from),
+  /** A duration in whole seconds from 1 s to 365 days, in milliseconds. */
+  age: (from: From) => v.pipe(seconds(from, 1, 365 * 24 * 3600), v.transform((sec) => sec * 1000)),
+  storeBytes: (from: From) => number(from, true, 1 << 20, 2 ** 50),
   exeGlobs: (from: From) =>
     v.pipe(
       list(from),
@@ -207,6 +215,43 @@ function declaredEndpoints(from: From): v.GenericSchema<unknown, DeclaredEndpoin
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       try {
         return parseEndpoints(dataset.value, from.text);
+      } catch (e) {
+        addIssue({ message: (e as Error).message });
+        return NEVER;
+      }
+    }),
+  );
+}
+
+/**
+ * capture.rule: rules in the text form of server/capture/rules.ts; a flag is repeatable (one rule each, never split
+ * at commas: `capture=heap,cpu` is one rule), a variable holds rules separated by ";", the file a list of strings or
+ * mappings ({when, name, module, ...}).
+ */
+function captureRules(from: From): v.GenericSchema<unknown, CaptureRule[]> {
+  return v.pipe(
+    v.unknown(),
+    v.rawTransform(({ dataset, addIssue, NEVER }) => {
+      const raw = dataset.value;
+      const entries = from.text ? (Array.isArray(raw) ? raw : String(raw).split(";")).map((x) => String(x).trim()).filter(Boolean) : raw;
+      if (!Array.isArray(entries)) {
+        addIssue({ message: "must be a list of capture rules" });
+        return NEVER;
+      }
+      try {
+        const rules = entries.map((e, i) => {
+          try {
+            return ruleFromConfig(e);
+          } catch (err) {
+            throw new Error(from.text || entries.length === 1 ? (err as Error).message : `entry ${i + 1}: ${(err as Error).message}`);
+          }
+        });
+        const names = new Set<string>();
+        for (const r of rules) {
+          if (names.has(r.name)) throw new Error(`two capture rules are named "${r.name}": give one a name=`);
+          names.add(r.name);
+        }
+        return rules;
       } catch (e) {
         addIssue({ message: (e as Error).message });
         return NEVER;
@@ -341,6 +386,14 @@ const KEYS = [
   { key: "containers.dockerRoot", kind: "path", help: "Docker's data root, for container names (default /var/lib/docker)" },
   { key: "containers.podmanRoot", kind: "path", help: "Podman's storage root, for container names (default /var/lib/containers/storage)" },
   { key: "containers.kubeletRoot", kind: "path", help: "the kubelet's root, for pod names and namespaces (default /var/lib/kubelet)" },
+  { key: "capture.rule", kind: "captureRules", help: "take evidence when a Go program goes wrong: 'goroutines>300', 'heap>150%avg module=example.com/api capture=heap,cpu' (repeatable; see docs/CAPTURE.md)" },
+  { key: "capture.dir", kind: "path", help: "where captures are kept (created 0700); needed by capture.rule; ListCaptures and friends serve it" },
+  { key: "capture.interval", kind: "timeout", help: `how often rules are evaluated, on the shared sampler (default ${formatDurationMs(DEFAULT_CAPTURE_SETTINGS.intervalMs)})` },
+  { key: "capture.cooldown", kind: "age", help: `after a rule fires on a process, it does not fire on it again for this long (default ${formatDurationMs(DEFAULT_CAPTURE_SETTINGS.cooldownMs)})` },
+  { key: "capture.maxPerMinute", kind: "count", help: `captures started per minute on this host, all rules together (default ${DEFAULT_CAPTURE_SETTINGS.maxPerMinute})` },
+  { key: "capture.maxBytes", kind: "storeBytes", help: `total size of the store; the oldest captures are removed beyond it (default ${DEFAULT_CAPTURE_SETTINGS.maxBytes})` },
+  { key: "capture.maxCount", kind: "count", help: `captures kept; the oldest are removed beyond it (default ${DEFAULT_CAPTURE_SETTINGS.maxCount})` },
+  { key: "capture.maxAge", kind: "age", help: `captures older than this are removed (default ${formatDurationMs(DEFAULT_CAPTURE_SETTINGS.maxAgeMs)})` },
   {
     key: "metrics.listen",
     kind: "listen",
@@ -403,7 +456,7 @@ export const USAGE = [
   `  --config FILE  (env ${CONFIG_ENV})`,
   "      config file, .yaml/.yml or .json",
   ...KEYS.flatMap((k) => {
-    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" ? " A,B" : k.kind === "endpoints" ? " JSON" : " VALUE";
+    const arg = k.kind === "bool" ? "" : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" ? " A,B" : k.kind === "endpoints" ? " JSON" : k.kind === "captureRules" ? " RULE" : " VALUE";
     return [`  ${flagOf(k.key)}${arg}  (${k.key}, env ${envOf(k.key)})`, `      ${k.help}`];
   }),
   `  --${TIMEOUTS_FLAG} NAME=DURATION  (${TIMEOUTS_KEY}.NAME, env ${TIMEOUTS_ENV}=cpu=45s,stack=5s)`,
@@ -428,7 +481,12 @@ export function parseFlags(argv: readonly string[]): ParsedFlags {
     [TIMEOUTS_FLAG]: { type: "string", multiple: true },
   };
   for (const k of KEYS) {
-    options[kebab(k.key)] = k.kind === "bool" ? { type: "boolean" } : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" ? { type: "string", multiple: true } : { type: "string" };
+    options[kebab(k.key)] =
+      k.kind === "bool"
+        ? { type: "boolean" }
+        : k.kind === "keyPaths" || k.kind === "algorithms" || k.kind === "exeGlobs" || k.kind === "captureRules"
+          ? { type: "string", multiple: true }
+          : { type: "string" };
   }
   let parsed;
   try {
@@ -668,6 +726,27 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
           maxProcesses: get("metrics.maxProcesses") ?? DEFAULT_METRICS_MAX_PROCESSES,
         };
 
+  const captureRulesSet = get("capture.rule") ?? [];
+  const captureDir = get("capture.dir");
+  const captureOther = KEYS.filter((k) => k.key.startsWith("capture.") && k.key !== "capture.dir" && settings.has(k.key));
+  if (captureDir === undefined && captureOther.length > 0) {
+    throw new ConfigError(`${settings.get(captureOther[0]!.key)!.where}: needs ${name("capture.dir")}, where captures are kept`);
+  }
+  const d = DEFAULT_CAPTURE_SETTINGS;
+  const capture: CaptureSettings | undefined =
+    captureDir === undefined
+      ? undefined
+      : {
+          dir: captureDir,
+          rules: captureRulesSet,
+          intervalMs: get("capture.interval") ?? d.intervalMs,
+          cooldownMs: get("capture.cooldown") ?? d.cooldownMs,
+          maxPerMinute: get("capture.maxPerMinute") ?? d.maxPerMinute,
+          maxBytes: get("capture.maxBytes") ?? d.maxBytes,
+          maxCount: get("capture.maxCount") ?? d.maxCount,
+          maxAgeMs: get("capture.maxAge") ?? d.maxAgeMs,
+        };
+
   const config: GopsdConfig = {
     listen,
     hostName,
@@ -686,6 +765,7 @@ function build(settings: ReadonlyMap<string, Setting>, src: ConfigSources): Gops
       ...(settings.has("pprof.probeExe") ? { probeExe: get("pprof.probeExe")! } : {}),
     },
     ...(metrics ? { metrics } : {}),
+    ...(capture ? { capture } : {}),
   };
   checkStartupRules(config, settings.get("listen")?.where ?? "listen");
   checkMetricsRules(config, settings.get("metrics.listen")?.where ?? "metrics.listen");

@@ -39,7 +39,8 @@ import { ConfigError } from "./config-error.js";
 import type { GopsdConfig, TlsConfig } from "./config.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { createGuardedServer } from "./grpc-server.js";
-import { createHostDiagnostics } from "./host-diagnostics.js";
+import { createHostDiagnostics, type HostDiagnostics } from "./host-diagnostics.js";
+import { startCapture, type RunningCapture } from "./capture/index.js";
 import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
 import { LazyServerReflectionService, LazyServerReflectionV1AlphaService, REFLECTION_SERVICE_NAMES, lazyServerReflection } from "./reflection.js";
@@ -72,7 +73,7 @@ const SHUTDOWN_GRACE_MS = 2_000;
 
 /** What a caller may put in place of the real host: the fleet benchmark serves recorded answers through the real stack. */
 export interface GopsdDeps {
-  core?: Diagnostics;
+  core?: Diagnostics | HostDiagnostics;
 }
 
 export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: GopsdDeps = {}): Promise<RunningGopsd> {
@@ -86,6 +87,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       ? await openAuditFile(audit.path, { signal, onError: (e) => log.error(`audit log ${audit.path}: ${e.message}`) })
       : streamAuditSink(process.stdout);
 
+  let capture: RunningCapture | undefined;
   try {
     const host = deps.core
       ? undefined
@@ -101,6 +103,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
         },
       });
     const core = deps.core ?? host!;
+    // Incident capture (capture.*): the store, and the rules as one more subscriber of the shared sampler.
+    capture = await startCapture(config.capture, { host: config.hostName, core, audit: (r) => sink.write(r), log: (m) => log.error(m) });
     const health = HealthState();
     const l = config.limits;
     // Refused calls by status, for the metrics port (gopsd_refused_calls_total).
@@ -153,7 +157,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
           .use(authzMiddleware({ hostName: config.hostName }))
           .use(auditAdmitMiddleware())
       : base.use(auditAdmitMiddleware());
-    server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
+    server.add(DiagnosticsServiceDefinition, diagnosticsService(core, capture.service));
     server.add(HealthDefinition, HealthServiceImpl(health));
     // Reflection v1 and v1alpha share one implementation; every service it lists is described by the descriptor set.
     const reflection = lazyServerReflection(() => readFileSync(descriptorSetPath()), [
@@ -225,12 +229,14 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
         server.forceShutdown();
         metrics?.exporter.close();
         await metrics?.server.close();
+        await capture?.stop();
         idleGc.stop();
         refusals.close();
         await sink.close();
       },
     };
   } catch (e) {
+    await capture?.stop();
     await sink.close();
     throw e;
   }

@@ -98,9 +98,12 @@ export interface PprofHttpOptions {
 
 type Opts = { signal?: AbortSignal; onBackend?: (name: BackendName) => void };
 
+/** The RPCs of the capture store (server/capture/), served beside the host's Diagnostics, not by it. */
+export type CaptureMethods = "listCaptures" | "getCapture" | "deleteCapture";
+
 /** The Diagnostics of a host; calls also take `onBackend`, told which backend serves the call (for audit). */
 export type HostDiagnostics = {
-  [K in keyof Diagnostics]: Diagnostics[K] extends (req: infer Req, o?: infer _O) => infer Res ? (req: Req, o?: Opts) => Res : never;
+  [K in Exclude<keyof Diagnostics, CaptureMethods>]: Diagnostics[K] extends (req: infer Req, o?: infer _O) => infer Res ? (req: Req, o?: Opts) => Res : never;
 };
 
 const MAX_DURATION_SECONDS = 600;

@@ -4,9 +4,10 @@
 import type { CallContext } from "nice-grpc";
 import type { DiagnosticsServiceImplementation } from "../proto/index.js";
 import type { AuditContext } from "./auth/index.js";
+import type { CaptureService } from "./capture/service.js";
 import type { HostDiagnostics } from "./host-diagnostics.js";
 
-export function diagnosticsService(core: HostDiagnostics): DiagnosticsServiceImplementation {
+export function diagnosticsService(core: HostDiagnostics, captures: CaptureService): DiagnosticsServiceImplementation {
   const opts = (ctx: CallContext) => ({
     signal: ctx.signal,
     onBackend: (name: string) => {
@@ -28,5 +29,8 @@ export function diagnosticsService(core: HostDiagnostics): DiagnosticsServiceImp
     streamTrace: (req, ctx) => core.streamTrace(req, opts(ctx)),
     streamBinary: (req, ctx) => core.streamBinary(req, opts(ctx)),
     watchStats: (req, ctx) => core.watchStats(req, opts(ctx)),
+    listCaptures: (req) => captures.listCaptures(req),
+    getCapture: (req, ctx) => captures.getCapture(req, { signal: ctx.signal }),
+    deleteCapture: (req) => captures.deleteCapture(req),
   };
 }

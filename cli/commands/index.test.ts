@@ -49,7 +49,7 @@ test("command arguments become options", () => {
 });
 
 test("an unknown command is a usage error listing the commands", () => {
-  usage(["frobnicate"], /^unknown command "frobnicate" \(commands: ps, process, tree, stack, gc, setgc, memstats, stats, top, version, buildinfo, trace, pprof-cpu, pprof-heap, binary, pprof, token, help\)$/);
+  usage(["frobnicate"], /^unknown command "frobnicate" \(commands: ps, process, tree, stack, gc, setgc, memstats, stats, top, version, buildinfo, trace, pprof-cpu, pprof-heap, binary, captures, pprof, token, help\)$/);
 });
 
 test("usage errors of commands", () => {

@@ -5,6 +5,7 @@ import { isAcrossHosts } from "../hosts.js";
 import { CONNECTION_FLAGS, GENERAL_FLAGS, parseArgv, SELECTION_FLAGS, type FlagSpec, type ParsedArgv } from "../parse-argv.js";
 import { spec as binary } from "./binary.js";
 import { spec as buildinfo } from "./buildinfo.js";
+import { spec as captures } from "./captures.js";
 import { spec as gc } from "./gc.js";
 import { helpSpec } from "./help.js";
 import { spec as memstats } from "./memstats.js";
@@ -43,6 +44,7 @@ export const COMMANDS: readonly Command[] = [
   pprofCpu,
   pprofHeap,
   binary,
+  captures,
   pprof,
   token,
   help,

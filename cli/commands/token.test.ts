@@ -81,7 +81,7 @@ test("parse: usage errors", () => {
   usage([...base, "--scope", "gops:read", "--ttl", "-5m"], 'invalid ttl "-5m": it must be above zero');
   usage([...base, "--scope", "gops:read", "--ttl", "1500ms"], 'invalid ttl "1500ms": it must be whole seconds');
   usage([...base, "--scope", "gops:read", "--ttl", "soon"], /^invalid ttl "soon"/);
-  usage([...base, "--scope", "gops:admin", "--ttl", "1m"], 'unknown scope "gops:admin" (known: gops:read, gops:stack, gops:profile, gops:write, gops:binary, gops:metrics)');
+  usage([...base, "--scope", "gops:admin", "--ttl", "1m"], 'unknown scope "gops:admin" (known: gops:read, gops:stack, gops:profile, gops:write, gops:binary, gops:metrics, gops:captures)');
   usage([...base, "--scope", "gops:read,", "--ttl", "1m"], "--scope has an empty item");
   usage([...base, "--scope", "gops:read", "--ttl", "1m", "--hosts", "web 1"], 'invalid host pattern "web 1" (names and globs with * and ?)');
   usage([...base, "--scope", "gops:read", "--ttl", "1m", "--not-before", "-1s"], 'invalid not-before "-1s": it must not be negative');
@@ -173,7 +173,7 @@ test("--dev: gopsd --dev's key, issuer and audience, $USER, all scopes, 1h; a mi
   const dev = await loadVerifier({ algorithms: ["HS256"], issuer: "gopsctl-dev", audience: "gopsd", hsSecretFile });
   const p = dev.verify(token, NOW_SEC);
   assert.equal(p.subject, "ann");
-  assert.deepEqual([...p.scopes].sort(), ["gops:binary", "gops:metrics", "gops:profile", "gops:read", "gops:stack", "gops:write"]);
+  assert.deepEqual([...p.scopes].sort(), ["gops:binary", "gops:captures", "gops:metrics", "gops:profile", "gops:read", "gops:stack", "gops:write"]);
   const narrow = await create(["token", "create", "--dev", "--scope", "gops:read", "--ttl", "5m", "--sub", "ci"], { env: { XDG_CONFIG_HOME: env.XDG_CONFIG_HOME } });
   const q = dev.verify(narrow.stdout.trim(), NOW_SEC);
   assert.equal(q.subject, "ci");

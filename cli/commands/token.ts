@@ -37,7 +37,7 @@ const TOKEN_FLAGS: readonly FlagSpec[] = [
   { name: "iss", value: "ISS", help: "issuer gopsd expects" },
   { name: "aud", value: "AUD", help: "audience gopsd expects" },
   { name: "sub", value: "SUB", help: "subject (who the token is for; it appears in audit lines)" },
-  { name: "scope", value: "SCOPES", repeatable: true, help: "gops:read, gops:stack, gops:profile, gops:write, gops:binary, gops:metrics (comma list or repeated)" },
+  { name: "scope", value: "SCOPES", repeatable: true, help: "gops:read, gops:stack, gops:profile, gops:write, gops:binary, gops:metrics, gops:captures (comma list or repeated)" },
   { name: "ttl", value: "DUR", help: "lifetime (15m, 1h); gopsd refuses tokens living longer than its maximum (default 1h)" },
   { name: "hosts", value: "A,B,C", repeatable: true, help: "restrict the token to these host names or globs (web-*,db-1)" },
   { name: "not-before", value: "DUR", help: "becomes valid this long from now" },

@@ -1,7 +1,7 @@
 // The state behind `gopsctl top`, pure: the latest sample of each host, the goroutine count each process had when
 // first seen (for the +/- since start), the rows sorted by a key with outliers marked, and their table / JSON.
 // The terminal and the streams are elsewhere (top-screen.ts, commands/top.ts).
-import { findOutliers, type OutlierMetric } from "../../analysis/outliers.js";
+import { findOutliers, type OutlierMetric } from "../../common/outliers.js";
 import { AgentKind, type ProcessStats, type WatchStatsResponse } from "../../proto/index.js";
 import { renderTable } from "../output/index.js";
 import { formatBytes } from "../progress.js";

@@ -259,6 +259,9 @@ describe("the chain on a real server: admitted calls, refusals, floods", () => {
       streamTrace: async function* () {},
       streamBinary: async function* () {},
       watchStats: async function* () {},
+      listCaptures: unimplemented,
+      getCapture: async function* () {},
+      deleteCapture: unimplemented,
     } as never);
     server.add(HealthDefinition, HealthServiceImpl());
     const port = await server.listen("127.0.0.1:0");

@@ -41,6 +41,8 @@ export interface AuditRecord {
   readonly phase?: "start";
   /** On a summary of refusals: how many refused calls the line stands for (see refusals.ts). */
   readonly count?: number;
+  /** A call gopsd made itself because a capture rule fired (server/capture/): the rule's name; subject is null. */
+  readonly trigger?: string;
 }
 
 /** Longest string field in an audit line; longer ones are cut and end in "…". */
@@ -61,6 +63,7 @@ export function boundRecord(r: AuditRecord): AuditRecord {
     method: cut(r.method),
     outcome: cut(r.outcome),
     ...(r.error !== undefined ? { error: cut(r.error) } : {}),
+    ...(r.trigger !== undefined ? { trigger: cut(r.trigger) } : {}),
   };
 }
 

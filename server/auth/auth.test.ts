@@ -103,6 +103,11 @@ function fakeService(gate: Gate): DiagnosticsServiceImplementation<AuthnContext>
     async *watchStats() {
       yield { host: HOST, seq: 1 };
     },
+    listCaptures: async () => ({ host: HOST, captures: [] }),
+    async *getCapture(req) {
+      yield { payload: { $case: "info" as const, value: { id: req.id, host: HOST } } };
+    },
+    deleteCapture: async () => ({}),
   };
 }
 
@@ -339,6 +344,11 @@ describe("security chain on a real server", () => {
       ["SetGCPercent", (t, pid) => s.client.setGCPercent({ pid, percent: 50 }, bearer(t))],
     ],
     "gops:binary": [["StreamBinary", (t, pid) => drain(s.client.streamBinary({ pid }, bearer(t)))]],
+    "gops:captures": [
+      ["ListCaptures", (t) => s.client.listCaptures({}, bearer(t))],
+      ["GetCapture", (t) => drain(s.client.getCapture({ id: "20261207T212500Z-1-abcdef" }, bearer(t)))],
+      ["DeleteCapture", (t) => s.client.deleteCapture({ id: "20261207T212500Z-1-abcdef" }, bearer(t))],
+    ],
   };
 
   for (const scope of Object.keys(calls) as Array<keyof typeof calls>) {
@@ -352,7 +362,7 @@ describe("security chain on a real server", () => {
         assert.equal(ok.method, `/gops.v1.DiagnosticsService/${method}`);
         assert.equal(ok.subject, `only-${scope}`);
         assert.match(ok.jti ?? "", /^[0-9a-f-]{36}$/);
-        assert.equal(ok.pid, method === "ListProcesses" || method === "WatchStats" ? null : 42);
+        assert.equal(ok.pid, method === "ListProcesses" || method === "WatchStats" || scope === "gops:captures" ? null : 42);
         assert.equal(ok.host, HOST);
 
         await refused(call(allBut, 42), Status.PERMISSION_DENIED, new RegExp(`^token lacks scope ${scope}$`));

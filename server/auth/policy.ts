@@ -20,6 +20,10 @@ export const METHOD_SCOPES: Readonly<Record<DiagnosticsMethod, Scope>> = Object.
   forceGC: "gops:write",
   setGCPercent: "gops:write",
   streamBinary: "gops:binary",
+  // Captures hold goroutine dumps and profiles of every process the rules watched: a scope of their own.
+  listCaptures: "gops:captures",
+  getCapture: "gops:captures",
+  deleteCapture: "gops:captures",
 });
 
 /**

@@ -910,6 +910,74 @@ export interface WatchStatsResponse {
   processes: ProcessStats[];
 }
 
+/**
+ * One file of a capture, named by its kind: goroutines.txt, memstats.json, heap.pprof.gz, cpu.pprof.gz,
+ * trace.out, manifest.json.
+ */
+export interface CaptureFile {
+  name: string;
+  bytes: number;
+  /** Hex SHA-256 of the file's content. */
+  sha256: string;
+}
+
+/** A capture: what fired, on which process, and what was kept. */
+export interface CaptureInfo {
+  /** Names the capture on its host, e.g. "20261207T212500Z-4132-3fa9c1". */
+  id: string;
+  host: string;
+  pid: number;
+  exe: string;
+  name: string;
+  modulePath: string;
+  /** The container's name (or id) and the pod as "namespace/name"; empty when none. */
+  container: string;
+  pod: string;
+  /** The rule's name, and why it fired ("goroutines 412 > 300"). */
+  rule: string;
+  reason: string;
+  /** When the rule fired and when the capture ended, Unix milliseconds. */
+  timeUnixMs: number;
+  finishedUnixMs: number;
+  /** Total size of the capture's files. */
+  bytes: number;
+  files: CaptureFile[];
+  /** What could not be taken, one line each ("heap.pprof.gz: ..."). */
+  errors: string[];
+}
+
+export interface ListCapturesRequest {
+}
+
+export interface ListCapturesResponse {
+  captures: CaptureInfo[];
+  /** Host name of the gopsd. */
+  host: string;
+}
+
+export interface GetCaptureRequest {
+  id: string;
+}
+
+/** A piece of one file of a capture. */
+export interface CaptureChunk {
+  /** The file's name (see CaptureFile). */
+  file: string;
+  data: Buffer;
+}
+
+/** The first message holds `info`; every later one a chunk. A file's chunks come in order, one file after another. */
+export interface GetCaptureResponse {
+  payload: { $case: "info"; value: CaptureInfo } | { $case: "chunk"; value: CaptureChunk } | undefined;
+}
+
+export interface DeleteCaptureRequest {
+  id: string;
+}
+
+export interface DeleteCaptureResponse {
+}
+
 function createBaseAgent(): Agent {
   return {
     state: 0,
@@ -6398,6 +6466,943 @@ export const WatchStatsResponse: MessageFns<WatchStatsResponse> = {
   },
 };
 
+function createBaseCaptureFile(): CaptureFile {
+  return { name: "", bytes: 0, sha256: "" };
+}
+
+export const CaptureFile: MessageFns<CaptureFile> = {
+  encode(message: CaptureFile, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(16).uint64(message.bytes);
+    }
+    if (message.sha256 !== "") {
+      writer.uint32(26).string(message.sha256);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaptureFile {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaptureFile();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.sha256 = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaptureFile {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      sha256: isSet(object.sha256) ? globalThis.String(object.sha256) : "",
+    };
+  },
+
+  toJSON(message: CaptureFile): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.sha256 !== "") {
+      obj.sha256 = message.sha256;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CaptureFile>): CaptureFile {
+    return CaptureFile.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CaptureFile>): CaptureFile {
+    const message = createBaseCaptureFile();
+    message.name = object.name ?? "";
+    message.bytes = object.bytes ?? 0;
+    message.sha256 = object.sha256 ?? "";
+    return message;
+  },
+};
+
+function createBaseCaptureInfo(): CaptureInfo {
+  return {
+    id: "",
+    host: "",
+    pid: 0,
+    exe: "",
+    name: "",
+    modulePath: "",
+    container: "",
+    pod: "",
+    rule: "",
+    reason: "",
+    timeUnixMs: 0,
+    finishedUnixMs: 0,
+    bytes: 0,
+    files: [],
+    errors: [],
+  };
+}
+
+export const CaptureInfo: MessageFns<CaptureInfo> = {
+  encode(message: CaptureInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    if (message.pid !== 0) {
+      writer.uint32(24).int32(message.pid);
+    }
+    if (message.exe !== "") {
+      writer.uint32(34).string(message.exe);
+    }
+    if (message.name !== "") {
+      writer.uint32(42).string(message.name);
+    }
+    if (message.modulePath !== "") {
+      writer.uint32(50).string(message.modulePath);
+    }
+    if (message.container !== "") {
+      writer.uint32(58).string(message.container);
+    }
+    if (message.pod !== "") {
+      writer.uint32(66).string(message.pod);
+    }
+    if (message.rule !== "") {
+      writer.uint32(74).string(message.rule);
+    }
+    if (message.reason !== "") {
+      writer.uint32(82).string(message.reason);
+    }
+    if (message.timeUnixMs !== 0) {
+      writer.uint32(88).int64(message.timeUnixMs);
+    }
+    if (message.finishedUnixMs !== 0) {
+      writer.uint32(96).int64(message.finishedUnixMs);
+    }
+    if (message.bytes !== 0) {
+      writer.uint32(104).uint64(message.bytes);
+    }
+    for (const v of message.files) {
+      CaptureFile.encode(v!, writer.uint32(114).fork()).join();
+    }
+    for (const v of message.errors) {
+      writer.uint32(122).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaptureInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaptureInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.pid = reader.int32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.exe = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.modulePath = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.container = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.pod = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.rule = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.timeUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.finishedUnixMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.bytes = longToNumber(reader.uint64());
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.files.push(CaptureFile.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.errors.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaptureInfo {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      pid: isSet(object.pid) ? globalThis.Number(object.pid) : 0,
+      exe: isSet(object.exe) ? globalThis.String(object.exe) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      modulePath: isSet(object.modulePath)
+        ? globalThis.String(object.modulePath)
+        : isSet(object.module_path)
+        ? globalThis.String(object.module_path)
+        : "",
+      container: isSet(object.container) ? globalThis.String(object.container) : "",
+      pod: isSet(object.pod) ? globalThis.String(object.pod) : "",
+      rule: isSet(object.rule) ? globalThis.String(object.rule) : "",
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+      timeUnixMs: isSet(object.timeUnixMs)
+        ? globalThis.Number(object.timeUnixMs)
+        : isSet(object.time_unix_ms)
+        ? globalThis.Number(object.time_unix_ms)
+        : 0,
+      finishedUnixMs: isSet(object.finishedUnixMs)
+        ? globalThis.Number(object.finishedUnixMs)
+        : isSet(object.finished_unix_ms)
+        ? globalThis.Number(object.finished_unix_ms)
+        : 0,
+      bytes: isSet(object.bytes) ? globalThis.Number(object.bytes) : 0,
+      files: globalThis.Array.isArray(object?.files)
+        ? object.files.map((e: any) => CaptureFile.fromJSON(e))
+        : [],
+      errors: globalThis.Array.isArray(object?.errors)
+        ? object.errors.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: CaptureInfo): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.pid !== 0) {
+      obj.pid = Math.round(message.pid);
+    }
+    if (message.exe !== "") {
+      obj.exe = message.exe;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.modulePath !== "") {
+      obj.modulePath = message.modulePath;
+    }
+    if (message.container !== "") {
+      obj.container = message.container;
+    }
+    if (message.pod !== "") {
+      obj.pod = message.pod;
+    }
+    if (message.rule !== "") {
+      obj.rule = message.rule;
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    if (message.timeUnixMs !== 0) {
+      obj.timeUnixMs = Math.round(message.timeUnixMs);
+    }
+    if (message.finishedUnixMs !== 0) {
+      obj.finishedUnixMs = Math.round(message.finishedUnixMs);
+    }
+    if (message.bytes !== 0) {
+      obj.bytes = Math.round(message.bytes);
+    }
+    if (message.files?.length) {
+      obj.files = message.files.map((e) => CaptureFile.toJSON(e));
+    }
+    if (message.errors?.length) {
+      obj.errors = message.errors;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CaptureInfo>): CaptureInfo {
+    return CaptureInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CaptureInfo>): CaptureInfo {
+    const message = createBaseCaptureInfo();
+    message.id = object.id ?? "";
+    message.host = object.host ?? "";
+    message.pid = object.pid ?? 0;
+    message.exe = object.exe ?? "";
+    message.name = object.name ?? "";
+    message.modulePath = object.modulePath ?? "";
+    message.container = object.container ?? "";
+    message.pod = object.pod ?? "";
+    message.rule = object.rule ?? "";
+    message.reason = object.reason ?? "";
+    message.timeUnixMs = object.timeUnixMs ?? 0;
+    message.finishedUnixMs = object.finishedUnixMs ?? 0;
+    message.bytes = object.bytes ?? 0;
+    message.files = object.files?.map((e) => CaptureFile.fromPartial(e)) || [];
+    message.errors = object.errors?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListCapturesRequest(): ListCapturesRequest {
+  return {};
+}
+
+export const ListCapturesRequest: MessageFns<ListCapturesRequest> = {
+  encode(_: ListCapturesRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCapturesRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCapturesRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListCapturesRequest {
+    return {};
+  },
+
+  toJSON(_: ListCapturesRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCapturesRequest>): ListCapturesRequest {
+    return ListCapturesRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListCapturesRequest>): ListCapturesRequest {
+    const message = createBaseListCapturesRequest();
+    return message;
+  },
+};
+
+function createBaseListCapturesResponse(): ListCapturesResponse {
+  return { captures: [], host: "" };
+}
+
+export const ListCapturesResponse: MessageFns<ListCapturesResponse> = {
+  encode(message: ListCapturesResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.captures) {
+      CaptureInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.host !== "") {
+      writer.uint32(18).string(message.host);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListCapturesResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListCapturesResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.captures.push(CaptureInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListCapturesResponse {
+    return {
+      captures: globalThis.Array.isArray(object?.captures)
+        ? object.captures.map((e: any) => CaptureInfo.fromJSON(e))
+        : [],
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+    };
+  },
+
+  toJSON(message: ListCapturesResponse): unknown {
+    const obj: any = {};
+    if (message.captures?.length) {
+      obj.captures = message.captures.map((e) => CaptureInfo.toJSON(e));
+    }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListCapturesResponse>): ListCapturesResponse {
+    return ListCapturesResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListCapturesResponse>): ListCapturesResponse {
+    const message = createBaseListCapturesResponse();
+    message.captures = object.captures?.map((e) => CaptureInfo.fromPartial(e)) || [];
+    message.host = object.host ?? "";
+    return message;
+  },
+};
+
+function createBaseGetCaptureRequest(): GetCaptureRequest {
+  return { id: "" };
+}
+
+export const GetCaptureRequest: MessageFns<GetCaptureRequest> = {
+  encode(message: GetCaptureRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCaptureRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCaptureRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCaptureRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: GetCaptureRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCaptureRequest>): GetCaptureRequest {
+    return GetCaptureRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCaptureRequest>): GetCaptureRequest {
+    const message = createBaseGetCaptureRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseCaptureChunk(): CaptureChunk {
+  return { file: "", data: Buffer.alloc(0) };
+}
+
+export const CaptureChunk: MessageFns<CaptureChunk> = {
+  encode(message: CaptureChunk, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.file !== "") {
+      writer.uint32(10).string(message.file);
+    }
+    if (message.data.length !== 0) {
+      writer.uint32(18).bytes(message.data);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CaptureChunk {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCaptureChunk();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.file = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.data = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CaptureChunk {
+    return {
+      file: isSet(object.file) ? globalThis.String(object.file) : "",
+      data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: CaptureChunk): unknown {
+    const obj: any = {};
+    if (message.file !== "") {
+      obj.file = message.file;
+    }
+    if (message.data.length !== 0) {
+      obj.data = base64FromBytes(message.data);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<CaptureChunk>): CaptureChunk {
+    return CaptureChunk.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<CaptureChunk>): CaptureChunk {
+    const message = createBaseCaptureChunk();
+    message.file = object.file ?? "";
+    message.data = object.data ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseGetCaptureResponse(): GetCaptureResponse {
+  return { payload: undefined };
+}
+
+export const GetCaptureResponse: MessageFns<GetCaptureResponse> = {
+  encode(message: GetCaptureResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.payload?.$case) {
+      case "info":
+        CaptureInfo.encode(message.payload.value, writer.uint32(10).fork()).join();
+        break;
+      case "chunk":
+        CaptureChunk.encode(message.payload.value, writer.uint32(18).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GetCaptureResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGetCaptureResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.payload = { $case: "info", value: CaptureInfo.decode(reader, reader.uint32()) };
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.payload = { $case: "chunk", value: CaptureChunk.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GetCaptureResponse {
+    return {
+      payload: isSet(object.info)
+        ? { $case: "info", value: CaptureInfo.fromJSON(object.info) }
+        : isSet(object.chunk)
+        ? { $case: "chunk", value: CaptureChunk.fromJSON(object.chunk) }
+        : undefined,
+    };
+  },
+
+  toJSON(message: GetCaptureResponse): unknown {
+    const obj: any = {};
+    if (message.payload?.$case === "info") {
+      obj.info = CaptureInfo.toJSON(message.payload.value);
+    } else if (message.payload?.$case === "chunk") {
+      obj.chunk = CaptureChunk.toJSON(message.payload.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GetCaptureResponse>): GetCaptureResponse {
+    return GetCaptureResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GetCaptureResponse>): GetCaptureResponse {
+    const message = createBaseGetCaptureResponse();
+    switch (object.payload?.$case) {
+      case "info": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "info", value: CaptureInfo.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+      case "chunk": {
+        if (object.payload?.value !== undefined && object.payload?.value !== null) {
+          message.payload = { $case: "chunk", value: CaptureChunk.fromPartial(object.payload.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseDeleteCaptureRequest(): DeleteCaptureRequest {
+  return { id: "" };
+}
+
+export const DeleteCaptureRequest: MessageFns<DeleteCaptureRequest> = {
+  encode(message: DeleteCaptureRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCaptureRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCaptureRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): DeleteCaptureRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: DeleteCaptureRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteCaptureRequest>): DeleteCaptureRequest {
+    return DeleteCaptureRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<DeleteCaptureRequest>): DeleteCaptureRequest {
+    const message = createBaseDeleteCaptureRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseDeleteCaptureResponse(): DeleteCaptureResponse {
+  return {};
+}
+
+export const DeleteCaptureResponse: MessageFns<DeleteCaptureResponse> = {
+  encode(_: DeleteCaptureResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): DeleteCaptureResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseDeleteCaptureResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): DeleteCaptureResponse {
+    return {};
+  },
+
+  toJSON(_: DeleteCaptureResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<DeleteCaptureResponse>): DeleteCaptureResponse {
+    return DeleteCaptureResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<DeleteCaptureResponse>): DeleteCaptureResponse {
+    const message = createBaseDeleteCaptureResponse();
+    return message;
+  },
+};
+
 /**
  * DiagnosticsService is gopsd's API: the local view of one host's Go processes
  * (discovery from /proc and the Go build info of each binary) and access to the
@@ -6538,6 +7543,33 @@ export const DiagnosticsServiceDefinition = {
       responseStream: true,
       options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
     },
+    /** ListCaptures lists the captures gopsd took by itself when a capture rule fired (newest first). */
+    listCaptures: {
+      name: "ListCaptures",
+      requestType: ListCapturesRequest as typeof ListCapturesRequest,
+      requestStream: false,
+      responseType: ListCapturesResponse as typeof ListCapturesResponse,
+      responseStream: false,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /** GetCapture streams one capture: its description first, then each of its files in chunks. */
+    getCapture: {
+      name: "GetCapture",
+      requestType: GetCaptureRequest as typeof GetCaptureRequest,
+      requestStream: false,
+      responseType: GetCaptureResponse as typeof GetCaptureResponse,
+      responseStream: true,
+      options: { idempotencyLevel: "NO_SIDE_EFFECTS" },
+    },
+    /** DeleteCapture removes one capture from the store. */
+    deleteCapture: {
+      name: "DeleteCapture",
+      requestType: DeleteCaptureRequest as typeof DeleteCaptureRequest,
+      requestStream: false,
+      responseType: DeleteCaptureResponse as typeof DeleteCaptureResponse,
+      responseStream: false,
+      options: {},
+    },
   },
 } as const;
 
@@ -6605,6 +7637,21 @@ export interface DiagnosticsServiceImplementation<CallContextExt = {}> {
     request: WatchStatsRequest,
     context: CallContext & CallContextExt,
   ): ServerStreamingMethodResult<DeepPartial<WatchStatsResponse>>;
+  /** ListCaptures lists the captures gopsd took by itself when a capture rule fired (newest first). */
+  listCaptures(
+    request: ListCapturesRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<ListCapturesResponse>>;
+  /** GetCapture streams one capture: its description first, then each of its files in chunks. */
+  getCapture(
+    request: GetCaptureRequest,
+    context: CallContext & CallContextExt,
+  ): ServerStreamingMethodResult<DeepPartial<GetCaptureResponse>>;
+  /** DeleteCapture removes one capture from the store. */
+  deleteCapture(
+    request: DeleteCaptureRequest,
+    context: CallContext & CallContextExt,
+  ): Promise<DeepPartial<DeleteCaptureResponse>>;
 }
 
 export interface DiagnosticsServiceClient<CallOptionsExt = {}> {
@@ -6668,6 +7715,21 @@ export interface DiagnosticsServiceClient<CallOptionsExt = {}> {
     request: DeepPartial<WatchStatsRequest>,
     options?: CallOptions & CallOptionsExt,
   ): AsyncIterable<WatchStatsResponse>;
+  /** ListCaptures lists the captures gopsd took by itself when a capture rule fired (newest first). */
+  listCaptures(
+    request: DeepPartial<ListCapturesRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<ListCapturesResponse>;
+  /** GetCapture streams one capture: its description first, then each of its files in chunks. */
+  getCapture(
+    request: DeepPartial<GetCaptureRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): AsyncIterable<GetCaptureResponse>;
+  /** DeleteCapture removes one capture from the store. */
+  deleteCapture(
+    request: DeepPartial<DeleteCaptureRequest>,
+    options?: CallOptions & CallOptionsExt,
+  ): Promise<DeleteCaptureResponse>;
 }
 
 function bytesFromBase64(b64: string): Uint8Array {

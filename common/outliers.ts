@@ -1,4 +1,5 @@
-// Which processes of a program stand out from their siblings: the robust rule `gopsctl top` marks.
+// Which processes of a program stand out from their siblings: the robust rule `gopsctl top` marks and capture
+// rules (`METRIC>outlier`, server/capture/) fire on. In common/ because both the CLI and gopsd use it.
 //
 // Processes are grouped by program (the main module path). Within a group, for each metric (goroutines, heap in
 // use, GC pause in the last interval) with at least MIN_GROUP known values:
@@ -56,6 +57,12 @@ export function findOutliers(items: readonly OutlierInput[]): OutlierMetric[][] 
 /** Whether x (one of xs) is an outlier of xs for metric, by the rule above. */
 export function isOutlier(x: number, xs: readonly number[], metric: OutlierMetric): boolean {
   return outlierBy(x, spreadOf(xs), metric);
+}
+
+/** For each of xs, whether it is an outlier of xs for metric (the group's median and MAD computed once). */
+export function outlierFlags(xs: readonly number[], metric: OutlierMetric): boolean[] {
+  const spread = spreadOf(xs);
+  return xs.map((x) => outlierBy(x, spread, metric));
 }
 
 /** The median and MAD of a group's values (computed once per group and metric). */
