@@ -37,6 +37,7 @@ import type { GopsdConfig, TlsConfig } from "./config.js";
 import { errorMiddleware } from "./error-middleware.js";
 import { createGuardedServer } from "./grpc-server.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
+import { setNamespaceDialLog } from "./agent/netns-dial.js";
 import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
 import { LazyServerReflectionService, lazyServerReflection } from "./reflection.js";
@@ -79,6 +80,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
       : streamAuditSink(process.stdout);
 
   try {
+    // Once per process and reason: agents in other network namespaces reached through the relay fallback.
+    setNamespaceDialLog((line) => log.error(line));
     const core =
       deps.core ??
       createHostDiagnostics({

@@ -25,8 +25,7 @@ import {
   ReplyFormatError,
 } from "./agent/codec.js";
 import { formatAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./agent/client.js";
-import { describeRelayTarget, openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "./agent/netns-dial.js";
-import { closeSync } from "node:fs";
+import { describeRelayTarget, dialInNamespace, type VerifiedNamespace } from "./agent/netns-dial.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Signal, type SignalName } from "./agent/signals.js";
 import { CaptureDurationMs, withAgentTimeouts, type AgentTimeoutOverrides } from "./agent/timeouts.js";
@@ -192,12 +191,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
           if (startOf(pid) !== starttime) throw processNotFound(pid);
           throw agentUnavailable(where, `the agent changed since it was verified (${now.detail || "now " + now.address}); try again`);
         }
-        const fd = openVerifiedNamespace(fs, target);
-        try {
-          return new RelaySocket(fd, a, where);
-        } finally {
-          closeSync(fd);
-        }
+        return dialInNamespace(fs, target, a, where);
       },
     };
   }
