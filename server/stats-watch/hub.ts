@@ -11,6 +11,14 @@
 // agent is busy with a capture, whose previous read has not answered, or whose read does not answer within 80% of
 // the interval is reported with its agent fields stale (last known values) and a one-line reason; the other
 // processes of the round are not held up. /proc fields are always fresh.
+//
+// Bounded work per round: at most `maxReadsAtOnce` agent reads run at once host-wide (a read is one exchange at a
+// time: Stats, then MemStats), counting reads of earlier rounds that have not settled yet. A round starts reads as
+// slots free up, in order: the process whose read was started longest ago first (never read, or left unread by
+// the rounds before: none starves), and among equals those read fine before those whose read failed or timed out
+// (a silent agent takes a slot only after the others had theirs). At the round's
+// deadline (80% of the interval) every read still running is cut and every process not yet started is reported
+// stale ("not read this round"): a round never queues work into the next one, and never lasts longer than that.
 import { firstLine } from "../../common/first-line.js";
 import type { WatchStatsResponse } from "../../proto/index.js";
 import {
@@ -30,6 +38,14 @@ export const MAX_INTERVAL_MS = 3_600_000;
 export const DEFAULT_INTERVAL_MS = 1_000;
 /** Share of the interval an agent read may take before its fields are reported stale. */
 const READ_SHARE = 0.8;
+/** Agent reads running at once, host-wide (each is one agent exchange at a time). */
+export const MAX_READS_AT_ONCE = 16;
+
+/** When a process's read was last started (round number) and whether that read failed or timed out. */
+interface LastRead {
+  round: number;
+  failed: boolean;
+}
 
 export interface StatsHubDeps {
   host: string;
@@ -42,6 +58,8 @@ export interface StatsHubDeps {
   captureBusy(pid: number): string | undefined;
   /** Monotonic ms (tests). */
   now?: () => number;
+  /** Agent reads at once, host-wide (default MAX_READS_AT_ONCE). */
+  maxReadsAtOnce?: number;
 }
 
 export interface WatchOptions {
@@ -72,6 +90,8 @@ export interface HubState {
   rounds: number;
   /** Agent reads started since the hub was made. */
   agentReads: number;
+  /** The most agent reads that ran at once since the hub was made. */
+  peakReadsAtOnce: number;
 }
 
 export class StatsHub {
@@ -84,14 +104,27 @@ export class StatsHub {
   private life = new AbortController();
   private rounds = 0;
   private agentReads = 0;
+  private peakReadsAtOnce = 0;
+  /** Each process's last started read (orders the next round's reads). */
+  private lastReads = new Map<string, LastRead>();
+  /** Called when a read settles and its slot is free (the running round's pump). */
+  private slotFreed: (() => void) | undefined;
+  private readonly maxReads: number;
   private readonly now: () => number;
 
   constructor(private readonly deps: StatsHubDeps) {
     this.now = deps.now ?? (() => performance.now());
+    this.maxReads = deps.maxReadsAtOnce ?? MAX_READS_AT_ONCE;
   }
 
   state(): HubState {
-    return { subscribers: this.subs.size, running: this.timer !== undefined || this.ticking, rounds: this.rounds, agentReads: this.agentReads };
+    return {
+      subscribers: this.subs.size,
+      running: this.timer !== undefined || this.ticking,
+      rounds: this.rounds,
+      agentReads: this.agentReads,
+      peakReadsAtOnce: this.peakReadsAtOnce,
+    };
   }
 
   /** Samples for one subscriber until it stops iterating or its signal aborts (then the generator just ends). */
@@ -149,6 +182,7 @@ export class StatsHub {
     this.life.abort(new Error("no one watches any more"));
     this.life = new AbortController();
     this.entries = new Map();
+    this.lastReads = new Map();
     this.lastRoundAt = undefined;
   }
 
@@ -162,13 +196,7 @@ export class StatsHub {
       const wanted = this.wantedPids();
       const procs = this.deps.readTargets(wanted);
       const readMs = Math.max(100, Math.floor(this.tickMs() * READ_SHARE));
-      const next = new Map<string, ProcessEntry>();
-      await Promise.all(
-        procs.map(async (p) => {
-          const e = await this.sampleOne(p, readMs, life.signal);
-          next.set(processKey(p), e);
-        }),
-      );
+      const next = await this.sampleAll(procs, readMs, startedAt + readMs, life.signal);
       if (life.signal.aborted) return; // everyone left meanwhile
       this.entries = next;
       this.deliver();
@@ -181,6 +209,68 @@ export class StatsHub {
     }
   }
 
+  /**
+   * One round's entries: a read for each process that needs one, at most maxReads at once host-wide, started in
+   * the order above until `deadline`; what is not started by then is carried stale. Resolves by the deadline (plus the
+   * moment a cut read takes to settle).
+   */
+  private sampleAll(procs: ProcReading[], readMs: number, deadline: number, life: AbortSignal): Promise<Map<string, ProcessEntry>> {
+    const next = new Map<string, ProcessEntry>();
+    const queue: ProcReading[] = [];
+    for (const p of procs) {
+      const e = this.withoutRead(p);
+      if (e !== undefined) next.set(processKey(p), e);
+      else queue.push(p);
+    }
+    const round = this.rounds;
+    const last = this.lastReads;
+    const order = (p: ProcReading) => {
+      const l = last.get(processKey(p));
+      return l === undefined ? -1 : l.round * 2 + (l.failed ? 1 : 0);
+    };
+    queue.sort((a, b) => order(a) - order(b)); // stable: the listing's order among equals
+    const lastReads = new Map<string, LastRead>();
+    return new Promise((resolve) => {
+      let started = 0;
+      let running = 0;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        clearTimeout(cutoff);
+        this.slotFreed = undefined;
+        for (const p of queue.slice(started)) {
+          const key = processKey(p);
+          const l = last.get(key);
+          if (l !== undefined) lastReads.set(key, l);
+          next.set(key, this.carried(p, `not read this round: ${this.maxReads} agent reads at once host-wide were busy until its deadline`));
+        }
+        this.lastReads = lastReads; // processes that left are forgotten
+        resolve(next);
+      };
+      const pump = () => {
+        if (done) return;
+        const open = !life.aborted && this.now() < deadline;
+        while (open && started < queue.length && this.inflight.size < this.maxReads) {
+          const p = queue[started++]!;
+          running++;
+          void this.sampleOne(p, readMs, deadline, life).then((e) => {
+            const key = processKey(p);
+            next.set(key, e);
+            lastReads.set(key, { round, failed: e.detail !== "" });
+            running--;
+            pump();
+          });
+        }
+        if (running === 0 && (started === queue.length || !open)) finish();
+      };
+      // At the deadline: reads still running are cut by their own timers; nothing new starts.
+      const cutoff = setTimeout(pump, Math.max(0, deadline - this.now()));
+      this.slotFreed = pump;
+      pump();
+    });
+  }
+
   private wantedPids(): ReadonlySet<number> | undefined {
     const all = new Set<number>();
     for (const s of this.subs) {
@@ -190,43 +280,54 @@ export class StatsHub {
     return all;
   }
 
-  private async sampleOne(p: ProcReading, readMs: number, life: AbortSignal): Promise<ProcessEntry> {
+  /** The last known agent fields of p, marked stale with the reason. */
+  private carried(p: ProcReading, why: string): ProcessEntry {
+    const prev = this.entries.get(processKey(p));
+    const unknown = prev?.unknown ?? new Set<AgentField>();
+    return {
+      proc: p,
+      at: this.now(),
+      agent: prev?.agent ?? {},
+      unknown,
+      stale: new Set(AGENT_FIELDS.filter((f) => !unknown.has(f))),
+      detail: why,
+    };
+  }
+
+  /** p's entry when it gets no read this round (no backend, previous read still out, a capture), else undefined. */
+  private withoutRead(p: ProcReading): ProcessEntry | undefined {
+    if (p.backend === NO_BACKEND) {
+      return { proc: p, at: this.now(), agent: {}, unknown: new Set(AGENT_FIELDS), stale: new Set(), detail: "no gops agent or known net/http/pprof endpoint" };
+    }
+    if (this.inflight.has(processKey(p))) return this.carried(p, "its previous read has not answered yet");
+    const busy = this.deps.captureBusy(p.pid);
+    if (busy !== undefined) return this.carried(p, `not read: ${busy}`);
+    return undefined;
+  }
+
+  /** Reads p's agent, cut at the round's deadline; never rejects. Holds one of the host-wide slots until it settles. */
+  private async sampleOne(p: ProcReading, readMs: number, deadline: number, life: AbortSignal): Promise<ProcessEntry> {
     const key = processKey(p);
     const prev = this.entries.get(key);
     const at = this.now();
-    const carried = (why: string): ProcessEntry => {
-      const unknown = prev?.unknown ?? new Set<AgentField>();
-      return {
-        proc: p,
-        at,
-        agent: prev?.agent ?? {},
-        unknown,
-        stale: new Set(AGENT_FIELDS.filter((f) => !unknown.has(f))),
-        detail: why,
-      };
-    };
-    if (p.backend === NO_BACKEND) {
-      return { proc: p, at, agent: {}, unknown: new Set(AGENT_FIELDS), stale: new Set(), detail: "no gops agent or known net/http/pprof endpoint" };
-    }
-    if (this.inflight.has(key)) return carried("its previous read has not answered yet");
-    const busy = this.deps.captureBusy(p.pid);
-    if (busy !== undefined) return carried(`not read: ${busy}`);
     // A timer of our own (AbortSignal.timeout's does not keep the process alive, and this one is cleared).
     const cut = new AbortController();
-    const timer = setTimeout(() => cut.abort(new Error(`no answer within ${readMs} ms`)), readMs);
+    const timer = setTimeout(() => cut.abort(new Error(`no answer within ${readMs} ms`)), Math.max(0, deadline - at));
     const signal = AbortSignal.any([life, cut.signal]);
     this.inflight.add(key);
+    this.peakReadsAtOnce = Math.max(this.peakReadsAtOnce, this.inflight.size);
     this.agentReads++;
     const read = this.deps.readAgent(p, signal);
-    void read.then(
-      () => this.inflight.delete(key),
-      () => this.inflight.delete(key),
-    );
+    const settled = () => {
+      this.inflight.delete(key);
+      this.slotFreed?.();
+    };
+    void read.then(settled, settled);
     try {
       const r = await raceSignal(read, signal);
       return { proc: p, at, agent: { ...(prev?.agent ?? {}), ...r.values }, unknown: new Set(r.unknown), stale: new Set(), detail: "" };
     } catch (e) {
-      return carried(cut.signal.aborted ? `no answer within ${readMs} ms` : firstLine(e));
+      return this.carried(p, cut.signal.aborted ? `no answer within ${readMs} ms` : firstLine(e));
     } finally {
       clearTimeout(timer);
     }
