@@ -9,7 +9,7 @@
 // 1. setns (netns-socket.ts): gopsd's main thread enters the namespace, makes a nonblocking socket there and
 //    returns; Node (libuv) connects that socket to the loopback port like any other. No process, microseconds.
 // 2. The relay, only where (1) is not possible: koffi could not be loaded (native-ffi.ts), setns was refused
-//    (EPERM), or GOPSD_NETNS_DIAL=relay is set (forces this path, for tests and for a node where loading native
+//    (EPERM), or GOPSCTL_NETNS_DIAL=relay is set (forces this path, for tests and for a node where loading native
 //    code is unwanted). Logged once per process with the reason (setNamespaceDialLog). For each call a short-lived
 //    process speaks the wire protocol through its stdin/stdout:
 //
@@ -127,7 +127,7 @@ export function describeRelayTarget(addr: AgentAddress, target: VerifiedNamespac
 }
 
 /** The env var that forces the relay (value "relay"), e.g. for tests of the fallback. */
-export const DIAL_ENV = "GOPSD_NETNS_DIAL";
+export const DIAL_ENV = "GOPSCTL_NETNS_DIAL";
 
 type DialPath = { ok: true; sockets: NamespaceSockets } | { ok: false; why: string };
 let dialPath: DialPath | undefined;
