@@ -39,7 +39,7 @@ export const DEFAULT_INTERVAL_MS = 1_000;
 /** Share of the interval an agent read may take before its fields are reported stale. */
 const READ_SHARE = 0.8;
 /** Agent reads running at once, host-wide (each is one agent exchange at a time). */
-export const MAX_READS_AT_ONCE = 16;
+export const MAX_READS_AT_ONCE = 32;
 
 /** When a process's read was last started (round number) and whether that read failed or timed out. */
 interface LastRead {
