@@ -38,6 +38,7 @@ import { errorMiddleware } from "./error-middleware.js";
 import { createGuardedServer } from "./grpc-server.js";
 import { createHostDiagnostics } from "./host-diagnostics.js";
 import { setNamespaceDialLog } from "./agent/netns-dial.js";
+import { withSharedWatchStatsEncoding } from "./stats-watch/encode.js";
 import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
 import { LazyServerReflectionService, lazyServerReflection } from "./reflection.js";
@@ -138,7 +139,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
           .use(authzMiddleware({ hostName: config.hostName }))
           .use(auditAdmitMiddleware())
       : base.use(auditAdmitMiddleware());
-    server.add(DiagnosticsServiceDefinition, diagnosticsService(core));
+    server.add(withSharedWatchStatsEncoding(DiagnosticsServiceDefinition), diagnosticsService(core));
     server.add(HealthDefinition, HealthServiceImpl(health));
     server.add(
       LazyServerReflectionService,

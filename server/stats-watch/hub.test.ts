@@ -290,3 +290,23 @@ test("silent agents do not delay the others: once seen failing, they get a slot 
   }
   await it.return!();
 });
+
+test("watchers that would get the same sample share one processes array; another pids filter gets its own", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1));
+  host.procs.set(2, proc(2));
+  const hub = new StatsHub(host.deps());
+  const a = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const b = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const only2 = hub.watch({ intervalMs: 100, pids: [2] })[Symbol.asyncIterator]();
+  for (let i = 0; i < 3; i++) {
+    const [sa, sb, s2] = await Promise.all([take(a, 1), take(b, 1), take(only2, 1)]);
+    assert.equal(sa[0]!.processes, sb[0]!.processes, "one array for both");
+    assert.notEqual(sa[0]!.seq, 0);
+    assert.deepEqual(s2[0]!.processes.map((p) => p.pid), [2]);
+    assert.notEqual(s2[0]!.processes, sa[0]!.processes);
+  }
+  await a.return!();
+  await b.return!();
+  await only2.return!();
+});

@@ -20,7 +20,7 @@
 // deadline (80% of the interval) every read still running is cut and every process not yet started is reported
 // stale ("not read this round"): a round never queues work into the next one, and never lasts longer than that.
 import { firstLine } from "../../common/first-line.js";
-import type { WatchStatsResponse } from "../../proto/index.js";
+import type { ProcessStats, WatchStatsResponse } from "../../proto/index.js";
 import {
   AGENT_FIELDS,
   NO_BACKEND,
@@ -72,6 +72,8 @@ export interface WatchOptions {
 interface Subscriber {
   readonly intervalMs: number;
   readonly pids: ReadonlySet<number> | undefined;
+  /** The pids filter as text ("*" for all), for grouping subscribers. */
+  readonly pidsKey: string;
   /** Round time it last got; undefined before its first. */
   lastAt?: number;
   seq: number;
@@ -132,6 +134,7 @@ export class StatsHub {
     const sub: Subscriber = {
       intervalMs: opts.intervalMs,
       pids: opts.pids && opts.pids.length > 0 ? new Set(opts.pids) : undefined,
+      pidsKey: opts.pids && opts.pids.length > 0 ? [...new Set(opts.pids)].sort((a, b) => a - b).join(",") : "*",
       seq: 0,
       baselines: new Map(),
     };
@@ -234,6 +237,7 @@ export class StatsHub {
       let started = 0;
       let running = 0;
       let done = false;
+      let closed = false;
       const finish = () => {
         if (done) return;
         done = true;
@@ -250,7 +254,7 @@ export class StatsHub {
       };
       const pump = () => {
         if (done) return;
-        const open = !life.aborted && this.now() < deadline;
+        const open = !life.aborted && !closed && this.now() < deadline;
         while (open && started < queue.length && this.inflight.size < this.maxReads) {
           const p = queue[started++]!;
           running++;
@@ -265,7 +269,7 @@ export class StatsHub {
         if (running === 0 && (started === queue.length || !open)) finish();
       };
       // At the deadline: reads still running are cut by their own timers; nothing new starts.
-      const cutoff = setTimeout(pump, Math.max(0, deadline - this.now()));
+      const cutoff = setTimeout(() => ((closed = true), pump()), msUntil(deadline - this.now()));
       this.slotFreed = pump;
       pump();
     });
@@ -312,7 +316,7 @@ export class StatsHub {
     const at = this.now();
     // A timer of our own (AbortSignal.timeout's does not keep the process alive, and this one is cleared).
     const cut = new AbortController();
-    const timer = setTimeout(() => cut.abort(new Error(`no answer within ${readMs} ms`)), Math.max(0, deadline - at));
+    const timer = setTimeout(() => cut.abort(new Error(`no answer within ${readMs} ms`)), msUntil(deadline - at));
     const signal = AbortSignal.any([life, cut.signal]);
     this.inflight.add(key);
     this.peakReadsAtOnce = Math.max(this.peakReadsAtOnce, this.inflight.size);
@@ -333,25 +337,55 @@ export class StatsHub {
     }
   }
 
+  /**
+   * Hands the round to each subscriber that is due. Subscribers with the same pids filter and the same baselines
+   * (they got the same rounds, or none yet) would get the same processes: those are computed once and the array
+   * is shared (and so is its encoding, encode-cache.ts), so 384 watchers cost little more than one.
+   */
   private deliver(): void {
     const at = this.lastRoundAt!;
     const half = this.tickMs() / 2;
+    const groups = new Map<string, { processes: ProcessStats[]; baselines: Map<string, Baseline> }>();
     for (const s of this.subs) {
       if (s.lastAt !== undefined && at - s.lastAt < s.intervalMs - half) continue;
       s.lastAt = at;
-      const processes = [];
-      const baselines = new Map<string, Baseline>();
-      for (const [key, e] of this.entries) {
-        if (s.pids !== undefined && !s.pids.has(e.proc.pid)) continue;
-        const { stats, baseline } = toProcessStats(e, s.baselines.get(key), this.deps.clockTicks);
-        processes.push(stats);
-        baselines.set(key, baseline);
+      const group = `${s.pidsKey}|${s.baselines.size === 0 ? "new" : baselineId(s.baselines)}`;
+      let g = groups.get(group);
+      if (g === undefined) {
+        const processes: ProcessStats[] = [];
+        const baselines = new Map<string, Baseline>();
+        for (const [key, e] of this.entries) {
+          if (s.pids !== undefined && !s.pids.has(e.proc.pid)) continue;
+          const { stats, baseline } = toProcessStats(e, s.baselines.get(key), this.deps.clockTicks);
+          processes.push(stats);
+          baselines.set(key, baseline);
+        }
+        g = { processes, baselines };
+        groups.set(group, g);
       }
-      s.baselines = baselines; // processes that exited are forgotten
-      s.pending = { host: this.deps.host, timeUnixMs: Date.now(), intervalMs: s.intervalMs, seq: ++s.seq, processes };
+      s.baselines = g.baselines; // processes that exited are forgotten; never mutated once made
+      s.pending = { host: this.deps.host, timeUnixMs: Date.now(), intervalMs: s.intervalMs, seq: ++s.seq, processes: g.processes };
       s.wake?.();
     }
   }
+}
+
+/**
+ * A timer delay that does not fire before `ms` have passed by performance.now(): Node counts timers from its loop's
+ * whole-millisecond clock, so a plain delay may end up to a millisecond early (and a round would start a read past
+ * its deadline).
+ */
+function msUntil(ms: number): number {
+  return Math.max(0, Math.ceil(ms) + 1);
+}
+
+const baselineIds = new WeakMap<Map<string, Baseline>, number>();
+let nextBaselineId = 0;
+/** A number per baselines map (identity), for grouping subscribers that share one. */
+function baselineId(m: Map<string, Baseline>): number {
+  let id = baselineIds.get(m);
+  if (id === undefined) baselineIds.set(m, (id = nextBaselineId++));
+  return id;
 }
 
 /** p, or a rejection as soon as signal aborts (a read that ignores its signal cannot hold up a round). */
