@@ -198,11 +198,11 @@ function fanoutRows(): Promise<Row[]> {
   return childRows("fleet.ts", (j) => (j.rows as Row[]).map((r) => (r.goal === undefined ? r : { ...r, ok: okByGoal(r) })));
 }
 
-/** bench/netns.ts: a call to an agent in another network namespace through gopsd's relay. */
+/** bench/netns.ts: agents in other network namespaces against agents in gopsd's own (top, latency, listing). */
 function netnsRows(): Promise<Row[]> {
   return childRows("netns.ts", (j) =>
-    (j.rows as { metric: string; ms: number; baseline: string; baselineMs: number; ratio: number; goal?: string }[]).map((r) => {
-      const row: Row = { bench: "netns", metric: r.metric, value: r.ms, unit: "ms", baseline: r.baseline, baselineValue: r.baselineMs, ratio: r.ratio };
+    (j.rows as { metric: string; ms: number; unit?: string; baseline: string; baselineMs: number; ratio: number; goal?: string }[]).map((r) => {
+      const row: Row = { bench: "netns", metric: r.metric, value: r.ms, unit: r.unit ?? "ms", baseline: r.baseline, baselineValue: r.baselineMs, ratio: r.ratio };
       return r.goal === undefined ? row : { ...row, goal: r.goal, ok: okByGoal(row, r.goal) };
     }),
   );
@@ -227,7 +227,7 @@ function watchStatsRows(): Promise<Row[]> {
 function okByGoal(r: Row, goal = r.goal!): boolean | undefined {
   const ratio = /^ratio (<=|>=) ([\d.]+)$/.exec(goal) ?? /^(<=|>=) ([\d.]+)x$/.exec(goal);
   if (ratio) return ratio[1] === "<=" ? r.ratio <= Number(ratio[2]) : r.ratio >= Number(ratio[2]);
-  const abs = /^<= ([\d.]+) (ms|MiB)$/.exec(goal);
+  const abs = /^<= ([\d.]+) (ms|MiB|%|processes)$/.exec(goal);
   if (abs) return r.value <= Number(abs[1]);
   return undefined;
 }

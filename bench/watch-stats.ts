@@ -3,6 +3,11 @@
 //  gopsd   CPU of a gopsd (as % of one core) while one client, then two clients, watch 50 Go processes (our agent
 //          fixture) at a 1 s interval for WINDOW s, against the same gopsd idle for the same time. The two-watcher
 //          figure shows that watchers share one sampler.
+//  many    the red-team case of issue 19 (root only): STREAMS WatchStats streams (16 connections) at 1 s over
+//          NS_PROCESSES agents each in its own network namespace: the time until every stream had its first sample
+//          (a fresh gopsd), then for WINDOW s gopsd's peak RSS (VmHWM; goal < 256 MiB), the fewest rounds any stream
+//          got (goal: every stream gets its rounds, stale marks allowed), and the share of process samples marked
+//          stale.
 //  cli     CPU of a `gopsctl top` process per refresh in a pipe (table per interval) across 2 hosts x 50 processes:
 //          (CPU of a 1+N-refresh run - CPU of a 1-refresh run) / N, from dist/; and the in-process cost of one frame
 //          (merge + outliers + sort + table) for 100 and 1000 rows.
@@ -14,11 +19,15 @@ import { connect } from "../client/index.js";
 import { TopModel, renderTopTable } from "../cli/top/top-model.js";
 import { AgentKind, type ProcessStats, type WatchStatsResponse } from "../proto/index.js";
 import { repoRoot, startFixture, startGopsd, type Fixture } from "../integration/harness.js";
+import { startNamespacedAgent, type Namespaced } from "../integration/namespaced.js";
 import { percentile, timeSync } from "./measure.js";
 
 const PROCESSES = Number(process.env.BENCH_WATCH_PROCESSES ?? 50);
 const WINDOW_S = Number(process.env.BENCH_WATCH_SECONDS ?? 15);
 const REFRESHES = 10;
+const STREAMS = Number(process.env.BENCH_WATCH_STREAMS ?? 384);
+const NS_PROCESSES = Number(process.env.BENCH_WATCH_NS_PROCESSES ?? 120);
+const CONNECTIONS = 16;
 const CLK_TCK = 100;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -52,6 +61,66 @@ async function watchFor(address: string, pids: number[], watchers: number): Prom
   ctl.abort();
   await Promise.all(loops);
   for (const c of clients) c.close();
+}
+
+/** gopsd's peak RSS in MiB (VmHWM). */
+function peakRssMiB(pid: number): number {
+  const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
+  return Number(m![1]) / 1024;
+}
+
+/** STREAMS streams over NS_PROCESSES namespaced agents through a fresh gopsd: its peak RSS, rounds per stream, stale share. */
+async function manyStreams(): Promise<{ rssMiB: number; idleRssMiB: number; firstMs: number; minRounds: number; maxRounds: number; staleShare: number; processes: number }> {
+  const targets: Namespaced[] = [];
+  const gopsd = await startGopsd({ args: ["--host-name", "many"] });
+  try {
+    for (let i = 0; i < NS_PROCESSES; i += 10) targets.push(...(await Promise.all(Array.from({ length: Math.min(10, NS_PROCESSES - i) }, () => startNamespacedAgent()))));
+    const pids = targets.map((t) => t.pid);
+    const gpid = gopsd.proc.pid!;
+    const idleRssMiB = peakRssMiB(gpid);
+    const clients = Array.from({ length: CONNECTIONS }, () => connect(gopsd.address));
+    const ctl = new AbortController();
+    const rounds = new Array<number>(STREAMS).fill(0);
+    let samples = 0;
+    let stale = 0;
+    let measuring = false;
+    const loops = rounds.map(async (_, i) => {
+      try {
+        for await (const s of clients[i % CONNECTIONS]!.watchStats({ intervalMs: 1000, pids }, { signal: ctl.signal })) {
+          rounds[i]!++;
+          if (measuring) {
+            samples += s.processes.length;
+            stale += s.processes.filter((p) => p.detail !== "").length;
+          }
+        }
+      } catch {
+        // cancelled at the end of the window
+      }
+    });
+    // The first sample of every stream (a fresh gopsd: cold caches, 384 calls arriving at once), then the window.
+    const t0 = performance.now();
+    while (rounds.some((r) => r === 0) && performance.now() - t0 < 60_000) await sleep(100);
+    const firstMs = performance.now() - t0;
+    const before = [...rounds];
+    measuring = true;
+    await sleep(WINDOW_S * 1000);
+    measuring = false;
+    const inWindow = rounds.map((r, i) => r - before[i]!);
+    ctl.abort();
+    await Promise.all(loops);
+    for (const c of clients) c.close();
+    return {
+      rssMiB: peakRssMiB(gpid),
+      idleRssMiB,
+      firstMs,
+      minRounds: Math.min(...inWindow),
+      maxRounds: Math.max(...inWindow),
+      staleShare: samples === 0 ? 1 : stale / samples,
+      processes: pids.length,
+    };
+  } finally {
+    await Promise.all([gopsd.stop(), ...targets.map((t) => t.stop())]);
+  }
 }
 
 function cliCpuMs(args: string[]): number {
@@ -132,6 +201,15 @@ try {
     { bench: "cli", metric: "ms per frame in-process, 100 rows", value: frameMs(100), baseline: "" },
     { bench: "cli", metric: "ms per frame in-process, 1000 rows", value: frameMs(1000), baseline: "" },
   ];
+  if (process.getuid?.() === 0) {
+    const m = await manyStreams();
+    rows.push(
+      { bench: "many", metric: `gopsd peak RSS MiB, ${STREAMS} streams x ${m.processes} namespaced, ${WINDOW_S}s`, value: m.rssMiB, baseline: `before the streams ${m.idleRssMiB.toFixed(0)} MiB; goal < 256` },
+      { bench: "many", metric: `ms until each of the ${STREAMS} streams had its first sample`, value: m.firstMs, baseline: "a fresh gopsd: cold caches" },
+      { bench: "many", metric: `fewest rounds of any of the ${STREAMS} streams in the next ${WINDOW_S}s`, value: m.minRounds, baseline: `most ${m.maxRounds}; goal: every stream gets its rounds` },
+      { bench: "many", metric: "share of process samples marked stale", value: m.staleShare, baseline: "stale marks allowed, no silence" },
+    );
+  }
   for (const r of rows) console.log(`${r.bench.padEnd(6)} ${r.metric.padEnd(58)} ${r.value.toFixed(2).padStart(8)}   ${r.baseline}`);
   console.log(JSON.stringify({ watchStats: rows }));
 } finally {

@@ -12,8 +12,9 @@
 //   they fail still works, only slower to start.
 //
 // Both:
-// - Pure-JS dependencies are bundled; ssh2 stays external (it loads a native addon from its own directory), so it
-//   is still resolved from node_modules, where the package's `dependencies` put it. @grpc/proto-loader (with
+// - Pure-JS dependencies are bundled; ssh2 and koffi stay external (they load a native addon from their own
+//   directory), so they are still resolved from node_modules, where the package's `dependencies` put them (koffi:
+//   only through server/agent/native-ffi.ts, at gopsd's first dial into another network namespace). @grpc/proto-loader (with
 //   protobufjs) is required only by grpc-js channelz, which gopsctl and gopsd never serve.
 // - Whitespace and syntax are minified (names stay, for stack traces); ASCII output keeps V8's copy of the source
 //   one byte per character.
@@ -36,7 +37,7 @@ const common = {
   format: "esm",
   platform: "node",
   target: "node20",
-  external: ["ssh2", "@grpc/proto-loader"],
+  external: ["ssh2", "@grpc/proto-loader", "koffi"],
   legalComments: "linked",
   minifyWhitespace: true,
   minifySyntax: true,

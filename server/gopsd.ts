@@ -41,6 +41,8 @@ import { errorMiddleware } from "./error-middleware.js";
 import { createGuardedServer } from "./grpc-server.js";
 import { createHostDiagnostics, type HostDiagnostics } from "./host-diagnostics.js";
 import { startCapture, type RunningCapture } from "./capture/index.js";
+import { setNamespaceDialLog } from "./agent/netns-dial.js";
+import { withSharedWatchStatsEncoding } from "./stats-watch/encode.js";
 import { createProcFs } from "./proc/index.js";
 import { diagnosticsService } from "./service.js";
 import { LazyServerReflectionService, LazyServerReflectionV1AlphaService, REFLECTION_SERVICE_NAMES, lazyServerReflection } from "./reflection.js";
@@ -89,6 +91,8 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
 
   let capture: RunningCapture | undefined;
   try {
+    // Once per process and reason: agents in other network namespaces reached through the relay fallback.
+    setNamespaceDialLog((line) => log.error(line));
     const host = deps.core
       ? undefined
       : createHostDiagnostics({
@@ -157,7 +161,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
           .use(authzMiddleware({ hostName: config.hostName }))
           .use(auditAdmitMiddleware())
       : base.use(auditAdmitMiddleware());
-    server.add(DiagnosticsServiceDefinition, diagnosticsService(core, capture.service));
+    server.add(withSharedWatchStatsEncoding(DiagnosticsServiceDefinition), diagnosticsService(core, capture.service));
     server.add(HealthDefinition, HealthServiceImpl(health));
     // Reflection v1 and v1alpha share one implementation; every service it lists is described by the descriptor set.
     const reflection = lazyServerReflection(() => readFileSync(descriptorSetPath()), [

@@ -1,58 +1,25 @@
 // The core of gopsd: one host's Diagnostics, built from discovery (/proc + ELF build info), the port-file
-// locator and the agent wire client, with one call at a time per agent. gopsd serves it over gRPC; gopsctl
-// without --host calls it in-process. Validation happens here so both paths reject bad input the same way.
-// Each diagnostic call picks its backend here: the gops agent when the process has a usable one, else its
-// net/http/pprof endpoint (server/pprof-http), found from what is known or, for the call, by a probe.
+// locator and the backends, with one call at a time per process (the governor). gopsd serves it over gRPC;
+// gopsctl without --host calls it in-process. Validation happens here so both paths reject bad input the same way.
+// Each diagnostic call is routed here to a backend and nothing more: the gops agent when the process has a usable
+// one (server/gops-agent), else its net/http/pprof endpoint (server/pprof-http), found from what is known or, for
+// the call, by a probe.
 import type { Diagnostics } from "../common/diagnostics.js";
-import {
-  AgentKind,
-  AgentState,
-  CaptureKind,
-  ProfileKind,
-  type Agent,
-  type CaptureMetadata,
-  type ListProcessesResponse,
-  type StreamProfileResponse,
-} from "../proto/index.js";
+import { AgentKind, AgentState, ProfileKind, type Agent, type ListProcessesResponse } from "../proto/index.js";
 import { AgentLocator } from "./agent/port-file.js";
-import {
-  encodeSignedVarint,
-  parseGCReply,
-  parseMemStats,
-  parseSetGCReply,
-  parseStats,
-  parseVersion,
-  ReplyFormatError,
-} from "./agent/codec.js";
-import { formatAgentAddress, parseAgentAddress, streamAgent, type AgentAddress, type AgentCallOptions } from "./agent/client.js";
-import { describeRelayTarget, openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "./agent/netns-dial.js";
-import { closeSync } from "node:fs";
-import { setTimeout as sleep } from "node:timers/promises";
-import { Signal, type SignalName } from "./agent/signals.js";
-import { CaptureDurationMs, withAgentTimeouts, type AgentTimeoutOverrides } from "./agent/timeouts.js";
-import {
-  GopsError,
-  Status,
-  agentProtocol,
-  agentUnavailable,
-  fixedDuration,
-  invalidArgument,
-  noBackend,
-  notSupportedBy,
-  processNotFound,
-} from "../common/errors.js";
+import { withAgentTimeouts, type AgentTimeoutOverrides } from "./agent/timeouts.js";
+import { invalidArgument, noBackend } from "../common/errors.js";
 import type { BackendName, DiagnosticBackend } from "./diagnostic-backend.js";
 import { Governor } from "./governor.js";
 import { memoryFinishingStore, type FinishingStore, type StartTimeOf } from "./finishing-captures.js";
+import { createGopsAgentBackend, routeOf, startOf } from "./gops-agent/index.js";
 import {
   ContainerResolver,
   createProcFs,
   DEFAULT_CONTAINER_SOURCES,
   getBuildInfo,
   getProcessDetails,
-  hasExited,
   NetTables,
-  parseStat,
   ProcessScanner,
   type ContainerSources,
   type ProcFs,
@@ -107,17 +74,6 @@ export type HostDiagnostics = {
 };
 
 const MAX_DURATION_SECONDS = 600;
-/** The only durations a gops agent captures for (reference §2.1). */
-const AGENT_SECONDS = { cpu: CaptureDurationMs.CPUProfile / 1000, trace: CaptureDurationMs.Trace / 1000 };
-
-/** The capture kinds that hold the agent for a fixed time: at most one per process, a second is refused. */
-const CAPTURE_INFO = {
-  CPUProfile: { kind: CaptureKind.CAPTURE_KIND_CPU_PROFILE, label: "a CPU profile", ext: ".pprof.gz", ms: CaptureDurationMs.CPUProfile },
-  HeapProfile: { kind: CaptureKind.CAPTURE_KIND_HEAP_PROFILE, label: "a heap profile", ext: ".pprof.gz", ms: 0 },
-  Trace: { kind: CaptureKind.CAPTURE_KIND_TRACE, label: "a trace", ext: ".trace", ms: CaptureDurationMs.Trace },
-  BinaryDump: { kind: CaptureKind.CAPTURE_KIND_BINARY, label: "a binary dump", ext: "", ms: 0 },
-} as const;
-type CaptureSignal = keyof typeof CAPTURE_INFO;
 
 /** The host's one sampler and its /proc, for the metrics exporter (a subscriber beside WatchStats). */
 export interface HostSampler {
@@ -143,197 +99,13 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
   };
   const containers = new ContainerResolver(fs, { ...DEFAULT_CONTAINER_SOURCES, ...options.containerSources });
   const scanner = new ProcessScanner(fs, { locateAgent: describeAccess, containers });
-  const governor = new Governor((options.finishingStore ?? memoryFinishingStore)(startOf));
+  const governor = new Governor((options.finishingStore ?? memoryFinishingStore)((pid) => startOf(fs, pid)));
   const timeouts = withAgentTimeouts(options.agentTimeouts);
   const host = options.hostName;
 
-  /** The queue and agent-call options of one call of `name`: both bounded by that signal's deadline. */
-  function callOptions(name: SignalName, what: string, o: Opts) {
-    const t = timeouts[name];
-    return {
-      queue: { what, signal: o.signal, queueTimeoutMs: t.deadlineMs },
-      agent: { signal: o.signal, connectTimeoutMs: t.connectMs, deadlineMs: t.deadlineMs },
-    };
-  }
-
-  /**
-   * One request/reply exchange with pid's agent, serialised with every other call to it; the reply text goes
-   * through `parse`, and a reply it rejects is reported as the agent's fault.
-   */
-  async function exchange<T>(
-    route: AgentRoute,
-    pid: number,
-    name: SignalName,
-    arg: Buffer | undefined,
-    o: Opts,
-    parse: (text: string) => T,
-  ): Promise<T> {
-    const { queue, agent } = callOptions(name, name, o);
-    const reply = await governor.run(pid, queue, async () => {
-      const parts: Buffer[] = [];
-      for await (const chunk of relayAware(route, Signal[name], arg, agent)) parts.push(chunk);
-      return Buffer.concat(parts);
-    });
-    try {
-      return parse(reply.toString("utf8"));
-    } catch (e) {
-      if (e instanceof ReplyFormatError) throw agentProtocol(`${route.where} (pid ${pid})`, e.message);
-      throw e;
-    }
-  }
-
-  /**
-   * How to reach pid's verified agent. One in another network namespace is reached only through a relay inside
-   * that namespace (never from gopsd's own: 127.0.0.1:PORT here may be someone else); the relay re-checks the
-   * agent and the namespace just before it starts.
-   */
-  function routeOf(pid: number, agent: Agent): AgentRoute {
-    const addr = parseAgentAddress(agent.address);
-    if (!agent.networkNamespace) return { addr, where: formatAgentAddress(addr) };
-    const starttime = locator.verifiedStart(pid) ?? startOf(pid);
-    if (starttime === undefined) throw processNotFound(pid);
-    const target: VerifiedNamespace = { pid, netns: agent.networkNamespace, starttime };
-    const where = describeRelayTarget(addr, target);
-    return {
-      addr,
-      where,
-      relayed: target,
-      dial(a) {
-        const now = locator.locate(pid);
-        if (
-          now.state !== AgentState.AGENT_STATE_LISTENING ||
-          now.address !== agent.address ||
-          now.networkNamespace !== agent.networkNamespace ||
-          locator.verifiedStart(pid) !== starttime
-        ) {
-          if (startOf(pid) !== starttime) throw processNotFound(pid);
-          throw agentUnavailable(where, `the agent changed since it was verified (${now.detail || "now " + now.address}); try again`);
-        }
-        const fd = openVerifiedNamespace(fs, target);
-        try {
-          return new RelaySocket(fd, a, where);
-        } finally {
-          closeSync(fd);
-        }
-      },
-    };
-  }
-
-  function startOf(pid: number): number | undefined {
-    try {
-      return parseStat(fs.readStat(pid)).starttime;
-    } catch {
-      return undefined;
-    }
-  }
-
-  /** Whether the process verified at `t` is gone: exited (a zombie counts), or its pid names another process. */
-  function exited(t: VerifiedNamespace): boolean {
-    try {
-      const st = parseStat(fs.readStat(t.pid));
-      return st.starttime !== t.starttime || hasExited(st);
-    } catch {
-      return true;
-    }
-  }
-
-  /**
-   * A relayed call that failed because its process exited fails with NOT_FOUND. The kernel closes an exiting
-   * process's sockets before it becomes a zombie, so the failure may be seen a moment before the exit is: look
-   * a few times over ~100 ms (only on this failure path).
-   */
-  async function explain(route: AgentRoute, e: unknown): Promise<unknown> {
-    const t = route.relayed;
-    if (t === undefined || (e instanceof GopsError && e.code === Status.CANCELLED)) return e;
-    for (let i = 0; i < 6; i++) {
-      if (exited(t)) return processNotFound(t.pid);
-      await sleep(20);
-    }
-    return e;
-  }
-
-  /** streamAgent along `route`, failures explained. */
-  async function* relayAware(route: AgentRoute, sig: number, arg: Buffer | undefined, opts: AgentCallOptions) {
-    try {
-      yield* streamAgent(route.addr, sig, arg, { ...opts, where: route.where, ...(route.dial ? { dial: route.dial } : {}) });
-    } catch (e) {
-      throw await explain(route, e);
-    }
-  }
-
-  async function* capture(route: AgentRoute, pid: number, name: CaptureSignal, o: Opts): AsyncGenerator<StreamProfileResponse> {
-    const info = CAPTURE_INFO[name];
-    // Timed captures are exclusive: the real agent hangs on a second CPU profile (docs/agent-protocol.md §2.1).
-    const exclusive = info.ms > 0 ? { label: info.label, expectedMs: info.ms } : undefined;
-    const metadata: CaptureMetadata = {
-      pid,
-      kind: info.kind,
-      expectedDurationMs: info.ms,
-      fileExtension: info.ext,
-      host,
-      backend: AgentKind.AGENT_KIND_GOPS_AGENT,
-    };
-    const { queue, agent } = callOptions(name, info.label, o);
-    yield* governor.stream(pid, { ...queue, capture: exclusive }, async function* () {
-      const startedAt = Date.now();
-      let ended = false;
-      let failure: unknown;
-      try {
-        yield { payload: { $case: "metadata" as const, value: metadata } };
-        for await (const chunk of relayAware(route, Signal[name], undefined, agent)) {
-          yield { payload: { $case: "chunk" as const, value: chunk } };
-        }
-        ended = true;
-      } catch (e) {
-        failure = e;
-        throw e;
-      } finally {
-        // Stopped by the caller (the consumer left: Ctrl-C, a cancelled stream, its deadline) before the agent
-        // was done: the agent runs its fixed duration to the end and serves nothing else until then.
-        const stoppedByCaller = failure === undefined || o.signal?.aborted === true || (failure instanceof GopsError && failure.code === Status.CANCELLED);
-        if (exclusive !== undefined && !ended && stoppedByCaller) governor.abandoned(pid, info.label, startedAt, info.ms);
-      }
-    });
-  }
-
-  /** The gops agent along `addr` (directly, or through a relay in its network namespace) as a backend for pid. */
-  function agentBackend(pid: number, addr: AgentRoute): DiagnosticBackend {
-    const refuse = (what: string) => notSupportedBy(pid, "has a gops agent", what);
-    return {
-      name: "gops-agent",
-      kind: AgentKind.AGENT_KIND_GOPS_AGENT,
-      async *stack(o) {
-        const { queue, agent } = callOptions("StackTrace", "stack", o);
-        yield* governor.stream(pid, queue, () => relayAware(addr, Signal.StackTrace, undefined, agent));
-      },
-      memStats: (o) => exchange(addr, pid, "MemStats", undefined, o, (raw) => ({ ...parseMemStats(raw), raw })),
-      stats: (o) => exchange(addr, pid, "Stats", undefined, o, (raw) => ({ ...parseStats(raw), raw })),
-      version: (o) => exchange(addr, pid, "Version", undefined, o, (raw) => ({ goVersion: parseVersion(raw) })),
-      forceGC: (o) => exchange(addr, pid, "GC", undefined, o, (raw) => (parseGCReply(raw), {})),
-      setGCPercent: (percent, o) =>
-        exchange(addr, pid, "SetGCPercent", encodeSignedVarint(percent), o, (raw) => ({ ...parseSetGCReply(raw), raw })),
-      async *profile(kind, seconds, o) {
-        if (kind === ProfileKind.PROFILE_KIND_CPU) {
-          if (seconds !== undefined && seconds !== AGENT_SECONDS.cpu) {
-            throw fixedDuration(pid, "has a gops agent", "profiles the CPU", AGENT_SECONDS.cpu);
-          }
-          yield* capture(addr, pid, "CPUProfile", o);
-        } else if (kind === ProfileKind.PROFILE_KIND_HEAP) {
-          if (seconds !== undefined) throw invalidArgument("a duration applies to CPU profiles and traces only");
-          yield* capture(addr, pid, "HeapProfile", o);
-        } else {
-          throw refuse(`serves CPU and heap profiles only, not ${ProfileKind[kind]!.replace("PROFILE_KIND_", "").toLowerCase()}`);
-        }
-      },
-      async *trace(seconds, o) {
-        if (seconds !== undefined && seconds !== AGENT_SECONDS.trace) {
-          throw fixedDuration(pid, "has a gops agent", "traces", AGENT_SECONDS.trace);
-        }
-        yield* capture(addr, pid, "Trace", o);
-      },
-      binary: (o) => capture(addr, pid, "BinaryDump", o),
-    };
-  }
+  /** The gops agent of pid (verified: `agent` is LISTENING) as its backend, along the route to it. */
+  const agentBackend = (pid: number, agent: Agent): DiagnosticBackend =>
+    createGopsAgentBackend({ pid, route: routeOf({ fs, locator }, pid, agent), fs, governor, timeouts, host });
 
   /**
    * The backend for a diagnostic call on pid: its gops agent when usable, else its net/http/pprof endpoint
@@ -343,7 +115,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
     const agent = locator.locate(pid);
     let backend: DiagnosticBackend;
     if (agent.state === AgentState.AGENT_STATE_LISTENING) {
-      backend = agentBackend(pid, routeOf(pid, agent));
+      backend = agentBackend(pid, agent);
     } else {
       // Not usable: say why in the most helpful terms (no such process / not Go), and probe only Go processes.
       const info = getBuildInfo(fs, pid);
@@ -379,7 +151,7 @@ export function createHostDiagnostics(options: HostDiagnosticsOptions): HostDiag
     scanner,
     governor,
     gogcSet,
-    agentBackend: (pid, agent) => agentBackend(pid, routeOf(pid, agent)),
+    agentBackend,
     pprof,
   });
 
@@ -472,15 +244,6 @@ function durationOf(seconds: number | undefined): number | undefined {
 
 async function* mapStream<T, U>(src: AsyncIterable<T>, f: (x: T) => U): AsyncGenerator<U> {
   for await (const x of src) yield f(x);
-}
-
-/** How one call reaches an agent: directly, or (`dial`) through a relay in the agent's network namespace. */
-interface AgentRoute {
-  addr: AgentAddress;
-  /** The address as messages name it. */
-  where: string;
-  dial?: AgentCallOptions["dial"];
-  relayed?: VerifiedNamespace;
 }
 
 function describeAgent(agent: Agent): string {

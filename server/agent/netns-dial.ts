@@ -1,26 +1,32 @@
-// Dialling an agent that listens inside another network namespace (a container with its own network).
+// Dialling an agent (or an HTTP endpoint) that listens inside another network namespace (a container with its own
+// network). 127.0.0.1:PORT means a different socket in every network namespace, so such a port can only be reached
+// from inside its own namespace.
 //
-// 127.0.0.1:PORT means a different socket in every network namespace, so such an agent can only be reached from
-// inside its own namespace. For each call gopsd starts a short-lived relay there and speaks the usual wire
-// protocol through its stdin/stdout:
+// dialInNamespace() opens the target's /proc/PID/ns/net and checks it against the namespace the port was verified
+// in (same nsfs inode, same process start time: a reused pid or a process that moved to another namespace is never
+// dialled into), right before the socket is made. Then, in order of preference:
 //
-//   nsenter --net=/proc/self/fd/3 -- bash -c '<RELAY_SCRIPT>' HOST PORT      (fd 3: the target's /proc/PID/ns/net)
+// 1. setns (netns-socket.ts): gopsd's main thread enters the namespace, makes a nonblocking socket there and
+//    returns; Node (libuv) connects that socket to the loopback port like any other. No process, microseconds.
+// 2. The relay, only where (1) is not possible: koffi could not be loaded (native-ffi.ts), setns was refused
+//    (EPERM), or GOPSCTL_NETNS_DIAL=relay is set (forces this path, for tests and for a node where loading native
+//    code is unwanted). Logged once per process with the reason (setNamespaceDialLog). For each call a short-lived
+//    process speaks the wire protocol through its stdin/stdout:
 //
-// The relay connects with bash's /dev/tcp and writes one marker byte ("+") once connected; it then takes ONE line
-// from stdin, the request with every byte written as a printf escape (\xNN), writes it to the agent, and becomes
-// `cat` from the socket to stdout until the agent's EOF. One process, only execs (nsenter → bash → cat), no fork:
-// a gops request is a single write, so nothing else needs to flow towards the agent. Only Debian base packages
-// are used (util-linux nsenter, bash, coreutils cat); nothing stays resident between calls.
+//      setpriv --pdeathsig KILL nsenter --net=/proc/self/fd/3 -- bash -c '<RELAY_SCRIPT>' HOST PORT
 //
-// The namespace is handed to nsenter as an open descriptor, opened just before the spawn and checked against the
-// namespace the agent's socket was verified in (same nsfs inode, same process start time): a pid that was reused
-// or a process that moved to another namespace is never dialled into.
+//    (fd 3: the target's namespace). The relay connects with bash's /dev/tcp and writes one marker byte ("+") once
+//    connected; it then takes ONE line from stdin, the request with every byte written as a printf escape (\xNN),
+//    writes it to the agent, and becomes `cat` from the socket to stdout until the agent's EOF. One process, only
+//    execs (setpriv -> nsenter -> bash -> cat), no fork: a gops request is a single write, so nothing else needs to
+//    flow towards the agent (an HTTP GET is one write too). Only Debian base packages (util-linux setpriv and
+//    nsenter, bash, coreutils cat); nothing stays resident between calls.
 //
-// Clean-up: destroy() SIGKILLs the relay unless it has exited (EOF, deadline, abort, error: every exit path of the
-// agent client destroys its connection). Every relay carries GOPSD_RELAY=<owner pid> in its environment, so
-// leftovers are easy to find (the tests look for them). If gopsd itself dies mid-call, a relay waiting for the
-// request exits at once (stdin EOF); one already copying the reply ends when the agent closes the connection.
-// (Measured: a new process group per relay, or a background copier on stdin, costs several ms per call.)
+//    Clean-up: destroy() SIGKILLs the relay unless it has exited (every exit path of the callers destroys their
+//    connection). The relay dies with gopsd: setpriv sets PR_SET_PDEATHSIG=SIGKILL, kept across the execs, so a
+//    SIGKILLed gopsd takes its relays with it (none stays in the namespace holding it alive). Every relay carries
+//    GOPSD_RELAY=<owner pid> in its environment, so leftovers are easy to find (the tests look for them).
+//    (Measured: a new process group per relay, or a background copier on stdin, costs several ms per call.)
 import type { ChildProcess } from "node:child_process";
 import { closeSync, fstatSync } from "node:fs";
 import { Duplex } from "node:stream";
@@ -29,6 +35,8 @@ import { errorText, isDenied, isGone } from "../proc/errno.js";
 import { parseStat } from "../proc/parse-stat.js";
 import type { ProcFs } from "../proc/proc-fs.js";
 import type { AgentAddress } from "./client.js";
+import { loadFfi } from "./native-ffi.js";
+import { createNamespaceSockets, SetnsRefused, type NamespaceSockets } from "./netns-socket.js";
 
 /** Exit status of the relay when bash cannot connect (any other status: nsenter or bash failed). */
 const CONNECT_FAILED = 97;
@@ -131,6 +139,73 @@ export function describeRelayTarget(addr: AgentAddress, target: VerifiedNamespac
   return `${host}:${addr.port} in ${target.netns} of pid ${target.pid}`;
 }
 
+/** The env var that forces the relay (value "relay"), e.g. for tests of the fallback. */
+export const DIAL_ENV = "GOPSCTL_NETNS_DIAL";
+
+type DialPath = { ok: true; sockets: NamespaceSockets } | { ok: false; why: string };
+let dialPath: DialPath | undefined;
+let log: (line: string) => void = () => {};
+const logged = new Set<string>();
+
+/** Where the one-time notes about the relay fallback go (gopsd: its log; default: nowhere). */
+export function setNamespaceDialLog(sink: (line: string) => void): void {
+  log = sink;
+}
+
+/** Says once per process and reason that namespaced ports are reached through the relay. */
+function noteFallback(why: string): void {
+  if (logged.has(why)) return;
+  logged.add(why);
+  log(`reaching ports in other network namespaces through a relay process per call (setpriv + nsenter + bash): ${why}`);
+}
+
+/** How this process makes sockets in other namespaces: decided at the first namespaced dial, kept for its life. */
+function namespaceSockets(): DialPath {
+  if (dialPath !== undefined) return dialPath;
+  const forced = process.env[DIAL_ENV];
+  if (forced === "relay") dialPath = { ok: false, why: `${DIAL_ENV}=relay is set` };
+  else dialPath = createNamespaceSockets(loadFfi());
+  return dialPath;
+}
+
+/**
+ * A connection to `addr` inside the network namespace of `target`, verified again right now (throws NOT_FOUND when
+ * the process is gone, UNAVAILABLE when it moved to another network namespace). A net.Socket made in that namespace
+ * by setns, connecting; else (see the top of this file) a RelaySocket. Either emits "connect" once connected.
+ */
+export function dialInNamespace(fs: ProcFs, target: VerifiedNamespace, addr: AgentAddress, where: string): Duplex {
+  const nsFd = openVerifiedNamespace(fs, target);
+  try {
+    const how = namespaceSockets();
+    if (!how.ok) {
+      noteFallback(how.why);
+      return new RelaySocket(nsFd, addr, where);
+    }
+    const net = process.getBuiltinModule("node:net");
+    let fd: number;
+    try {
+      fd = how.sockets.socketIn(nsFd, net.isIPv6(addr.host) ? 6 : 4);
+    } catch (e) {
+      if (e instanceof SetnsRefused) {
+        noteFallback(`setns into a network namespace was refused (EPERM: no CAP_SYS_ADMIN over it, e.g. gopsd in a user namespace of its own)`);
+        return new RelaySocket(nsFd, addr, where);
+      }
+      throw agentUnavailable(where, errorText(e));
+    }
+    let socket: import("node:net").Socket;
+    try {
+      socket = new net.Socket({ fd, readable: true, writable: true });
+    } catch (e) {
+      closeSync(fd);
+      throw agentUnavailable(where, `cannot use the socket made in its namespace: ${errorText(e)}`);
+    }
+    // libuv connects the socket it was given (its namespace is the one it was made in), nonblocking.
+    return socket.connect({ host: addr.host, port: addr.port, noDelay: true });
+  } finally {
+    closeSync(nsFd); // a relay has its own copy; a socket no longer needs it
+  }
+}
+
 /**
  * A connection to `addr` made from inside the network namespace open at `nsFd` (which this function does not
  * close: the caller closes it once this returns, the relay has its own copy). Behaves like a net.Socket for the
@@ -151,7 +226,9 @@ export class RelaySocket extends Duplex {
   ) {
     super({ allowHalfOpen: true });
     // node:child_process at the first relay: it loads net and dgram, which a local `gopsctl ps` never needs.
-    this.child = process.getBuiltinModule("node:child_process").spawn("nsenter", ["--net=/proc/self/fd/3", "--", "bash", "-c", RELAY_SCRIPT, addr.host, String(addr.port)], {
+    // setpriv first: PR_SET_PDEATHSIG=SIGKILL, so that the relay cannot outlive gopsd (issue 17, item 6).
+    const argv = ["--pdeathsig", "KILL", "nsenter", "--net=/proc/self/fd/3", "--", "bash", "-c", RELAY_SCRIPT, addr.host, String(addr.port)];
+    this.child = process.getBuiltinModule("node:child_process").spawn("setpriv", argv, {
       stdio: ["pipe", "pipe", "pipe", nsFd],
       env: relayEnv(),
     });

@@ -38,7 +38,7 @@ class FakeSource implements EntrySource {
     else this.queue.push(r);
   }
   state(): HubState {
-    return { subscribers: this.active, running: true, rounds: 1, agentReads: 7, readFailures: new Map([["timeout", 2]]) };
+    return { subscribers: this.active, running: true, rounds: 1, agentReads: 7, peakReadsAtOnce: 1, readFailures: new Map([["timeout", 2]]) };
   }
 }
 

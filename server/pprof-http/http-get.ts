@@ -5,15 +5,15 @@
 // early, and close() on a response whose body is never read.
 //
 // A port in another network namespace (a container with its own network) is reached only from inside it: the
-// request goes through the same per-call relay as a gops agent's (../agent/netns-dial.ts), started in the
-// namespace the port was found in after re-checking it (same process, same namespace), and given to
-// http.request as its connection. The rules above hold unchanged: loopback of THAT namespace only.
+// request goes over the same kind of connection as a gops agent's (../agent/netns-dial.ts: a socket made in that
+// namespace, or the relay where that is not possible), opened after re-checking the namespace the port was found
+// in (same process, same namespace), and given to http.request as its connection. The rules above hold
+// unchanged: loopback of THAT namespace only.
 import type http from "node:http";
 import type { Socket } from "node:net";
 import type { Duplex } from "node:stream";
-import { closeSync } from "node:fs";
 import { agentAddress } from "../agent/client.js";
-import { openVerifiedNamespace, RelaySocket, type VerifiedNamespace } from "../agent/netns-dial.js";
+import { dialInNamespace, type VerifiedNamespace } from "../agent/netns-dial.js";
 import type { ProcFs } from "../proc/proc-fs.js";
 import { formatDurationMs } from "../../common/duration.js";
 import {
@@ -30,7 +30,7 @@ export interface HttpTarget {
   /** An IP literal on loopback: 127.0.0.0/8 or ::1 (of the target's own network namespace when `netns` is set). */
   host: string;
   port: number;
-  /** Set when the port is in another network namespace than ours: dialled only from inside it, through a relay. */
+  /** Set when the port is in another network namespace than ours: dialled only from inside it (netns-dial.ts). */
   netns?: RelayedNamespace;
 }
 
@@ -70,14 +70,9 @@ export function describeTarget(t: HttpTarget): string {
   return t.netns === undefined ? formatTarget(t) : `${formatTarget(t)} in ${t.netns.ns.netns} of pid ${t.netns.ns.pid}`;
 }
 
-/** A relay into the target's namespace, connecting to its host:port there (throws NOT_FOUND / UNAVAILABLE / PERMISSION_DENIED). */
-function openRelay(t: HttpTarget & { netns: RelayedNamespace }, where: string): Duplex {
-  const fd = openVerifiedNamespace(t.netns.fs, t.netns.ns);
-  try {
-    return new RelaySocket(fd, agentAddress(t.host, t.port), where);
-  } finally {
-    closeSync(fd); // the relay has its own copy
-  }
+/** A connection made inside the target's namespace to its host:port there (throws NOT_FOUND / UNAVAILABLE / PERMISSION_DENIED). */
+function dialInside(t: HttpTarget & { netns: RelayedNamespace }, where: string): Duplex {
+  return dialInNamespace(t.netns.fs, t.netns.ns, agentAddress(t.host, t.port), where);
 }
 
 export function isLoopbackIp(host: string): boolean {
@@ -95,16 +90,16 @@ export async function httpGet(target: HttpTarget, path: string, opts: HttpGetOpt
   }
   if (opts.signal?.aborted) throw cancelled(`${opts.what} from ${where}`);
 
-  const relay = target.netns === undefined ? undefined : openRelay({ ...target, netns: target.netns }, where);
+  const inside = target.netns === undefined ? undefined : dialInside({ ...target, netns: target.netns }, where);
   let failure: GopsError | undefined;
   let closed = false;
   let req: http.ClientRequest;
   try {
     // node:http at the first request: it is most of a local `gopsctl ps`'s start otherwise.
     req = process.getBuiltinModule("node:http").request({
-      // The relay is the connection: it carries the one request (headers only, written at once) and the reply.
+      // The connection made in the namespace carries the one request (headers only, written at once) and the reply.
       // No agent then: Node uses createConnection only without one (agent: false would dial from here).
-      ...(relay !== undefined ? { createConnection: () => relay as unknown as Socket } : { agent: false }),
+      ...(inside !== undefined ? { createConnection: () => inside as unknown as Socket } : { agent: false }),
       host: target.host,
       port: target.port,
       path,
@@ -113,7 +108,7 @@ export async function httpGet(target: HttpTarget, path: string, opts: HttpGetOpt
       maxHeaderSize: 16 * 1024,
     });
   } catch (e) {
-    relay?.destroy();
+    inside?.destroy();
     throw e;
   }
   const fail = (e: GopsError) => {

@@ -31,24 +31,50 @@ class FakeHost {
   goroutines = new Map<number, number>();
   hung = new Set<number>();
   busy = new Map<number, string>();
+  /** Reads of these pids take this long (ms). */
+  slow = new Map<number, number>();
+  /** Reads running now, the most at once, and the pids in the order their reads started. */
+  running = 0;
+  peak = 0;
+  log: number[] = [];
   numGc = 0;
-  deps(): StatsHubDeps {
+  deps(over: Partial<StatsHubDeps> = {}): StatsHubDeps {
     return {
+      ...over,
       host: "h",
       clockTicks: 100,
       readTargets: (pids) => [...this.procs.values()].filter((p) => pids === undefined || pids.has(p.pid)).map((p) => ({ ...p })),
-      readAgent: (p, signal) => {
+      readAgent: async (p, signal) => {
         this.reads.set(p.pid, (this.reads.get(p.pid) ?? 0) + 1);
-        if (this.hung.has(p.pid)) {
-          return new Promise<AgentReading>((_, reject) => signal.addEventListener("abort", () => reject(new Error("cut")), { once: true }));
+        this.log.push(p.pid);
+        this.peak = Math.max(this.peak, ++this.running);
+        try {
+          return await this.answer(p, signal);
+        } finally {
+          this.running--;
         }
-        return Promise.resolve({
-          values: { goroutines: this.goroutines.get(p.pid) ?? 4, gomaxprocs: 2, heapInUseBytes: 1000, heapObjects: 10, numGc: this.numGc, gcPauseTotalNs: this.numGc * 1000, gcCpuFraction: 0.01, enableGc: true },
-          unknown: [],
-        });
       },
       captureBusy: (pid) => this.busy.get(pid),
     };
+  }
+  private answer(p: ProcReading, signal: AbortSignal): Promise<AgentReading> {
+        if (this.hung.has(p.pid)) {
+          return new Promise<AgentReading>((_, reject) => signal.addEventListener("abort", () => reject(new Error("cut")), { once: true }));
+        }
+        const delay = this.slow.get(p.pid);
+        if (delay !== undefined) {
+          return new Promise<AgentReading>((resolve, reject) => {
+            const t = setTimeout(() => resolve(this.reading(p)), delay);
+            signal.addEventListener("abort", () => (clearTimeout(t), reject(new Error("cut"))), { once: true });
+          });
+        }
+        return Promise.resolve(this.reading(p));
+  }
+  private reading(p: ProcReading): AgentReading {
+        return ({
+          values: { goroutines: this.goroutines.get(p.pid) ?? 4, gomaxprocs: 2, heapInUseBytes: 1000, heapObjects: 10, numGc: this.numGc, gcPauseTotalNs: this.numGc * 1000, gcCpuFraction: 0.01, enableGc: true },
+          unknown: [],
+        });
   }
 }
 
@@ -245,4 +271,85 @@ test("watchEntries shares the rounds of watch(): raw entries with the full runti
   }
   await Promise.all([raw.next(), stats.next()]);
   assert.equal(hub.state().subscribers, 0);
+});
+
+test("never more than maxReadsAtOnce agent reads at once host-wide; every process still gets its read", async () => {
+  const host = new FakeHost();
+  for (let pid = 1; pid <= 30; pid++) {
+    host.procs.set(pid, proc(pid));
+    host.slow.set(pid, 5);
+  }
+  const hub = new StatsHub(host.deps({ maxReadsAtOnce: 4 }));
+  // Two watchers, one sampler: still one read per process per round.
+  const a = hub.watch({ intervalMs: 500 })[Symbol.asyncIterator]();
+  const b = hub.watch({ intervalMs: 500 })[Symbol.asyncIterator]();
+  const [sa] = await Promise.all([take(a, 2), take(b, 2)]);
+  assert.ok(host.peak <= 4, `at most 4 reads at once, saw ${host.peak}`);
+  assert.equal(host.peak, 4, "the slots are used");
+  assert.ok(hub.state().peakReadsAtOnce <= 4);
+  for (const s of sa) {
+    assert.equal(s.processes.length, 30);
+    assert.deepEqual(s.processes.filter((p) => p.staleFields.length > 0).map((p) => `${p.pid}: ${p.detail}`), []);
+  }
+  await a.return!();
+  await b.return!();
+});
+
+test("silent agents that hold every slot: a round ends at its deadline, marks the unread stale, and the next round reads them first", async () => {
+  const host = new FakeHost();
+  for (let pid = 1; pid <= 6; pid++) {
+    host.procs.set(pid, proc(pid));
+    host.hung.add(pid);
+  }
+  const hub = new StatsHub(host.deps({ maxReadsAtOnce: 2 }));
+  const it = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const rounds = await take(it, 3);
+  // Each round starts two reads (the slots), and the processes not read last time come first: no one starves.
+  assert.deepEqual(host.log.slice(0, 6), [1, 2, 3, 4, 5, 6]);
+  for (const r of rounds) {
+    assert.equal(r.processes.length, 6, "every round is delivered, with every process");
+    assert.ok(r.processes.every((p) => p.detail !== ""), "none answered");
+  }
+  const first = rounds[0]!.processes;
+  assert.match(first.find((p) => p.pid === 1)!.detail, /no answer within/);
+  assert.match(first.find((p) => p.pid === 5)!.detail, /not read this round: 2 agent reads at once host-wide were busy/);
+  assert.ok(host.peak <= 2);
+  await it.return!();
+});
+
+test("silent agents do not delay the others: once seen failing, they get a slot only after the others had theirs", async () => {
+  const host = new FakeHost();
+  for (let pid = 1; pid <= 8; pid++) host.procs.set(pid, proc(pid));
+  host.hung.add(1);
+  host.hung.add(2);
+  const hub = new StatsHub(host.deps({ maxReadsAtOnce: 2 }));
+  const it = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  // Round 1: the two silent ones come first in the listing and hold both slots until the deadline.
+  const [first, ...later] = await take(it, 4);
+  assert.deepEqual(first!.processes.filter((p) => p.detail === "").map((p) => p.pid), []);
+  for (const r of later) {
+    const fresh = r.processes.filter((p) => p.detail === "").map((p) => p.pid);
+    assert.deepEqual(fresh, [3, 4, 5, 6, 7, 8], "all but the silent ones, every later round");
+  }
+  await it.return!();
+});
+
+test("watchers that would get the same sample share one processes array; another pids filter gets its own", async () => {
+  const host = new FakeHost();
+  host.procs.set(1, proc(1));
+  host.procs.set(2, proc(2));
+  const hub = new StatsHub(host.deps());
+  const a = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const b = hub.watch({ intervalMs: 100 })[Symbol.asyncIterator]();
+  const only2 = hub.watch({ intervalMs: 100, pids: [2] })[Symbol.asyncIterator]();
+  for (let i = 0; i < 3; i++) {
+    const [sa, sb, s2] = await Promise.all([take(a, 1), take(b, 1), take(only2, 1)]);
+    assert.equal(sa[0]!.processes, sb[0]!.processes, "one array for both");
+    assert.notEqual(sa[0]!.seq, 0);
+    assert.deepEqual(s2[0]!.processes.map((p) => p.pid), [2]);
+    assert.notEqual(s2[0]!.processes, sa[0]!.processes);
+  }
+  await a.return!();
+  await b.return!();
+  await only2.return!();
 });
