@@ -385,6 +385,8 @@ export const USAGE = [
   }),
   `  --${TIMEOUTS_FLAG} NAME=DURATION  (${TIMEOUTS_KEY}.NAME, env ${TIMEOUTS_ENV}=cpu=45s,stack=5s)`,
   `      deadline for one kind of agent call, e.g. cpu=45s, repeatable; NAME is one of ${TIMEOUT_NAMES.join(", ")}`,
+  "  --health-check  (first argument; the other flags and the file as for serving)",
+  "      ask the gopsd so configured, on this host, for its health; exit 0 when it serves (for probes)",
   "  --help",
   "      this text",
 ].join("\n");

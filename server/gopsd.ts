@@ -139,7 +139,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
     server.add(HealthDefinition, HealthServiceImpl(health));
     server.add(
       LazyServerReflectionService,
-      lazyServerReflection(() => readFileSync(descriptorSetPath()), [DiagnosticsServiceDefinition.fullName, "grpc.health.v1.Health"]),
+      lazyServerReflection(readDescriptorSet, [DiagnosticsServiceDefinition.fullName, "grpc.health.v1.Health"]),
     );
 
     let address: string;
@@ -205,7 +205,12 @@ async function tlsCredentials(tls: TlsConfig, signal: AbortSignal): Promise<Serv
   }
 }
 
-/** The FileDescriptorSet built by `npm run generate`, next to the generated code (source tree or dist/). */
-function descriptorSetPath(): URL {
-  return new URL("../proto/gen/gops.binpb", import.meta.url);
+/**
+ * The FileDescriptorSet built by `npm run generate`: next to the generated code (source tree or dist/), or in the
+ * single executable (`npm run release`), its asset of that name.
+ */
+function readDescriptorSet(): Uint8Array {
+  const sea = process.getBuiltinModule("node:sea");
+  if (sea?.isSea() === true) return new Uint8Array(sea.getAsset("gops.binpb"));
+  return readFileSync(new URL("../proto/gen/gops.binpb", import.meta.url));
 }
