@@ -209,9 +209,9 @@ function debPackage() {
       "Architecture: amd64",
       "Maintainer: gopsctl maintainers <gopsctl@users.noreply.github.com>",
       `Installed-Size: ${installedKb}`,
-      // Node 20's binary: glibc >= 2.28, libstdc++ of GCC >= 10; adduser for the system user. The relay into
+      // Node 20 binary: GLIBC_2.28 and GLIBCXX_3.4.21 (GCC 5) at most; adduser for the system user. The relay into
       // containers' network namespaces uses util-linux (nsenter) and bash, which are Essential.
-      "Depends: libc6 (>= 2.28), libstdc++6 (>= 10), libgcc-s1, adduser",
+      "Depends: libc6 (>= 2.28), libstdc++6 (>= 5), libgcc-s1, adduser",
       "Section: admin",
       "Priority: optional",
       "Homepage: https://github.com/gopsctl/gopsctl",

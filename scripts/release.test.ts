@@ -93,6 +93,11 @@ describe("single executables, in a chroot with no node", () => {
     for (const exe of [GOPSD, GOPSCTL]) {
       const needed = [...execFileSync("readelf", ["--dynamic", "--wide", exe], { encoding: "utf8" }).matchAll(/\(NEEDED\)\s+Shared library: \[([^\]]+)\]/g)].map((m) => m[1]);
       assert.deepEqual(needed.filter((n) => !/^(libc|libm|libdl|libpthread|librt|ld-linux-x86-64)\.so|^libstdc\+\+\.so|^libgcc_s\.so/.test(n!)), [], path.basename(exe));
+      // The versions the .deb's Depends and the README promise: glibc 2.28, libstdc++ of GCC 5.
+      const symbols = execFileSync("objdump", ["-T", exe], { encoding: "utf8", maxBuffer: 64 << 20 });
+      const newest = (prefix: string) => [...symbols.matchAll(new RegExp(`\\b${prefix}_([0-9.]+)`, "g"))].map((m) => m[1]!.split(".").map(Number)).sort((a, b) => b[0]! - a[0]! || b[1]! - a[1]! || (b[2] ?? 0) - (a[2] ?? 0))[0]!.join(".");
+      assert.equal(newest("GLIBC"), "2.28");
+      assert.equal(newest("GLIBCXX"), "3.4.21");
     }
   });
 
