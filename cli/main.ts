@@ -139,8 +139,13 @@ async function opener(target: Exclude<Target, { kind: "fleet" }>, signal: AbortS
   return () => connect(target.target, { ...(target.tls !== undefined ? { tls: target.tls } : {}), ...(token !== undefined ? { token } : {}) });
 }
 
-/** The version in gopsctl's package.json (found upwards from this file: cli/ in the repo, dist/cli/ installed). */
+/**
+ * The version in gopsctl's package.json (found upwards from this file: cli/ in the repo, dist/cli/ installed), or in
+ * the single executable (`npm run release`), its "package.json" asset.
+ */
 function ownVersion(): string {
+  const sea = process.getBuiltinModule("node:sea");
+  if (sea?.isSea() === true) return (JSON.parse(sea.getAsset("package.json", "utf8")) as { version: string }).version;
   for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
     try {
       const pkg = JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as { name?: string; version?: string };

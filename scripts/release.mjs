@@ -2,8 +2,9 @@
 // Debian packages. scripts/release-prereqs.sh installs the Debian tools this needs (.ci/run calls it).
 //
 //   gopsd-linux-x64, gopsctl-linux-x64   Node single executable applications (SEA): a copy of this node binary,
-//                                        stripped, with the bin's one-file CommonJS bundle injected by postject and
-//                                        compiled with V8's code cache at build time. They need glibc and libstdc++
+//                                        stripped, with the bin's one-file CommonJS bundle injected by postject, and
+//                                        V8's code cache (gopsctl's trained on a run of ps: scripts/sea-loader.cjs).
+//                                        They need glibc and libstdc++
 //                                        from the host, nothing else (no node, no node_modules).
 //   gopsd_<version>_amd64.deb            /usr/lib/gopsd/gopsd (+ the native packages, see NATIVE_PACKAGES),
 //                                        /usr/sbin/gopsd, the systemd unit (enabled by nobody but the admin), a safe
@@ -90,28 +91,42 @@ async function singleExecutables() {
     banner: { js: 'var __gopsctlSeaUrl = require("node:url").pathToFileURL(process.execPath).href;' },
   };
   const bundles = {
-    gopsd: { entryPoints: ["server/main.ts"], assets: { "gops.binpb": join(root, "proto/gen/gops.binpb") } },
+    gopsd: { entryPoints: ["server/main.ts"], assets: { "gops.binpb": join(root, "proto/gen/gops.binpb"), "package.json": join(work, "package.json") } },
     // ssh2's optional native parts (its crypto binding, cpu-features): ssh2 falls back to JavaScript without them.
-    gopsctl: { entryPoints: ["cli/main.ts"], external: ["cpu-features", "./crypto/build/Release/sshcrypto.node"], plugins: [grpcBuiltins], assets: {} },
+    gopsctl: { entryPoints: ["cli/main.ts"], external: ["cpu-features", "./crypto/build/Release/sshcrypto.node"], plugins: [grpcBuiltins], assets: { "package.json": join(work, "package.json") }, trainedCache: true },
   };
+  // {name, version} of package.json, for --version (cli/main.ts).
+  const pkgAsset = join(work, "package.json");
+  writeFileSync(pkgAsset, JSON.stringify({ name: pkg.name, version }));
   const node = join(work, "node");
   copyFileSync(process.execPath, node);
   // node's symbols and debug sections (~12 MB): an executable needs none of them.
   run("strip", ["--strip-all", node]);
   for (const [name, b] of Object.entries(bundles)) {
-    const main = join(work, `${name}.cjs`);
-    await build({ ...common, entryPoints: b.entryPoints, external: b.external ?? [], plugins: b.plugins ?? [], outfile: main, write: true });
+    const dir = join(work, name);
+    const bundle = join(dir, `main.cjs`);
+    await build({ ...common, entryPoints: b.entryPoints, external: b.external ?? [], plugins: b.plugins ?? [], outfile: bundle, write: true });
     // A hashbang is valid at the start of a file only: the SEA wraps the script in a function.
-    writeFileSync(main, readFileSync(main, "latin1").replace(/^#!.*\n/, ""), "latin1");
-    const blob = join(work, `${name}.blob`);
-    const config = join(work, `${name}-sea.json`);
-    writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets: b.assets }));
+    writeFileSync(bundle, readFileSync(bundle, "latin1").replace(/^#!.*\n/, ""), "latin1");
+    let main = bundle;
+    let assets = b.assets;
+    if (b.trainedCache) {
+      // The CLI: scripts/sea-loader.cjs runs the bundle with a code cache from a training run of `ps`.
+      main = join(dir, "loader.cjs");
+      copyFileSync(join(root, "scripts/sea-loader.cjs"), main);
+      const env = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, ".none") };
+      run(process.execPath, ["--require", join(root, "scripts/train-code-cache.cjs"), main, "ps", "-A"], { env });
+      assets = { ...assets, "main.cjs": bundle, "main.cjs.v8cache": join(dir, "main.cjs.v8cache") };
+    }
+    const blob = join(dir, `${name}.blob`);
+    const config = join(dir, `sea.json`);
+    writeFileSync(config, JSON.stringify({ main, output: blob, disableExperimentalSEAWarning: true, useCodeCache: true, useSnapshot: false, assets }));
     run(process.execPath, ["--experimental-sea-config", config]);
     const exe = join(out, `${name}-linux-x64`);
     copyFileSync(node, exe);
     run(process.execPath, [join(root, "node_modules/postject/dist/cli.js"), exe, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE]);
     chmodSync(exe, 0o755);
-    log(`${basename(exe)}: node ${process.version} + ${basename(main)} (${(statSync(main).size / 1e6).toFixed(1)} MB), code cache`);
+    log(`${basename(exe)}: node ${process.version} + ${b.entryPoints[0]} bundled (${(statSync(bundle).size / 1e6).toFixed(1)} MB), ${b.trainedCache ? "code cache trained on ps" : "code cache"}`);
   }
 }
 

@@ -101,6 +101,12 @@ describe("single executables, in a chroot with no node", () => {
     }
   });
 
+  it("gopsctl --version names the release's version", async () => {
+    const r = await runIn(root, ["/gopsctl", "--version"], { env: { HOME: "/tmp" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stdout, `gopsctl ${version}\n`);
+  });
+
   it("gopsctl ps lists the Go program in-process", async () => {
     const r = await runIn(root, ["/gopsctl", "ps"], { binds: ["/proc"], env: { HOME: "/tmp" } });
     assert.equal(r.code, 0, r.stderr);
