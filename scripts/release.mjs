@@ -21,7 +21,7 @@
 import { build } from "esbuild";
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { chmodSync, copyFileSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, copyFileSync, openSync, readSync, cpSync, existsSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
@@ -39,8 +39,11 @@ const work = join(root, "build", "release");
  * image when they are in this checkout's node_modules (without them gopsd uses its nsenter relay).
  */
 const NATIVE_PACKAGES = ["koffi"];
-/** What a native package's loader does not need: sources, headers, build files, docs, types, tests. */
-const NATIVE_TRIM = /\.(cc|c|cpp|h|hh|hpp|inc|md|d\.ts|map|gyp)$|\/(doc|docs|vendor|test|tests|CMakeLists\.txt)$|\/src\/[^/]+\/src$|\/lib\/native$/;
+/**
+ * What a native package's loader does not need: sources, headers, build files, docs, types, tests, prebuilt
+ * binaries for musl (gopsd is a glibc program); scripts with a #! line (install-time tools) are left out too.
+ */
+const NATIVE_TRIM = /\.(cc|c|cpp|h|hh|hpp|inc|S|asm|def|md|d\.ts|map|gyp)$|\/(doc|docs|vendor|test|tests|CMakeLists\.txt|musl_[^/]+)$/;
 /** The image's reference, as the archive names it (deploy/kubernetes/gopsd-daemonset.yaml names the same). */
 const IMAGE_REF = `localhost/gopsd:${version}`;
 const DEBIAN_SUITE = "bookworm";
@@ -157,11 +160,28 @@ function installGopsd(dest, linkDir) {
     // What the loader needs: code, package.json, the linux-x64 binaries; no sources, headers, docs or types.
     cpSync(join(root, "node_modules", name), join(lib, "node_modules", name), {
       recursive: true,
-      filter: (src) => /^LICEN[CS]E/i.test(basename(src)) || !NATIVE_TRIM.test(src),
+      filter: (src) => /^LICEN[CS]E/i.test(basename(src)) || (!NATIVE_TRIM.test(src) && !isScript(src)),
     });
+  }
+  // Data and libraries, none of it run as a program: files 0644 (a shared object needs no execute bit to load).
+  if (natives.length > 0) {
+    for (const e of readdirSync(join(lib, "node_modules"), { withFileTypes: true, recursive: true })) {
+      if (e.isFile()) chmodSync(join(e.parentPath ?? e.path, e.name), 0o644);
+    }
   }
   mkdirSync(join(dest, linkDir), { recursive: true });
   symlinkSync(relative(join(dest, linkDir), join(lib, "gopsd")), join(dest, linkDir, "gopsd"));
+}
+
+function isScript(file) {
+  if (!statSync(file).isFile()) return false;
+  const fd = openSync(file, "r");
+  try {
+    const head = Buffer.alloc(2);
+    return readSync(fd, head, 0, 2, 0) === 2 && head.toString("latin1") === "#!";
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The safe default configuration of the .deb and the image: a unix socket, no port. */

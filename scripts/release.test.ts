@@ -160,6 +160,18 @@ describe("the .deb", () => {
     assert.match(config.listen, /^unix:\//, "the default config opens no port");
   });
 
+  it("holds the native packages gopsd loads from beside its executable, loadable from there", () => {
+    // koffi (when a dependency): copied with its platform package by the release; loaded as gopsd does, by a
+    // require resolved from the executable's directory.
+    const deps = Object.keys((JSON.parse(readFileSync(path.join(repoRoot, "package.json"), "utf8")) as { dependencies: Record<string, string> }).dependencies);
+    for (const name of ["koffi"].filter((n) => deps.includes(n))) {
+      const dir = path.join(root, "usr/lib/gopsd");
+      assert.ok(existsSync(path.join(dir, "node_modules", name, "package.json")), `${name} beside usr/lib/gopsd/gopsd`);
+      const r = spawnSync(process.execPath, ["-e", `require("node:module").createRequire(${JSON.stringify(path.join(dir, "gopsd-native.cjs"))})(${JSON.stringify(name)})`], { encoding: "utf8" });
+      assert.equal(r.status, 0, r.stderr);
+    }
+  });
+
   it("lintian reports no errors", () => {
     const r = spawnSync("lintian", ["--tag-display-limit", "0", "--fail-on", "error", DEB], { encoding: "utf8" });
     assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
