@@ -2,9 +2,9 @@
 // Debian packages. scripts/release-prereqs.sh installs the Debian tools this needs (.ci/run calls it).
 //
 //   gopsd-linux-x64, gopsctl-linux-x64   Node single executable applications (SEA): a copy of this node binary,
-//                                        stripped, with the bin's one-file CommonJS bundle injected by postject, and
-//                                        V8's code cache (gopsctl's trained on a run of ps: scripts/sea-loader.cjs).
-//                                        They need glibc and libstdc++
+//                                        stripped, with the bin's CommonJS bundle injected by postject: gopsd's as one
+//                                        file with V8's code cache; gopsctl's as the npm bin's chunks with their
+//                                        trained code caches (scripts/sea-loader.cjs). They need glibc and libstdc++
 //                                        from the host, nothing else (no node, no node_modules).
 //   gopsd_<version>_amd64.deb            /usr/lib/gopsd/gopsd (+ the native packages, see NATIVE_PACKAGES),
 //                                        /usr/sbin/gopsd, the systemd unit (enabled by nobody but the admin), a safe
@@ -25,7 +25,6 @@ import { chmodSync, closeSync, copyFileSync, openSync, readSync, cpSync, existsS
 import { basename, dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { grpcBuiltins } from "./esbuild-grpc-builtins.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const pkg = JSON.parse(readFileSync(join(root, "package.json"), "utf8"));
@@ -96,7 +95,9 @@ async function singleExecutables() {
   const bundles = {
     gopsd: { entryPoints: ["server/main.ts"], assets: { "gops.binpb": join(root, "proto/gen/gops.binpb"), "package.json": join(work, "package.json") } },
     // ssh2's optional native parts (its crypto binding, cpu-features): ssh2 falls back to JavaScript without them.
-    gopsctl: { entryPoints: ["cli/main.ts"], external: ["cpu-features", "./crypto/build/Release/sshcrypto.node"], plugins: [grpcBuiltins], assets: { "package.json": join(work, "package.json") }, trainedCache: true },
+    // The npm bin's CLI bundle (dist/cli: chunks and trained code caches) run by scripts/sea-loader.cjs; ssh2, external
+    // there, as a one-file bundle of its own.
+    gopsctl: { entryPoints: ["ssh2"], external: ["cpu-features", "./crypto/build/Release/sshcrypto.node"], assets: { "package.json": join(work, "package.json"), ...cliAssets() }, loader: true },
   };
   // {name, version} of package.json, for --version (cli/main.ts).
   const pkgAsset = join(work, "package.json");
@@ -113,13 +114,9 @@ async function singleExecutables() {
     writeFileSync(bundle, readFileSync(bundle, "latin1").replace(/^#!.*\n/, ""), "latin1");
     let main = bundle;
     let assets = b.assets;
-    if (b.trainedCache) {
-      // The CLI: scripts/sea-loader.cjs runs the bundle with a code cache from a training run of `ps`.
-      main = join(dir, "loader.cjs");
-      copyFileSync(join(root, "scripts/sea-loader.cjs"), main);
-      const env = { PATH: process.env.PATH, HOME: dir, XDG_CONFIG_HOME: join(dir, ".none") };
-      run(process.execPath, ["--require", join(root, "scripts/train-code-cache.cjs"), main, "ps", "-A"], { env });
-      assets = { ...assets, "main.cjs": bundle, "main.cjs.v8cache": join(dir, "main.cjs.v8cache") };
+    if (b.loader) {
+      main = join(root, "scripts/sea-loader.cjs");
+      assets = { ...assets, "ssh2.cjs": bundle };
     }
     const blob = join(dir, `${name}.blob`);
     const config = join(dir, `sea.json`);
@@ -129,8 +126,17 @@ async function singleExecutables() {
     copyFileSync(node, exe);
     run(process.execPath, [join(root, "node_modules/postject/dist/cli.js"), exe, "NODE_SEA_BLOB", blob, "--sentinel-fuse", SEA_FUSE]);
     chmodSync(exe, 0o755);
-    log(`${basename(exe)}: node ${process.version} + ${b.entryPoints[0]} bundled (${(statSync(bundle).size / 1e6).toFixed(1)} MB), ${b.trainedCache ? "code cache trained on ps" : "code cache"}`);
+    log(`${basename(exe)}: node ${process.version} + ${b.loader ? `dist/cli (${Object.keys(assets).length} assets, trained code caches) + ${b.entryPoints[0]}` : b.entryPoints[0]} bundled, code cache`);
   }
+}
+
+/** dist/cli's bundle as SEA assets, named by their paths under dist/cli/ (what cli/bin.ts loads, with its caches). */
+function cliAssets() {
+  const cli = join(root, "dist/cli");
+  const assets = { "main.cjs": join(cli, "main.cjs") };
+  if (existsSync(join(cli, "main.cjs.v8cache"))) assets["main.cjs.v8cache"] = join(cli, "main.cjs.v8cache");
+  for (const f of readdirSync(join(cli, "chunks"))) if (/\.cjs(\.v8cache)?$/.test(f)) assets[`chunks/${f}`] = join(cli, "chunks", f);
+  return assets;
 }
 
 /** The native packages present in node_modules, each with the installed packages it depends on. */

@@ -19,7 +19,7 @@ import path from "node:path";
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { parse, parseAllDocuments } from "yaml";
-import { gopsdAddress, repoRoot, startFixture, type Fixture } from "../integration/harness.js";
+import { gopsdAddress, portNobodyListensOn, repoRoot, startFixture, type Fixture } from "../integration/harness.js";
 import { secureSetup, type SecureSetup } from "../bench/secure-setup.js";
 import { signToken, signingKey } from "../common/token.js";
 
@@ -105,6 +105,15 @@ describe("single executables, in a chroot with no node", () => {
     const r = await runIn(root, ["/gopsctl", "--version"], { env: { HOME: "/tmp" } });
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, `gopsctl ${version}\n`);
+  });
+
+  it("gopsctl carries ssh2: an SSH host is dialled (and refused here), with no warning", async () => {
+    const home = path.join(root, "tmp/ssh-home");
+    mkdirSync(path.join(home, ".ssh"), { recursive: true });
+    writeFileSync(path.join(home, ".ssh/config"), `Host refused\n  HostName 127.0.0.1\n  Port ${await portNobodyListensOn()}\n  User nobody\n`);
+    const r = await runIn(root, ["/gopsctl", "--timeout", "5s", "--host", "refused", "ps"], { env: { HOME: "/tmp/ssh-home" } });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /^gopsctl: ssh to nobody@127\.0\.0\.1:\d+: connect ECONNREFUSED 127\.0\.0\.1:\d+\n$/);
   });
 
   it("gopsctl ps lists the Go program in-process", async () => {
@@ -387,7 +396,9 @@ const envList = (list: string[]) => Object.fromEntries(list.map((e) => [e.slice(
 /** A root with the host's copies of the shared libraries `executables` load (ldd), and /proc, /tmp, /dev. */
 function hostLibRoot(name: string, executables: string[]): string {
   const root = path.join(scratch, name);
-  for (const d of ["proc", "tmp", "dev"]) mkdirSync(path.join(root, d), { recursive: true });
+  for (const d of ["proc", "tmp", "dev", "etc"]) mkdirSync(path.join(root, d), { recursive: true });
+  // Users and groups, as on any host (ssh's default user name comes from the passwd entry).
+  for (const f of ["etc/passwd", "etc/group"]) copyFileSync(`/${f}`, path.join(root, f));
   addHostLibs(root, executables);
   return root;
 }
