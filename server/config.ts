@@ -463,6 +463,8 @@ export const USAGE = [
   `      deadline for one kind of agent call, e.g. cpu=45s, repeatable; NAME is one of ${TIMEOUT_NAMES.join(", ")}`,
   "  --version",
   "      print gopsd's version",
+  "  --health-check  (first argument; the other flags and the file as for serving)",
+  "      ask the gopsd so configured, on this host, for its health; exit 0 when it serves (for probes)",
   "  --help",
   "      this text",
 ].join("\n");

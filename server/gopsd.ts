@@ -164,7 +164,7 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
     server.add(withSharedWatchStatsEncoding(DiagnosticsServiceDefinition), diagnosticsService(core, capture.service));
     server.add(HealthDefinition, HealthServiceImpl(health));
     // Reflection v1 and v1alpha share one implementation; every service it lists is described by the descriptor set.
-    const reflection = lazyServerReflection(() => readFileSync(descriptorSetPath()), [
+    const reflection = lazyServerReflection(readDescriptorSet, [
       DiagnosticsServiceDefinition.fullName,
       HealthDefinition.fullName,
       ...REFLECTION_SERVICE_NAMES,
@@ -309,7 +309,12 @@ function tlsCredentials({ cert, key, clientCa: ca }: TlsFiles): ServerCredential
   }
 }
 
-/** The FileDescriptorSet built by `npm run generate`, next to the generated code (source tree or dist/). */
-function descriptorSetPath(): URL {
-  return new URL("../proto/gen/gops.binpb", import.meta.url);
+/**
+ * The FileDescriptorSet built by `npm run generate`: next to the generated code (source tree or dist/), or in the
+ * single executable (`npm run release`), its asset of that name.
+ */
+function readDescriptorSet(): Uint8Array {
+  const sea = process.getBuiltinModule("node:sea");
+  if (sea?.isSea() === true) return new Uint8Array(sea.getAsset("gops.binpb"));
+  return readFileSync(new URL("../proto/gen/gops.binpb", import.meta.url));
 }

@@ -21,9 +21,11 @@ import { packageVersion } from "../common/package-version.js";
 const say = (line: string) => process.stderr.write(`gopsd: ${line}\n`);
 
 async function main(): Promise<number> {
+  // `gopsd --health-check ...`: a probe of the gopsd this configuration describes (server/health-check.ts).
+  const healthCheck = process.argv[2] === "--health-check";
   let config: GopsdConfig | "help" | "version";
   try {
-    config = await loadConfig(process.argv.slice(2), process.env, { cwd: process.cwd(), hostName: hostname() });
+    config = await loadConfig(process.argv.slice(healthCheck ? 3 : 2), process.env, { cwd: process.cwd(), hostName: hostname() });
   } catch (e) {
     if (e instanceof ConfigError) {
       say(e.message);
@@ -39,6 +41,8 @@ async function main(): Promise<number> {
     process.stdout.write(`gopsd ${packageVersion(import.meta.url)}\n`);
     return 0;
   }
+
+  if (healthCheck) return (await import("./health-check.js")).checkHealth(config, say);
 
   if (config.dev) {
     const keyFile = config.auth!.hsSecretFile!;
