@@ -493,6 +493,8 @@ describe("gopsd security end to end", () => {
       assert.deepEqual(Object.keys(line).sort(), [
         "bytes", "certSubject", "durationMs", "host", "jti", "method", "outcome", "peer", "pid", "subject", "time",
         ...(line.error !== undefined ? ["error"] : []),
+        // A domain error's ErrorInfo reason (docs/ERRORS.md) goes with its error text.
+        ...(line.error !== undefined && line.reason !== undefined ? ["reason"] : []),
         ...(line.backend !== undefined ? ["backend"] : []),
       ].sort());
     }

@@ -4,9 +4,9 @@ import assert from "node:assert/strict";
 import { rmSync } from "node:fs";
 import { after, describe, it } from "node:test";
 import { secureSetup } from "../bench/secure-setup.js";
-import { startGopsd } from "../integration/harness.js";
-import { loadConfig, type GopsdConfig } from "./config.js";
-import { checkHealth, healthCheckTarget } from "./health-check.js";
+import { startGopsd } from "./harness.js";
+import { loadConfig, type GopsdConfig } from "../server/config.js";
+import { checkHealth, healthCheckTarget } from "../server/health-check.js";
 
 describe("healthCheckTarget", () => {
   it("asks a wildcard listen address on loopback, any other address as it is", () => {
