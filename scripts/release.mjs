@@ -43,6 +43,11 @@ const NATIVE_PACKAGES = ["koffi"];
  * binaries for musl (gopsd is a glibc program); scripts with a #! line (install-time tools) are left out too.
  */
 const NATIVE_TRIM = /\.(cc|c|cpp|h|hh|hpp|inc|S|asm|def|md|d\.ts|map|gyp)$|\/(doc|docs|vendor|test|tests|CMakeLists\.txt|musl_[^/]+)$/;
+/**
+ * Prebuilt binaries for other systems and architectures than gopsd's (linux x64, glibc), as packages that ship every
+ * platform in one directory lay them out (koffi 2: build/koffi/<os>_<arch>/).
+ */
+const OTHER_PLATFORMS = /\/build\/[^/]+\/(?!linux_x64$)(darwin|freebsd|openbsd|win32|linux|musl)_[^/]+$/;
 /** The image's reference, as the archive names it (deploy/kubernetes/gopsd-daemonset.yaml names the same). */
 const IMAGE_REF = `localhost/gopsd:${version}`;
 const DEBIAN_SUITE = "bookworm";
@@ -163,10 +168,11 @@ function installGopsd(dest, linkDir) {
   copyFileSync(join(out, "gopsd-linux-x64"), join(lib, "gopsd"));
   chmodSync(join(lib, "gopsd"), 0o755);
   for (const name of natives) {
-    // What the loader needs: code, package.json, the linux-x64 binaries; no sources, headers, docs or types.
+    // What the loader needs: code, package.json, the linux-x64 binaries; no sources, headers, docs, types or other
+    // platforms' binaries.
     cpSync(join(root, "node_modules", name), join(lib, "node_modules", name), {
       recursive: true,
-      filter: (src) => /^LICEN[CS]E/i.test(basename(src)) || (!NATIVE_TRIM.test(src) && !isScript(src)),
+      filter: (src) => /^LICEN[CS]E/i.test(basename(src)) || (!NATIVE_TRIM.test(src) && !OTHER_PLATFORMS.test(src) && !isScript(src)),
     });
   }
   // Data and libraries, none of it run as a program: files 0644 (a shared object needs no execute bit to load).

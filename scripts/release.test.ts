@@ -241,7 +241,7 @@ describe("the OCI image and the DaemonSet", () => {
     }
   });
 
-  it("as the DaemonSet runs it: its probes pass, stack over TLS + token through the relay; the probe fails with no gopsd", async () => {
+  it("as the DaemonSet runs it: its probes pass, stack over TLS + token through a socket made in the agent's namespace; the probe fails with no gopsd", async () => {
     const { container, volumes, configMaps } = daemonSet();
     const rootfs = copyTree(image.rootfs, path.join(scratch, "image-daemonset"));
     const gopsdYaml = configMaps.get("gopsd-config")!["gopsd.yaml"]!;
@@ -298,11 +298,13 @@ describe("the OCI image and the DaemonSet", () => {
         assert.equal(r.code, 0, `${probe.exec.command.join(" ")}: ${r.stderr}`);
       }
       // A client on the node: TLS on 4677 and an ES256 token; the agent is in the host's network namespace, so gopsd
-      // reaches it through its relay (nsenter, bash and cat from the image).
+      // reaches it with a socket made there by setns, through koffi loaded from beside the single executable (without
+      // koffi it would log that it falls back to its relay: nsenter, bash and cat from the image).
       const port = config.listen.split(":").pop()!;
       const stack = await run("nsenter", ["--target", String(gopsd.pid), "--net", "--", GOPSCTL, "--host", `127.0.0.1:${port}`, "--ca", secure.caFile, "--token-file", esTokenFile, "stack", String(fixture.pid)]);
       assert.equal(stack.code, 0, stack.stderr);
       assert.match(stack.stdout, /main\.blockedWorker/);
+      assert.doesNotMatch(gopsd.stderr(), /through a relay process per call/, "gopsd fell back to the relay: koffi did not load beside it");
     } finally {
       await gopsd.stop();
     }
@@ -319,6 +321,8 @@ describe("the OCI image and the DaemonSet", () => {
 interface Started {
   address: string;
   pid: number;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
   stop(): Promise<void>;
 }
 
@@ -334,6 +338,7 @@ async function startDaemon([cmd, args]: [string, string[]]): Promise<Started> {
   return {
     address,
     pid: proc.pid!,
+    stderr: () => stderr,
     async stop() {
       proc.kill("SIGTERM");
       const timer = setTimeout(() => proc.kill("SIGKILL"), 5_000);
