@@ -57,24 +57,39 @@ describe("pprof diff of two heap profiles of a leaking program, against go tool 
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
-  for (const index of ["inuse_space", "alloc_space", "inuse_objects"]) {
+  const summary = (text: string) => text.split("\n").filter((l) => /^(Showing|Dropped) /.test(l));
+
+  for (const index of ["inuse_space", "inuse_objects", "alloc_space", "alloc_objects"]) {
     it(`${index}: the same top functions with the same signs and values`, async () => {
       const { readFile } = await import("node:fs/promises");
       const diff = diffProfiles(decodeProfile(await readFile(base)), decodeProfile(await readFile(next)));
-      const ours = topRows(formatTop(topFunctions(diff, { sampleIndex: index, limit: 10 })));
+      const ours = formatTop(topFunctions(diff, { sampleIndex: index, limit: 10 }));
       const { stdout } = await run("/usr/bin/go", ["tool", "pprof", `-sample_index=${index}`, "-diff_base", base, "-top", "-nodecount=10", next], {
         timeout: 60_000,
         env: { ...process.env, PPROF_TMPDIR: dir },
       });
       const theirs = topRows(stdout);
       assert.ok(theirs.length > 0);
-      assert.deepEqual(ours, theirs);
-      const summary = (text: string) => text.split("\n").filter((l) => /^(Showing|Dropped) /.test(l));
-      assert.deepEqual(summary(formatTop(topFunctions(diff, { sampleIndex: index, limit: 10 }))), summary(stdout));
+      assert.deepEqual(topRows(ours), theirs);
+      assert.deepEqual(summary(ours), summary(stdout));
       if (index !== "alloc_space") {
         const leak = theirs.find((r) => r[5] === "main.leakedBuffer");
         assert.ok(leak && !leak[0]!.startsWith("-"), `main.leakedBuffer grew:\n${stdout}`);
       }
+    });
+
+    // At 5% more functions are dropped, and the cutoff that drops them (5% of the net change) and the one the
+    // "Dropped" line names (5% of the base's total) are further apart than at pprof's default 0.5%.
+    it(`${index} at -nodefraction=0.05: the same functions dropped, the same "Dropped" line`, async () => {
+      const { readFile } = await import("node:fs/promises");
+      const diff = diffProfiles(decodeProfile(await readFile(base)), decodeProfile(await readFile(next)));
+      const ours = formatTop(topFunctions(diff, { sampleIndex: index, nodeFraction: 0.05 }));
+      const { stdout } = await run("/usr/bin/go", ["tool", "pprof", `-sample_index=${index}`, "-nodefraction=0.05", "-diff_base", base, "-top", next], {
+        timeout: 60_000,
+        env: { ...process.env, PPROF_TMPDIR: dir },
+      });
+      assert.deepEqual(topRows(ours), topRows(stdout));
+      assert.deepEqual(summary(ours), summary(stdout));
     });
   }
 

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import { fakeProfile } from "./fake-profile.testkit.js";
 import { flameTree } from "./flame-graph.js";
 import { diffProfiles } from "./profile-diff.js";
-import { topFunctions } from "./top-functions.js";
+import { formatTop, topFunctions } from "./top-functions.js";
 
 const HEAP: [string, string][] = [
   ["alloc_objects", "count"],
@@ -39,6 +39,36 @@ describe("diffProfiles", () => {
       ],
     );
     assert.equal(top.rows[0]!.flatPercent, 80);
+  });
+
+  it("drops by a fraction of the net change but prints the cutoff as a fraction of the base's total, as pprof does", () => {
+    const v = (n: number) => [n, n, n, n];
+    const base = heap([
+      { stack: ["main.steady", "main.main"], values: v(700) },
+      { stack: ["main.leak", "main.main"], values: v(100) },
+      { stack: ["main.cache", "main.main"], values: v(200) },
+    ]);
+    const next = heap([
+      { stack: ["main.steady", "main.main"], values: v(700) },
+      { stack: ["main.leak", "main.main"], values: v(700) },
+      { stack: ["main.cache", "main.main"], values: v(100) },
+      { stack: ["main.small", "main.main"], values: v(3) },
+      { stack: ["main.tiny", "main.main"], values: v(1) },
+    ]);
+    // `go tool pprof -diff_base base -top new` (Go 1.19) on these two profiles prints exactly this: the net change
+    // (+504) gives the cutoff nodes are dropped by (2: main.small, cum 3, stays; main.tiny, cum 1, goes) and the
+    // base's total (1000) the one its "Dropped" line names (5).
+    assert.deepEqual(formatTop(topFunctions(diffProfiles(base, next))).split("\n"), [
+      "Type: inuse_space",
+      "Showing nodes accounting for 503B, 50.30% of 1000B total",
+      "Dropped 1 node (cum <= 5B)",
+      "      flat  flat%   sum%        cum   cum%",
+      "      600B 60.00% 60.00%       600B 60.00%  main.leak",
+      "     -100B 10.00% 50.00%      -100B 10.00%  main.cache",
+      "        3B   0.3% 50.30%         3B   0.3%  main.small",
+      "         0     0% 50.30%       504B 50.40%  main.main",
+      "",
+    ]);
   });
 
   it("refuses profiles of different kinds or sample types", () => {

@@ -140,6 +140,26 @@ describe("topFunctions", () => {
     assert.throws(() => topFunctions(profile, { limit: 0 }), /positive integer/);
   });
 
+  it("takes the cutoff from the functions' flat values: a sample without locations counts in the total only", () => {
+    const profile = fakeProfile({
+      sampleTypes: CPU,
+      samples: [
+        { stack: [], values: [1, 600] },
+        { stack: ["main.hot", "main.main"], values: [1, 396] },
+        { stack: ["main.small", "main.main"], values: [1, 3] },
+        { stack: ["main.tiny", "main.main"], values: [1, 1] },
+      ],
+    });
+    // As `go tool pprof -top` (Go 1.19) prints it: nodes are dropped below 0.5% of their flat sum (400: cutoff 2, so
+    // main.small stays), the "Dropped" line names 0.5% of the total (1000, the location-less sample included).
+    const top = topFunctions(profile);
+    assert.equal(top.total, 1000);
+    assert.equal(top.cutoff, 2);
+    assert.deepEqual(top.rows.map((r) => r.name), ["main.hot", "main.small", "main.main"]);
+    assert.equal(top.dropped, 1);
+    assert.match(formatTop(top), /^Showing nodes accounting for 399ns, 39.90% of 1000ns total\nDropped 1 node \(cum <= 5ns\)$/m);
+  });
+
   it("renders the pprof -top table", () => {
     const profile = fakeProfile({
       sampleTypes: CPU,

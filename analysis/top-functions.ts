@@ -40,9 +40,15 @@ export interface TopResult {
   displayUnit: string;
   /** Functions left after dropping those below `cutoff`. */
   nodeCount: number;
-  /** Functions dropped because |cum| < cutoff (reported, as pprof does, as "cum <= cutoff"). */
+  /** Functions dropped because |cum| < cutoff. */
   dropped: number;
+  /** The node fraction of the sum of the functions' flat values (in a diff: the net change): what drops a function. */
   cutoff: number;
+  /**
+   * The cutoff pprof's "Dropped N nodes (cum <= X)" line names: the node fraction of `total`, not `cutoff` (in a
+   * diff, of the base's total; otherwise they differ when samples without locations add to the total only).
+   */
+  reportedCutoff: number;
   /** Sum of flat over `rows`. */
   shownFlat: number;
   /** The profile's duration (0 when it has none). */
@@ -118,12 +124,14 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
   const nodes = new Map<string, Node>();
   let total = 0;
   let baseTotal = 0;
-  /** Sum of the signed values: the sum of every function's flat, which pprof's cutoffs are fractions of. */
+  /**
+   * Sum of every function's flat (signed: in a diff, the net change), which pprof's node and edge cutoffs are
+   * fractions of: the samples that have a leaf function, unlike `total`, which counts samples without locations.
+   */
   let flatSum = 0;
   for (const sample of profile.sample) {
     const w = Number(sample.value[index]);
     total += Math.abs(w);
-    flatSum += w;
     if (isDiffBaseSample(profile, sample)) baseTotal += Math.abs(w);
     if (w === 0) continue;
     const calls = callPath(frames, sample.locationId);
@@ -137,14 +145,18 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
       }
     }
     const leaf = calls.at(-1);
-    if (leaf !== undefined) nodes.get(leaf.name)!.flat += w;
+    if (leaf !== undefined) {
+      nodes.get(leaf.name)!.flat += w;
+      flatSum += w;
+    }
   }
 
   // pprof's computeTotal: in a diff, percentages are of the base's total.
   if (baseTotal > 0) total = baseTotal;
   // pprof's newTrimmedGraph: the cutoffs are fractions of the sum of the nodes' flat values (signed: in a diff, the
-  // net change; otherwise the total).
+  // net change); its reportLabels names a fraction of the report's total instead (see TopResult.reportedCutoff).
   const cutoff = Math.abs(Math.trunc(flatSum * nodeFraction));
+  const reportedCutoff = Math.abs(Math.trunc(total * nodeFraction));
   // pprof's graph has no node whose flat and cum are both 0 (graph.selectNodesForGraph: in a diff, a function whose
   // growth and shrinkage cancel out); it keeps |cum| >= cutoff (graph.getNodesAboveCumCutoff), though its "Dropped"
   // line says "cum <= cutoff".
@@ -190,6 +202,7 @@ export function topFunctions(profile: Profile, opts: TopOptions = {}): TopResult
     nodeCount: kept.length,
     dropped: graphNodes.length - kept.length,
     cutoff,
+    reportedCutoff,
     shownFlat: sum,
     durationNanos: Number(profile.durationNanos),
   };
@@ -213,7 +226,7 @@ export function formatTop(result: TopResult): string {
     `Showing nodes accounting for ${value(result.shownFlat)}, ${percentage(result.shownFlat, result.total).trim()} of ${value(result.total)} total`,
   );
   if (result.dropped > 0) {
-    lines.push(`Dropped ${result.dropped} node${result.dropped > 1 ? "s" : ""} (cum <= ${value(result.cutoff)})`);
+    lines.push(`Dropped ${result.dropped} node${result.dropped > 1 ? "s" : ""} (cum <= ${value(result.reportedCutoff)})`);
   }
   if (result.rows.length < result.nodeCount) lines.push(`Showing top ${result.rows.length} nodes out of ${result.nodeCount}`);
   lines.push(`${"flat".padStart(10)} ${"flat".padStart(5)}% ${"sum".padStart(5)}% ${"cum".padStart(10)} ${"cum".padStart(5)}%`);
