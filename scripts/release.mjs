@@ -176,9 +176,13 @@ function installGopsd(dest, linkDir) {
     });
   }
   // Data and libraries, none of it run as a program: files 0644 (a shared object needs no execute bit to load).
+  // Prebuilt addons are stripped of their symbol tables (they ship with them; nothing needs them to load).
   if (natives.length > 0) {
     for (const e of readdirSync(join(lib, "node_modules"), { withFileTypes: true, recursive: true })) {
-      if (e.isFile()) chmodSync(join(e.parentPath ?? e.path, e.name), 0o644);
+      if (!e.isFile()) continue;
+      const file = join(e.parentPath ?? e.path, e.name);
+      if (e.name.endsWith(".node")) run("strip", ["--strip-unneeded", file]);
+      chmodSync(file, 0o644);
     }
   }
   mkdirSync(join(dest, linkDir), { recursive: true });
