@@ -96,16 +96,16 @@ export async function startGopsd(config: GopsdConfig, log: GopsdLog, deps: Gopsd
     const host = deps.core
       ? undefined
       : createHostDiagnostics({
-        hostName: config.hostName,
-        agentTimeouts: config.agentTimeouts,
-        ...(config.procRoot !== undefined ? { procFs: createProcFs(config.procRoot) } : {}),
-        containerSources: config.containers,
-        pprof: {
-          probeOnList: config.pprof.probeOnList,
-          declared: config.pprof.endpoints,
-          ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
-        },
-      });
+          hostName: config.hostName,
+          agentTimeouts: config.agentTimeouts,
+          ...(config.procRoot !== undefined ? { procFs: createProcFs(config.procRoot) } : {}),
+          containerSources: config.containers,
+          pprof: {
+            probeOnList: config.pprof.probeOnList,
+            declared: config.pprof.endpoints,
+            ...(config.pprof.probeExe ? { probeExe: config.pprof.probeExe } : {}),
+          },
+        });
     const core = deps.core ?? host!;
     // Incident capture (capture.*): the store, and the rules as one more subscriber of the shared sampler.
     capture = await startCapture(config.capture, { host: config.hostName, core, audit: (r) => sink.write(r), log: (m) => log.error(m) });
