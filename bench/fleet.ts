@@ -24,7 +24,7 @@ import { openSshTunnel } from "../client/ssh/index.js";
 import { startFixture, startGopsd } from "../integration/harness.js";
 import { startSimulatedFleet, type SimulatedFleet } from "./sim-fleet.js";
 import { startSshd } from "../integration/sshd.js";
-import { percentile, timeAsync } from "./measure.js";
+import { percentile, procCpuMs, timeAsync } from "./measure.js";
 
 const FLEET_SIZES = (process.env.BENCH_FLEET_SIZES ?? "1,32,256,1000").split(",").map(Number);
 const RTT_MS = Number(process.env.BENCH_FLEET_RTT_MS ?? 20);
@@ -99,11 +99,6 @@ function runLibrary(file: string, env: NodeJS.ProcessEnv, concurrency?: number, 
   return r;
 }
 
-function procCpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
 
 async function fanout(): Promise<void> {
   const max = Math.max(...FLEET_SIZES);

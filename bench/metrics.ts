@@ -8,22 +8,15 @@
 //  scrape   GET /metrics answered from the cached sample, p50 of SCRAPES scrapes; baseline: GET of a path the port
 //           answers 404 (the HTTP round trip without the rendering). Goal: <= 50 ms.
 // The machine may be shared: figures are comparisons made in the same run.
-import { readFileSync } from "node:fs";
 import { startFixture, startGopsd, type Fixture } from "../integration/harness.js";
-import { percentile } from "./measure.js";
+import { percentile, procCpuMs } from "./measure.js";
 
 const PROCESSES = Number(process.env.BENCH_METRICS_PROCESSES ?? 100);
 const WINDOW_S = Number(process.env.BENCH_METRICS_SECONDS ?? 60);
 const SCRAPE_EVERY_MS = 15_000;
 const SCRAPES = 30;
-const CLK_TCK = 100;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-function procCpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
 
 async function get(url: string): Promise<{ ms: number; status: number; body: string }> {
   const t0 = performance.now();

@@ -14,13 +14,12 @@
 //
 // Goals (issue 19): top B <= 1.3x top A, top A <= 15% of a core, no process started; extra latency p50 <= 0.3 ms;
 // ListProcesses B <= 1.5x A.
-import { readFileSync } from "node:fs";
 import { loadavg } from "node:os";
 import { connect } from "../client/index.js";
 import { createHostDiagnostics } from "../server/host-diagnostics.js";
 import { startFixture, startGopsd, type Fixture } from "../integration/harness.js";
 import { childrenOf, relaysLeft, startNamespacedAgent, type Namespaced } from "../integration/namespaced.js";
-import { percentile, timeAsync } from "./measure.js";
+import { percentile, procCpuMs, timeAsync } from "./measure.js";
 
 if (process.getuid?.() !== 0) {
   console.error("bench/netns.ts needs root (unshare, setns)");
@@ -31,7 +30,6 @@ const TARGETS = Number(process.env.BENCH_NETNS_TARGETS ?? 100);
 const WINDOW_S = Number(process.env.BENCH_NETNS_WINDOW_S ?? 10);
 const CALLS = Number(process.env.BENCH_NETNS_CALLS ?? 2000);
 const BLOCK = 100;
-const CLK_TCK = 100;
 
 interface Row {
   metric: string;
@@ -45,12 +43,6 @@ interface Row {
 const rows: Row[] = [];
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** CPU ms of pid and of its children it has waited for (utime, stime, cutime, cstime). */
-function cpuWithChildrenMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const x = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return ((Number(x[11]) + Number(x[12]) + Number(x[13]) + Number(x[14])) * 1000) / CLK_TCK;
-}
 
 /** gopsd's CPU % of a core and the children it started while one client watches `pids` at 1 s for WINDOW_S. */
 async function topCost(address: string, gopsdPid: number, pids: number[]): Promise<{ cpu: number; started: number; rounds: number; stale: number }> {
@@ -82,10 +74,10 @@ async function topCost(address: string, gopsdPid: number, pids: number[]): Promi
   }, 2);
   const r0 = rounds;
   const s0 = stale;
-  const c0 = cpuWithChildrenMs(gopsdPid);
+  const c0 = procCpuMs(gopsdPid, { withChildren: true });
   const t0 = performance.now();
   await sleep(WINDOW_S * 1000);
-  const cpu = ((cpuWithChildrenMs(gopsdPid) - c0) / (performance.now() - t0)) * 100;
+  const cpu = ((procCpuMs(gopsdPid, { withChildren: true }) - c0) / (performance.now() - t0)) * 100;
   clearInterval(census);
   ctl.abort();
   await loop;

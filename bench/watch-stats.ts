@@ -20,7 +20,7 @@ import { TopModel, renderTopTable } from "../cli/top/top-model.js";
 import { AgentKind, type ProcessStats, type WatchStatsResponse } from "../proto/index.js";
 import { repoRoot, startFixture, startGopsd, type Fixture } from "../integration/harness.js";
 import { startNamespacedAgent, type Namespaced } from "../integration/namespaced.js";
-import { percentile, timeSync } from "./measure.js";
+import { percentile, procCpuMs, timeSync } from "./measure.js";
 
 const PROCESSES = Number(process.env.BENCH_WATCH_PROCESSES ?? 50);
 const WINDOW_S = Number(process.env.BENCH_WATCH_SECONDS ?? 15);
@@ -28,14 +28,8 @@ const REFRESHES = 10;
 const STREAMS = Number(process.env.BENCH_WATCH_STREAMS ?? 384);
 const NS_PROCESSES = Number(process.env.BENCH_WATCH_NS_PROCESSES ?? 120);
 const CONNECTIONS = 16;
-const CLK_TCK = 100;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-function procCpuMs(pid: number): number {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = f.slice(f.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLK_TCK;
-}
 
 async function gopsdCpuPercent(pid: number, during: () => Promise<void>): Promise<number> {
   const c0 = procCpuMs(pid);
